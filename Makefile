@@ -1,0 +1,46 @@
+# Set-up is part of every target: a fresh clone needs only Python 3.11 and pip.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= report
+
+.PHONY: report test test-all bench clean
+
+report: $(VENV)/.installed
+	$(BIN)/latentalign report --out $(OUT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+test-all: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m ""
+
+bench: $(VENV)/.installed-bench
+	for script in benchmarks/*_bench.py; do $(BIN)/python $$script || exit 1; done
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the CPU build installs from the machine's local wheel
+	$(BIN)/pip install --quiet torch==2.13.0
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# Peer losses the tests compare against, without their dependencies: the tests load
+# single files of them, and their torchvision cannot import beside torch 2.13.0.
+PEERS := lightly==1.6.0 open-clip-torch==3.3.0
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps $(PEERS)
+	touch $@ $(VENV)/.installed
+
+# The peers pull a torchvision that cannot import beside torch 2.13.0: remove it again.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip uninstall --quiet -y torchvision || true
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) $(OUT) build src/*.egg-info

@@ -1,0 +1,185 @@
+"""Input checks shared by every public function.
+
+One place decides what a valid representation is: a 2-D array of real numbers,
+numpy or torch, ``(n_samples, n_features)``, finite, with enough samples. Every
+failure raises ``TypeError`` (wrong kind of object) or ``ValueError`` (wrong
+shape or values) whose message starts with the argument's name, so the CLI can
+print it as one line.
+
+Example
+-------
+>>> import numpy as np
+>>> X = as_matrix(np.ones((3, 2)), "X")
+>>> X.dtype, tuple(X.shape)
+(torch.float64, (3, 2))
+>>> as_matrix(np.ones(3), "X")
+Traceback (most recent call last):
+...
+ValueError: X: expected a 2-D array (n_samples, n_features), got shape (3,)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+ArrayLike = "np.ndarray | torch.Tensor"
+
+
+def as_matrix(
+    x,
+    name: str,
+    *,
+    min_samples: int = 1,
+    dtype: torch.dtype | None = torch.float64,
+    allow_constant: bool = True,
+) -> torch.Tensor:
+    """Return ``x`` as a 2-D finite torch tensor, or raise naming ``name``.
+
+    ``dtype=None`` keeps a floating tensor's dtype (integers become float32);
+    autograd is kept for torch inputs. ``allow_constant=False`` rejects an
+    input whose every column is constant (no variance to compare).
+    """
+    t = _to_tensor(x, name)
+    if t.ndim != 2:
+        raise ValueError(
+            f"{name}: expected a 2-D array (n_samples, n_features), got shape {tuple(t.shape)}"
+        )
+    n, d = t.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {(n, d)}")
+    if n < min_samples:
+        raise ValueError(f"{name}: needs at least {min_samples} samples, got {n}")
+    if dtype is not None:
+        t = t.to(dtype)
+    elif not t.is_floating_point():
+        t = t.to(torch.float32)
+    # one cheap reduction first: any NaN/Inf makes the sum non-finite (an overflow only costs the full scan)
+    if not bool(torch.isfinite(t.detach().sum())):
+        finite = torch.isfinite(t.detach())
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            kind = "NaN" if bool(torch.isnan(t.detach()).any()) else "Inf"
+            raise ValueError(f"{name}: contains {bad} non-finite value(s) ({kind}); clean or impute them first")
+    if not allow_constant and n > 1:
+        spread = (t.detach() - t.detach()[:1]).abs().amax()
+        if float(spread) == 0.0:
+            raise ValueError(f"{name}: every sample is identical (zero variance); nothing to compare")
+    return t
+
+
+def as_labels(y, name: str, *, n_samples: int | None = None, n_classes: int | None = None) -> torch.Tensor:
+    """Return integer class labels ``y`` as a 1-D int64 tensor, or raise naming ``name``."""
+    t = _to_tensor(y, name)
+    if t.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array of labels, got shape {tuple(t.shape)}")
+    if t.is_floating_point():
+        if not bool(torch.isfinite(t).all()) or not bool((t == t.round()).all()):
+            raise ValueError(f"{name}: expected integer class labels")
+    t = t.to(torch.int64)
+    if n_samples is not None and t.shape[0] != n_samples:
+        raise ValueError(f"{name}: expected {n_samples} labels, got {t.shape[0]}")
+    if t.numel() and int(t.min()) < 0:
+        raise ValueError(f"{name}: labels must be >= 0, got {int(t.min())}")
+    if n_classes is not None and t.numel() and int(t.max()) >= n_classes:
+        raise ValueError(f"{name}: labels must be < n_classes={n_classes}, got {int(t.max())}")
+    return t
+
+
+def check_paired(X: torch.Tensor, Y: torch.Tensor, names: tuple[str, str] = ("X", "Y")) -> int:
+    """Check that two representations have the same number of rows; return it."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"{names[1]}: expected the same number of samples as {names[0]} "
+            f"({X.shape[0]}), got {Y.shape[0]}"
+        )
+    return X.shape[0]
+
+
+def check_int(value, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Check an integer (not a bool) with ``minimum <= value <= maximum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: must be <= {maximum}, got {value}")
+    return value
+
+
+def check_ints(values, name: str, *, minimum: int = 1, allow_empty: bool = False) -> tuple[int, ...]:
+    """Check an integer or a sequence of integers, each ``>= minimum``; return a tuple."""
+    if isinstance(values, numbers.Integral) and not isinstance(values, bool):
+        values = (values,)
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name}: expected an integer or a sequence of integers, got {type(values).__name__}")
+    if not values and not allow_empty:
+        raise ValueError(f"{name}: expected at least one value, got an empty sequence")
+    return tuple(check_int(v, name, minimum=minimum) for v in values)
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed numpy accepts: an integer in ``[0, 2**32 - 1]``."""
+    return check_int(seed, name, minimum=0, maximum=2**32 - 1)
+
+
+def check_k(k, n: int, name: str = "k", *, minimum: int = 1) -> int:
+    """Check a neighbour count: an integer with ``minimum <= k <= n - 1``."""
+    k = check_int(k, name, minimum=minimum)
+    if k >= n:
+        raise ValueError(f"{name}: must be < n_samples={n} (self is excluded), got {k}")
+    return k
+
+
+def check_positive(value, name: str, *, allow_none: bool = False) -> float | None:
+    """Check a strictly positive finite scalar (bandwidth, ridge, temperature...)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: must be a positive finite number, got {value}")
+    return value
+
+
+def check_nonnegative(value, name: str) -> float:
+    """Check a finite real ``>= 0`` (noise level, weight decay...)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a non-negative number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: must be a non-negative finite number, got {value}")
+    return value
+
+
+def check_choice(value, name: str, choices) -> str:
+    """Check that ``value`` is one of ``choices`` (listed in the message)."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}: expected one of {listed}, got {value!r}")
+    return value
+
+
+def _to_tensor(x, name: str) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        t = x
+    elif isinstance(x, (np.ndarray, list, tuple, numbers.Number)):
+        arr = np.asarray(x)
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+        ):
+            raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    else:
+        raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(x).__name__}")
+    if t.is_complex():
+        raise TypeError(f"{name}: expected real numbers, got dtype {t.dtype}")
+    if t.dtype == torch.bool:
+        t = t.to(torch.float32)
+    return t

@@ -1,0 +1,254 @@
+r"""Gram matrices, centring and HSIC: the core every alignment metric stands on.
+
+Conventions (``../shared/specs/align.md`` §1-2):
+
+* ``K = k(X, X)``, ``L = k(Y, Y)``; ``K~`` is ``K`` with a zero diagonal;
+  ``r_K = K 1``; ``sum K = 1^T K 1``.
+* Biased HSIC  ``HSIC_b = tr(K H L H) / (n-1)^2
+  = [sum K*L - (2/n) r_K . r_L + sum K sum L / n^2] / (n-1)^2``.
+* Unbiased HSIC (Song et al., JMLR 2012), ``n >= 4``::
+
+      HSIC_u = [sum K~*L~ + sum K~ sum L~ / ((n-1)(n-2)) - 2 (K~ 1).(L~ 1) / (n-2)] / (n(n-3))
+
+* Linear kernels have an exact feature-space form in ``O(n d1 d2)``:
+  ``HSIC_b = ||Xc^T Yc||_F^2 / (n-1)^2`` and the unbiased sums of
+  :func:`hsic_linear`. Both are evaluated on mean-shifted data (HSIC is
+  translation invariant; raw sums lose digits when ``|mean| >> std``).
+
+The centring matrix ``H = I - 11^T/n`` is never formed. Everything is
+accumulated in float64. Inputs are numpy arrays or torch tensors; numpy in
+gives a Python float, torch in gives a 0-d float64 tensor with autograd kept.
+
+Example
+-------
+>>> import numpy as np
+>>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
+>>> Y = X @ np.array([[1., 2.], [0., 1.]])
+>>> round(hsic(X, Y), 10), round(hsic(X, Y, unbiased=True), 10)
+(1.6666666667, 0.5)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ._validate import as_matrix, check_choice, check_paired, check_positive
+
+KERNELS = ("linear", "cosine", "rbf")
+KernelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+_MEDIAN_ROWS = 2000
+_GRAM_BLOCK = 2048
+
+
+# --------------------------------------------------------------------------- Grams
+def squared_distances(X: torch.Tensor, Y: torch.Tensor, *, y_sq: torch.Tensor | None = None) -> torch.Tensor:
+    """``||x_i - y_j||^2`` as ``||x||^2 - 2 x.y + ||y||^2``, clamped at 0 (tensors, no checks)."""
+    if y_sq is None:
+        y_sq = (Y * Y).sum(1)
+    d2 = (X * X).sum(1, keepdim=True) - 2.0 * (X @ Y.T) + y_sq.unsqueeze(0)
+    return d2.clamp_min_(0.0) if not d2.requires_grad else d2.clamp_min(0.0)
+
+
+def median_sq_distance(X, *, seed: int = 0, max_rows: int = _MEDIAN_ROWS) -> float:
+    """Median of ``||x_i - x_j||^2`` over pairs ``i < j`` (a seeded subsample of ``max_rows`` rows above that)."""
+    return _median_sq_distance(as_matrix(X, "X", min_samples=2).detach(), "X", seed, max_rows)
+
+
+def _median_sq_distance(X: torch.Tensor, name: str, seed: int, max_rows: int = _MEDIAN_ROWS) -> float:
+    if X.shape[0] > max_rows:
+        gen = torch.Generator().manual_seed(seed)
+        X = X[torch.randperm(X.shape[0], generator=gen)[:max_rows].to(X.device)]
+    d2 = squared_distances(X, X)
+    iu = torch.triu_indices(X.shape[0], X.shape[0], offset=1, device=X.device)
+    med = float(d2[iu[0], iu[1]].median())
+    if med <= 0:
+        raise ValueError(f"{name}: median pairwise distance is 0 (mostly duplicated rows); pass sigma explicitly")
+    return med
+
+
+def kernel_fn(
+    X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, seed: int = 0, name: str = "X"
+) -> KernelFn:
+    """Return the cross-kernel ``k(A, B) -> (len A, len B)`` for ``X``'s kernel.
+
+    ``rbf``: ``exp(-||a - b||^2 / (2 sigma^2))``, ``sigma^2`` the median squared
+    distance of ``X`` unless given (median heuristic, tau = 1). ``cosine``:
+    ``a.b / (||a|| ||b||)``. A callable is returned unchanged.
+    """
+    if callable(kernel):
+        return kernel
+    check_choice(kernel, "kernel", KERNELS)
+    if kernel == "linear":
+        return lambda A, B: A @ B.T
+    if kernel == "cosine":
+        return lambda A, B: unit_rows(A, name) @ unit_rows(B, name).T
+    if sigma is None:
+        two_s2 = 2.0 * _median_sq_distance(as_matrix(X, name, min_samples=2).detach(), name, seed)
+    else:
+        two_s2 = 2.0 * check_positive(sigma, "sigma") ** 2
+    return lambda A, B: torch.exp(-squared_distances(A, B) / two_s2)
+
+
+def gram(X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, seed: int = 0) -> torch.Tensor:
+    """The ``n x n`` Gram matrix ``K_ij = k(x_i, x_j)`` in float64.
+
+    >>> gram([[1., 0.], [0., 2.]]).tolist()
+    [[1.0, 0.0], [0.0, 4.0]]
+    """
+    X = as_matrix(X, "X")
+    return kernel_fn(X, kernel, sigma=sigma, seed=seed)(X, X)
+
+
+def center_gram(K) -> torch.Tensor:
+    """``H K H`` by subtracting row and column means (no ``n x n`` centring matrix)."""
+    K = _square(K, "K")
+    row = K.mean(1, keepdim=True)
+    col = K.mean(0, keepdim=True)
+    return K - row - col + K.mean()
+
+
+# --------------------------------------------------------------------------- HSIC
+def hsic_gram(K, L, *, unbiased: bool = False):
+    """HSIC from two ``n x n`` kernel matrices in ``O(n^2)`` (formulas in the module doc)."""
+    K_t, L_t = _square(K, "K"), _square(L, "L")
+    n = check_paired(K_t, L_t, ("K", "L"))
+    _check_n(n, unbiased, "K")
+    sums = _GramSums.zero(K_t)
+    sums.add_block(K_t, L_t, 0, unbiased)
+    return _like(sums.hsic(n, unbiased), K, L)
+
+
+def hsic_linear(X, Y, *, unbiased: bool = False):
+    """Linear-kernel HSIC in feature space, ``O(n d1 d2)`` time, ``O(d1 d2)`` memory.
+
+    With ``k_i = ||x_i||^2``, ``l_i = ||y_i||^2``, ``s_x = X^T 1``, ``s_y = Y^T 1``
+    (rows shifted by their mean first)::
+
+        sum K~*L~   = ||X^T Y||_F^2 - sum k_i l_i
+        sum K~      = ||s_x||^2 - sum k
+        (K~1).(L~1) = s_x^T X^T Y s_y - s_x^T X^T l - (Y^T k)^T s_y + k.l
+    """
+    Xt, Yt = _pair(X, Y, unbiased)
+    n = Xt.shape[0]
+    return _like(_linear_hsic(Xt - Xt.mean(0), Yt - Yt.mean(0), n, unbiased), X, Y)
+
+
+def hsic(
+    X,
+    Y,
+    *,
+    kernel: str | KernelFn = "linear",
+    unbiased: bool = False,
+    sigma: float | None = None,
+    path: str = "auto",
+    seed: int = 0,
+    block_size: int = _GRAM_BLOCK,
+):
+    """HSIC of two representations, picking the cheaper exact path.
+
+    ``path="feature"`` (linear kernel only) is :func:`hsic_linear`;
+    ``path="gram"`` accumulates the Gram sums over row blocks of ``block_size``
+    so only ``block_size x n`` of each Gram exists at once; ``"auto"`` takes
+    the feature path for a linear kernel when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)``.
+    ``sigma`` (RBF bandwidth) applies to both inputs; ``None`` = median heuristic each.
+    """
+    check_choice(path, "path", ("auto", "feature", "gram"))
+    Xt, Yt = _pair(X, Y, unbiased)
+    n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
+    if path == "feature" and kernel != "linear":
+        raise ValueError(f"path: 'feature' needs kernel='linear', got kernel={kernel!r}")
+    if path == "auto":
+        path = "feature" if kernel == "linear" and d1 * d2 + d1 * d1 + d2 * d2 < n * (d1 + d2) else "gram"
+    if path == "feature":
+        value = _linear_hsic(Xt - Xt.mean(0), Yt - Yt.mean(0), n, unbiased)
+    else:
+        kx = kernel_fn(Xt, kernel, sigma=sigma, seed=seed, name="X")
+        ky = kernel_fn(Yt, kernel, sigma=sigma, seed=seed, name="Y")
+        if kernel == "linear":  # translation invariant: shift for accuracy
+            Xt, Yt = Xt - Xt.mean(0), Yt - Yt.mean(0)
+        sums = _GramSums.zero(Xt)
+        for start in range(0, n, block_size):
+            rows = slice(start, min(start + block_size, n))
+            sums.add_block(kx(Xt[rows], Xt), ky(Yt[rows], Yt), start, unbiased)
+        value = sums.hsic(n, unbiased)
+    return _like(value, X, Y)
+
+
+class _GramSums:
+    """Sample sums of two Grams, accumulated over row blocks (diagonal zeroed if unbiased)."""
+
+    def __init__(self, kl, k_sum, l_sum, r_k, r_l):
+        self.kl, self.k_sum, self.l_sum, self.r_k, self.r_l = kl, k_sum, l_sum, r_k, r_l
+
+    @classmethod
+    def zero(cls, like: torch.Tensor) -> "_GramSums":
+        z = like.new_zeros((), dtype=torch.float64)
+        return cls(z, z, z, [], [])
+
+    def add_block(self, Kb: torch.Tensor, Lb: torch.Tensor, start: int, unbiased: bool) -> None:
+        kl, r_k, r_l = torch.dot(Kb.reshape(-1), Lb.reshape(-1)), Kb.sum(1), Lb.sum(1)
+        if unbiased:  # drop the diagonal entries (i, start + i) without copying the block
+            dk, dl = torch.diagonal(Kb, offset=start), torch.diagonal(Lb, offset=start)
+            kl, r_k, r_l = kl - dk @ dl, r_k - dk, r_l - dl
+        self.kl = self.kl + kl
+        self.r_k.append(r_k)
+        self.r_l.append(r_l)
+
+    def hsic(self, n: int, unbiased: bool) -> torch.Tensor:
+        r_k, r_l = torch.cat(self.r_k), torch.cat(self.r_l)
+        k_sum, l_sum, cross = r_k.sum(), r_l.sum(), r_k @ r_l
+        if unbiased:
+            return (self.kl + k_sum * l_sum / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
+        return (self.kl - 2.0 / n * cross + k_sum * l_sum / n**2) / (n - 1) ** 2
+
+
+def _linear_hsic(X: torch.Tensor, Y: torch.Tensor, n: int, unbiased: bool) -> torch.Tensor:
+    XtY = X.T @ Y
+    if not unbiased:
+        # X, Y are centred: ||Xc^T Yc||_F^2 / (n-1)^2
+        return (XtY * XtY).sum() / (n - 1) ** 2
+    k, l = (X * X).sum(1), (Y * Y).sum(1)
+    s_x, s_y = X.sum(0), Y.sum(0)
+    kl_sum = (XtY * XtY).sum() - k @ l
+    k_sum = s_x @ s_x - k.sum()
+    l_sum = s_y @ s_y - l.sum()
+    cross = s_x @ XtY @ s_y - s_x @ (X.T @ l) - (Y.T @ k) @ s_y + k @ l
+    return (kl_sum + k_sum * l_sum / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
+
+
+# --------------------------------------------------------------------------- helpers
+def _pair(X, Y, unbiased: bool):
+    Xt = as_matrix(X, "X", min_samples=2)
+    Yt = as_matrix(Y, "Y", min_samples=2)
+    n = check_paired(Xt, Yt)
+    _check_n(n, unbiased, "X")
+    return Xt, Yt
+
+
+def _check_n(n: int, unbiased: bool, name: str) -> None:
+    if unbiased and n < 4:
+        raise ValueError(f"{name}: unbiased HSIC needs at least 4 samples, got {n}")
+
+
+def _square(K, name: str) -> torch.Tensor:
+    K = as_matrix(K, name)
+    if K.shape[0] != K.shape[1]:
+        raise ValueError(f"{name}: expected a square kernel matrix, got shape {tuple(K.shape)}")
+    return K
+
+
+def unit_rows(A: torch.Tensor, name: str = "X") -> torch.Tensor:
+    """Rows scaled to unit norm; an all-zero row raises naming ``name``."""
+    norms = A.norm(dim=1, keepdim=True)
+    if bool((norms == 0).any()):
+        raise ValueError(f"{name}: cosine similarity is undefined for an all-zero row")
+    return A / norms
+
+
+def _like(value: torch.Tensor, *inputs):
+    """numpy inputs give a Python float; torch inputs keep the 0-d float64 tensor."""
+    if any(isinstance(x, torch.Tensor) for x in inputs):
+        return value
+    return float(value)

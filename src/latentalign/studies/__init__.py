@@ -1,0 +1,1 @@
+"""Studies: one module per paper, each ``run(config) -> Result``; see ``base``."""

@@ -1,0 +1,73 @@
+"""What a study returns, and the registry ``latentalign report`` runs.
+
+A study module exposes ``TITLE``, ``DEFAULT_CONFIG`` (a dict of plain values that
+finishes in minutes on 2 CPU cores), ``QUICK_CONFIG`` (seconds, for tests) and
+``run(config) -> Result``. ``Result`` holds numbers (JSON), tables, figures
+(matplotlib) and checks: the direction of the published claim, pass or fail.
+
+Example
+-------
+>>> r = Result(summary="two numbers")
+>>> r.check("accuracy above chance", 0.9 > 0.1, "0.90 vs 0.10")
+>>> r.checks[0].passed
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+# name -> module; capabilities add their study here when they land
+STUDIES: dict[str, str] = {
+    "sanity": "latentalign.studies.sanity",
+    "align": "latentalign.studies.align_study",
+    "ksm": "latentalign.studies.ksm_study",
+    "contrastive": "latentalign.studies.contrastive_study",
+    "lcc": "latentalign.studies.lcc_study",
+    "ssl_linear": "latentalign.studies.ssl_linear",
+    "ssl_deep": "latentalign.studies.ssl_deep",
+}
+
+
+@dataclass
+class Table:
+    caption: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class Figure:
+    name: str  # file stem, e.g. "probe_accuracy"
+    caption: str
+    figure: Any  # matplotlib.figure.Figure
+
+
+@dataclass
+class Check:
+    claim: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Result:
+    summary: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def check(self, claim: str, passed: bool, detail: str = "") -> None:
+        """Record whether the study reproduced ``claim``."""
+        self.checks.append(Check(claim, bool(passed), detail))
+
+
+def load_study(name: str) -> ModuleType:
+    """Import a registered study module by name, or raise naming ``only``."""
+    if name not in STUDIES:
+        raise ValueError(f"only: unknown study {name!r}; registered: {', '.join(sorted(STUDIES))}")
+    return importlib.import_module(STUDIES[name])

@@ -1,0 +1,39 @@
+"""Shared training engine: indexed data, seeding, Lightning classifier training, probes.
+
+>>> from latentalign.train import make_loader, fit_classifier, linear_probe, knn_probe, seed_everything
+"""
+
+from .data import NO_LABEL, EpochSampler, IndexedDataset, make_loader, split_batch
+from .probes import knn_probe, linear_probe
+from .seed import seed_everything, torch_generator
+
+__all__ = [
+    "IndexedDataset",
+    "EpochSampler",
+    "make_loader",
+    "NO_LABEL",
+    "seed_everything",
+    "torch_generator",
+    "ClassifierModule",
+    "LastCheckpoint",
+    "fit_classifier",
+    "predict_logits",
+    "evaluate_classifier",
+    "split_batch",
+    "quiet_lightning",
+    "linear_probe",
+    "knn_probe",
+]
+
+_LAZY = {  # importing Lightning takes seconds: only when training is asked for
+    "ClassifierModule", "LastCheckpoint", "evaluate_classifier", "fit_classifier",
+    "predict_logits", "quiet_lightning",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import classifier
+
+        return getattr(classifier, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,206 @@
+"""Datasets that carry sample ids, and loaders whose shuffling is reproducible per epoch.
+
+``IndexedDataset`` returns ``(x, y, idx)``: ``idx`` is the sample's position in
+the dataset, the id every recorder and LCC joins on. ``make_loader(shuffle=True)``
+uses :class:`EpochSampler`, whose permutation depends only on ``(seed, epoch)``;
+Lightning calls its ``set_epoch`` at every epoch start, so a run resumed from a
+checkpoint sees exactly the batches of an uninterrupted run.
+
+Example
+-------
+>>> import numpy as np
+>>> loader = make_loader(np.arange(12.0).reshape(6, 2), np.array([0, 1, 0, 1, 0, 1]), batch_size=4)
+>>> x, y, idx = next(iter(loader))
+>>> x.dtype, y.tolist(), idx.tolist()
+(torch.float32, [0, 1, 0, 1], [0, 1, 2, 3])
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Iterator, Mapping
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .._validate import _to_tensor, as_labels, as_matrix, check_seed
+from .seed import torch_generator
+
+__all__ = ["IndexedDataset", "EpochSampler", "make_loader", "NO_LABEL"]
+
+NO_LABEL = -1
+"""Label returned when a dataset has none (LCC treats negative labels as ignored)."""
+
+
+def _as_inputs(X, name: str = "X") -> torch.Tensor:
+    """``(n, ...)`` finite float32 inputs (2-D via ``as_matrix``; images/sequences kept shaped)."""
+    t = _to_tensor(X, name)
+    if t.ndim == 2:
+        return as_matrix(t, name, dtype=torch.float32).detach()
+    if t.ndim < 2:
+        raise ValueError(f"{name}: expected an array (n_samples, n_features, ...), got shape {tuple(t.shape)}")
+    if t.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {tuple(t.shape)}")
+    t = t.detach().to(torch.float32)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name}: contains non-finite values (NaN or Inf); clean or impute them first")
+    return t
+
+
+class IndexedDataset(Dataset):
+    """A dataset whose items are ``(x, y, idx)``, ``idx`` being the sample's position.
+
+    ``X`` is an array/tensor ``(n, ...)`` (stored as float32) with labels ``y``
+    ``(n,)`` (int64; ``None`` gives :data:`NO_LABEL` = -1 for every sample), or any
+    map-style torch ``Dataset`` whose items are ``(x, y)``, ``(x, y, ...)`` or ``x``
+    (then ``y`` must be None and the wrapped labels are used).
+    """
+
+    def __init__(self, X, y=None):
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            if y is not None:
+                raise ValueError("y: must be None when X is a Dataset (its items carry the labels)")
+            try:
+                n = len(X)
+            except TypeError as exc:
+                raise TypeError("X: a wrapped Dataset must be map-style (have __len__)") from exc
+            self.dataset, self.X, self.y, self._n = X, None, None, n
+            return
+        self.dataset = None
+        self.X = _as_inputs(X)
+        self._n = int(self.X.shape[0])
+        self.y = None if y is None else as_labels(y, "y", n_samples=self._n)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, torch.Tensor):
+            i = int(i)
+        if self.dataset is not None:
+            item = self.dataset[i]
+            if isinstance(item, (tuple, list)):
+                x = item[0]
+                y = item[1] if len(item) > 1 else NO_LABEL
+            else:
+                x, y = item, NO_LABEL
+            y = torch.as_tensor(y, dtype=torch.long) if not isinstance(y, torch.Tensor) else y
+            return x, y, torch.tensor(i, dtype=torch.long)
+        y = self.y[i] if self.y is not None else torch.tensor(NO_LABEL, dtype=torch.long)
+        return self.X[i], y, torch.tensor(i, dtype=torch.long)
+
+
+class EpochSampler(Sampler[int]):
+    """Indices ``0..n-1``, in order or shuffled by a permutation seeded with ``(seed, epoch)``.
+
+    ``set_epoch(e)`` (called by Lightning at every epoch start, like
+    ``DistributedSampler``) picks the permutation, so epoch ``e`` always gets the
+    same order, whether or not training was interrupted and resumed. If
+    ``set_epoch`` is never called, each new iteration advances the epoch by one.
+    """
+
+    def __init__(self, n: int, *, shuffle: bool = True, seed: int = 0):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"n: expected a positive integer, got {n!r}")
+        self.n, self.shuffle, self.seed = int(n), bool(shuffle), check_seed(seed)
+        self.epoch = 0
+        self._explicit = False
+        self._iterated = False
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        self._explicit = True
+
+    def permutation(self, epoch: int) -> torch.Tensor:
+        if not self.shuffle:
+            return torch.arange(self.n)
+        key = int(np.random.SeedSequence([self.seed, int(epoch)]).generate_state(1, dtype=np.uint32)[0])
+        return torch.randperm(self.n, generator=torch_generator(key))
+
+    def __iter__(self) -> Iterator[int]:
+        if not self._explicit and self._iterated:
+            self.epoch += 1
+        self._explicit = False
+        self._iterated = True
+        return iter(self.permutation(self.epoch).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def make_loader(
+    X,
+    y=None,
+    *,
+    batch_size: int = 128,
+    shuffle: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A ``DataLoader`` over ``IndexedDataset(X, y)`` yielding ``(x, y, idx)`` batches.
+
+    Shuffling uses :class:`EpochSampler` (permutation of epoch ``e`` depends only on
+    ``(seed, e)``); the loader also gets a seeded ``torch.Generator``, so iterating it
+    never draws from the global torch RNG.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+        raise ValueError(f"num_workers: expected a non-negative integer, got {num_workers!r}")
+    seed = check_seed(seed)
+    ds = X if isinstance(X, IndexedDataset) and y is None else IndexedDataset(X, y)
+    sampler = EpochSampler(len(ds), shuffle=shuffle, seed=seed)
+    return DataLoader(
+        ds,
+        batch_size=int(batch_size),
+        sampler=sampler,
+        num_workers=int(num_workers),
+        drop_last=bool(drop_last),
+        generator=torch_generator(seed),
+        persistent_workers=False,
+    )
+
+
+_NEEDS_IDS = (
+    "batches need sample ids, as (x, y, idx) or a dict with 'x', 'idx' (and optionally 'y'); got {what}. "
+    "Wrap your dataset in latentalign.train.IndexedDataset (or use make_loader) to add them"
+)
+
+
+def split_batch(batch, *, require_ids: bool = False):
+    """``(x, y or None, idx or None)`` from a batch.
+
+    Accepted: ``(x, y, idx)``, ``(x, y)``, ``x`` alone, or a dict with ``"x"`` and
+    optionally ``"y"``, ``"idx"``. With ``require_ids`` a batch without ids raises
+    ``ValueError`` (recording and clustering join samples only by id), and ids are
+    checked to be a 1-D non-negative integer tensor.
+
+    >>> split_batch((torch.zeros(2, 3), torch.tensor([0, 1]), torch.tensor([4, 7])))[2].tolist()
+    [4, 7]
+    """
+    if isinstance(batch, Mapping):
+        if "x" not in batch:
+            raise ValueError(f"batch: dict batches need an 'x' key, got {sorted(batch)}")
+        x, y, idx = batch["x"], batch.get("y"), batch.get("idx")
+    elif isinstance(batch, (tuple, list)):
+        if not 1 <= len(batch) <= 3:
+            raise ValueError(f"batch: expected (x, y, idx), (x, y) or x, got a {len(batch)}-tuple")
+        x, y, idx = (*batch, None, None)[:3]
+    else:
+        x, y, idx = batch, None, None
+    if idx is None:
+        if require_ids:
+            what = f"a {len(batch)}-tuple" if isinstance(batch, (tuple, list)) else type(batch).__name__
+            raise ValueError("batch: " + _NEEDS_IDS.format(what=what))
+    else:
+        idx = torch.as_tensor(idx)
+        if idx.ndim != 1 or idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
+            raise ValueError(f"batch: sample ids (idx) must be a 1-D integer tensor, got {idx.dtype} {tuple(idx.shape)}")
+        if idx.numel() and int(idx.min()) < 0:
+            raise ValueError(f"batch: sample ids (idx) must be >= 0, got {int(idx.min())}")
+        idx = idx.long()
+    if y is not None and not isinstance(y, torch.Tensor):
+        y = torch.as_tensor(y)
+    return x, y, idx

@@ -1,0 +1,90 @@
+"""Probes of a representation: linear (logistic regression) and kNN accuracy.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> y = np.repeat([0, 1], 50); Z = rng.normal(size=(100, 3)) + 5 * y[:, None]
+>>> linear_probe(Z[::2], y[::2], Z[1::2], y[1::2]), knn_probe(Z[::2], y[::2], Z[1::2], y[1::2], k=5, metric="euclidean")
+(1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+
+from .._validate import as_labels, as_matrix, check_k, check_positive
+from ..neighbors import knn
+
+__all__ = ["linear_probe", "knn_probe"]
+
+
+def check_probe_split(Z_train, y_train, Z_test, y_test):
+    """Validate a probe's train/test latents and labels; return them as tensors."""
+    Ztr = as_matrix(Z_train, "Z_train").detach()
+    ytr = as_labels(y_train, "y_train", n_samples=Ztr.shape[0])
+    Zte = as_matrix(Z_test, "Z_test").detach()
+    if Zte.shape[1] != Ztr.shape[1]:
+        raise ValueError(f"Z_test: expected {Ztr.shape[1]} features like Z_train, got {Zte.shape[1]}")
+    yte = as_labels(y_test, "y_test", n_samples=Zte.shape[0])
+    return Ztr, ytr, Zte, yte
+
+
+def linear_probe(Z_train, y_train, Z_test, y_test, *, C: float = 1.0, max_iter: int = 1000) -> float:
+    """Test accuracy of an L2 logistic regression fit on standardised ``Z_train``.
+
+    Features are standardised with the training mean and std (constant features
+    left as they are), then scikit-learn's ``LogisticRegression(C, max_iter)``
+    (lbfgs, deterministic) is fit. Convergence warnings are silenced: raise
+    ``max_iter`` if in doubt.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    Ztr, ytr, Zte, yte = check_probe_split(Z_train, y_train, Z_test, y_test)
+    C = check_positive(C, "C")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}")
+    ytr_np = ytr.cpu().numpy()
+    if np.unique(ytr_np).size < 2:
+        raise ValueError("y_train: needs at least 2 classes to fit a linear probe")
+    scaler = StandardScaler().fit(Ztr.cpu().numpy())
+    clf = LogisticRegression(C=C, max_iter=int(max_iter))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(scaler.transform(Ztr.cpu().numpy()), ytr_np)
+    pred = clf.predict(scaler.transform(Zte.cpu().numpy()))
+    return float(np.mean(pred == yte.cpu().numpy()))
+
+
+def knn_probe(
+    Z_train,
+    y_train,
+    Z_test,
+    y_test,
+    *,
+    k: int = 10,
+    metric: str = "cosine",
+    backend: str = "torch",
+) -> float:
+    """Test accuracy of a majority vote among the ``k`` nearest training points.
+
+    Neighbours come from :func:`latentalign.neighbors.knn` (exact; ``metric``
+    ``"cosine"`` or ``"euclidean"``) with the test points as queries. A tied vote
+    goes to the smallest label. ``1 <= k <= n_train``.
+    """
+    Ztr, ytr, Zte, yte = check_probe_split(Z_train, y_train, Z_test, y_test)
+    n_train = Ztr.shape[0]
+    if isinstance(k, numbers.Integral) and not isinstance(k, bool) and k > n_train:
+        raise ValueError(f"k: must be <= the number of training samples ({n_train}), got {int(k)}")
+    k = check_k(k, n_train + 1, "k")
+    nb = knn(Ztr, k, queries=Zte, metric=metric, backend=backend)
+    votes = ytr.to(nb.indices.device)[nb.indices]  # (n_test, k)
+    n_classes = int(ytr.max()) + 1
+    counts = torch.zeros(votes.shape[0], n_classes, dtype=torch.int64, device=votes.device)
+    counts.scatter_add_(1, votes, torch.ones_like(votes))
+    pred = counts.argmax(dim=1)  # first maximum: ties go to the smallest label
+    return float((pred.cpu() == yte).double().mean())
