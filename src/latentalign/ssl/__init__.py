@@ -1,0 +1,66 @@
+"""Joint-embedding vs reconstruction self-supervised learning (Van Assel et al., arXiv 2505.12477).
+
+- :mod:`~latentalign.ssl.linear`: closed-form optima of linear reconstruction (Thm 3.1),
+  joint embedding under ``W S Wᵀ = I`` (Thm 3.2) and supervised ridge (Lemma B.1).
+- :mod:`~latentalign.ssl.noise_model`: signal + structured noise + aligned augmentations
+  (Sec. 4.1), and the real-data linear experiment (:func:`make_linear_dataset`).
+- :mod:`~latentalign.ssl.theory`: the alignment thresholds ``α²_RC``, ``α²_JE`` and Corollary 4.5.
+- :mod:`~latentalign.ssl.losses`: VICReg, NT-Xent, BYOL (+ EMA), denoising and masked
+  reconstruction as ``nn.Module`` losses with their terms as functions.
+- :mod:`~latentalign.ssl.augment`: plain-torch batched augmentations.
+- :mod:`~latentalign.ssl.evaluate`: lstsq / logistic probes, weighted kNN, probe-loss gap.
+- :mod:`~latentalign.ssl.module`: Lightning ``SSLModule`` (online probe, DDP) and ``fit_ssl``.
+
+Example
+-------
+>>> from latentalign.ssl import alignment_thresholds
+>>> alignment_thresholds([1.0, 2.0], 0.5, 0.5, [3.0]).preferred
+'joint_embedding'
+"""
+
+from .augment import Compose, GaussianNoise, RandomFlip, RandomMask, RandomShift, StructuredNoise, TwoViews, random_mask
+from .evaluate import ProbeResult, embed, knn_accuracy, linear_probe, probe_loss_gap
+from .linear import (
+    JESolution,
+    RCSolution,
+    joint_embedding_closed_form,
+    principal_angles,
+    reconstruction_closed_form,
+    subspace_overlap,
+    supervised_closed_form,
+)
+from .losses import (
+    EMA,
+    BYOLLoss,
+    DenoisingLoss,
+    LinearJELoss,
+    MaskedReconstructionLoss,
+    NTXentLoss,
+    VICRegLoss,
+    byol_predictor,
+)
+from .noise_model import LinearDataset, LinearNoiseModel, gaussian_signal, make_linear_dataset
+from .theory import AlignmentThresholds, alignment_thresholds, thresholds_from_model
+
+__all__ = [
+    "supervised_closed_form", "reconstruction_closed_form", "joint_embedding_closed_form", "RCSolution",
+    "JESolution", "subspace_overlap", "principal_angles",
+    "LinearNoiseModel", "LinearDataset", "make_linear_dataset", "gaussian_signal",
+    "AlignmentThresholds", "alignment_thresholds", "thresholds_from_model",
+    "VICRegLoss", "NTXentLoss", "BYOLLoss", "EMA", "byol_predictor", "DenoisingLoss",
+    "MaskedReconstructionLoss", "LinearJELoss",
+    "RandomShift", "GaussianNoise", "StructuredNoise", "RandomMask", "RandomFlip", "Compose", "TwoViews",
+    "random_mask",
+    "linear_probe", "knn_accuracy", "probe_loss_gap", "embed", "ProbeResult",
+    "SSLModule", "fit_ssl",
+]
+
+_LAZY = {"SSLModule", "fit_ssl"}  # importing Lightning takes seconds: only when training is asked for
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,377 @@
+r"""Deep SSL objectives as ``nn.Module`` losses; their terms are plain functions too.
+
+Joint embedding (predict in latent space):
+
+* :class:`VICRegLoss` (Bardes et al. 2022): ``inv_weight·invariance(z1, z2) +
+  var_weight·(variance(z1) + variance(z2))/2 + cov_weight·(covariance(z1) + covariance(z2))``
+  with ``invariance = mean((z1 − z2)²)`` over ``B·D`` entries,
+  ``variance(z) = mean_j relu(γ − √(Var_j z + eps))`` (unbiased variance) and
+  ``covariance(z) = Σ_{i≠j} C_ij² / D`` (``C`` the unbiased covariance). Variance-term
+  convention: the two views' terms are *averaged* (``var_reduction="mean"``, as
+  facebookresearch/vicreg and lightly); solo-learn *sums* them (``"sum"``).
+  Statistics are computed in float32 (or float64 if given) with autocast off.
+* :class:`NTXentLoss` (SimCLR): L2-normalise the ``2B`` embeddings, similarities
+  ``/ t`` with the diagonal masked, cross-entropy against the partner view
+  (``2B − 2`` negatives per row), mean over the ``2B`` rows.
+* :class:`BYOLLoss`: ``2 − 2 cos(p, sg(z'))`` in both directions, averaged, batch mean;
+  :class:`EMA` moves the target network with the cosine momentum schedule
+  ``m_t = 1 − (1 − m_0)(cos(πt/T) + 1)/2``; :func:`byol_predictor` is ``k → 4k → k``.
+
+Reconstruction (predict in input space):
+
+* :class:`DenoisingLoss`: ``mean_i ‖x̂_i − x_i‖²`` (target: the un-augmented input).
+* :class:`MaskedReconstructionLoss`: MSE over the hidden units of
+  :func:`~latentalign.ssl.augment.random_mask` only; ``norm_target`` standardises each
+  target patch (as MAE's normalised-pixel target).
+
+:class:`LinearJELoss` is Thm 3.2's penalised objective for gradient tests.
+
+Every loss takes ``(B, D)`` (or image) batches, raises ``ValueError`` for mismatched
+shapes or ``B < 2`` where statistics need it, and returns ``(loss, terms)`` with
+``return_terms=True``. With ``gather_distributed=True`` the batch statistics use the
+batch of every rank (:func:`gather`, gradients flow back to each rank; a no-op at
+world size 1).
+
+Example
+-------
+>>> import torch
+>>> z1 = torch.tensor([[1., 2.], [3., 0.], [-1., 1.], [1., 1.]])
+>>> z2 = torch.tensor([[0., 2.], [3., 1.], [-1., 0.], [2., 1.]])
+>>> round(VICRegLoss()(z1, z2).item(), 4)
+15.3486
+>>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
+0.2395448
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from contextlib import nullcontext
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from .._validate import check_choice, check_int, check_nonnegative, check_positive
+from .augment import random_mask
+
+__all__ = [
+    "invariance",
+    "variance",
+    "covariance",
+    "VICRegLoss",
+    "nt_xent",
+    "NTXentLoss",
+    "byol_term",
+    "BYOLLoss",
+    "EMA",
+    "byol_predictor",
+    "DenoisingLoss",
+    "masked_mse",
+    "MaskedReconstructionLoss",
+    "LinearJELoss",
+    "gather",
+]
+
+VAR_REDUCTIONS = ("mean", "sum")
+
+
+# ------------------------------------------------------------------ checks and helpers
+def _pair(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), *, min_batch: int = 2) -> None:
+    for name, z in zip(names, (z1, z2)):
+        if not isinstance(z, torch.Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor, got {type(z).__name__}")
+        if z.ndim != 2:
+            raise ValueError(f"{name}: expected a (batch, dim) tensor, got shape {tuple(z.shape)}")
+        if z.shape[0] < min_batch:
+            raise ValueError(f"{name}: needs a batch of at least {min_batch} samples, got {z.shape[0]}")
+    if z1.shape != z2.shape:
+        raise ValueError(f"{names[1]}: expected the shape of {names[0]} {tuple(z1.shape)}, got {tuple(z2.shape)}")
+
+
+def _stats_dtype(z: torch.Tensor) -> torch.Tensor:
+    """float32 for half precisions (statistics never in fp16/bf16); float64 kept."""
+    return z if z.dtype == torch.float64 else z.float()
+
+
+def _no_autocast(z: torch.Tensor):
+    return torch.autocast(z.device.type, enabled=False) if torch.is_autocast_enabled(z.device.type) else nullcontext()
+
+
+class _Gather(torch.autograd.Function):
+    """All-gather with backward: each rank receives the summed gradient of its own slice."""
+
+    @staticmethod
+    def forward(ctx, z):
+        out = [torch.empty_like(z) for _ in range(dist.get_world_size())]
+        dist.all_gather(out, z.contiguous())
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        stacked = torch.stack(grads)
+        dist.all_reduce(stacked)
+        return stacked[dist.get_rank()]
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def gather(z: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``z`` over all ranks (rank order) keeping autograd; ``z`` itself at world size 1."""
+    if _world()[1] == 1:
+        return z
+    return torch.cat(_Gather.apply(z), dim=0)
+
+
+# ------------------------------------------------------------------ VICReg
+def invariance(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    """``mean((z1 − z2)²)`` over all ``B·D`` entries."""
+    return F.mse_loss(z1, z2)
+
+
+def variance(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
+    """``mean_j relu(γ − √(Var_j z + eps))``, ``Var`` unbiased over the batch (``B >= 2``)."""
+    std = torch.sqrt(z.var(dim=0) + eps)
+    return F.relu(gamma - std).mean()
+
+
+def covariance(z: torch.Tensor) -> torch.Tensor:
+    """``Σ_{i≠j} C_ij² / D`` with ``C = (z − z̄)ᵀ(z − z̄)/(B − 1)``."""
+    zc = z - z.mean(dim=0)
+    C = zc.T @ zc / (z.shape[0] - 1)
+    off = C - torch.diag(torch.diagonal(C))
+    return (off**2).sum() / z.shape[1]
+
+
+class VICRegLoss(nn.Module):
+    """VICReg: invariance + variance + covariance (defaults 25 / 25 / 1, ``γ = 1``, ``eps = 1e-4``).
+
+    ``var_reduction="mean"`` averages the two views' variance terms (vicreg, lightly);
+    ``"sum"`` adds them (solo-learn). ``forward(z1, z2, return_terms=False)``.
+    """
+
+    kind = "joint_embedding"
+
+    def __init__(self, inv_weight: float = 25.0, var_weight: float = 25.0, cov_weight: float = 1.0,
+                 gamma: float = 1.0, eps: float = 1e-4, var_reduction: str = "mean",
+                 gather_distributed: bool = False):
+        super().__init__()
+        self.inv_weight = check_nonnegative(inv_weight, "inv_weight")
+        self.var_weight = check_nonnegative(var_weight, "var_weight")
+        self.cov_weight = check_nonnegative(cov_weight, "cov_weight")
+        self.gamma = check_positive(gamma, "gamma")
+        self.eps = check_positive(eps, "eps")
+        self.var_reduction = check_choice(var_reduction, "var_reduction", VAR_REDUCTIONS)
+        self.gather_distributed = bool(gather_distributed)
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        _pair(z1, z2)
+        with _no_autocast(z1):
+            z1, z2 = _stats_dtype(z1), _stats_dtype(z2)
+            inv = invariance(z1, z2)
+            if self.gather_distributed:
+                z1, z2 = gather(z1), gather(z2)
+            v1, v2 = variance(z1, self.gamma, self.eps), variance(z2, self.gamma, self.eps)
+            var = (v1 + v2) / 2 if self.var_reduction == "mean" else v1 + v2
+            c1, c2 = covariance(z1), covariance(z2)
+            loss = self.inv_weight * inv + self.var_weight * var + self.cov_weight * (c1 + c2)
+        if return_terms:
+            return loss, {"invariance": inv, "variance": var, "covariance": c1 + c2}
+        return loss
+
+
+# ------------------------------------------------------------------ SimCLR
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather_distributed: bool = False):
+    """NT-Xent of two views: rows ``i`` and ``i + B`` of ``normalize([z1; z2])`` are positives."""
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    B = z1.shape[0]
+    rank, _ = _world()
+    keys = gather(z) if gather_distributed else z  # (2B) or world * (2B) rows
+    sim = z @ keys.T / temperature
+    offset = rank * 2 * B if keys is not z else 0
+    rows = torch.arange(2 * B, device=z.device)
+    sim[rows, rows + offset] = float("-inf")
+    partner = (rows + B) % (2 * B) + offset
+    return F.cross_entropy(sim, partner)
+
+
+class NTXentLoss(nn.Module):
+    """SimCLR's normalised-temperature cross-entropy, ``temperature`` 0.5 by default."""
+
+    kind = "joint_embedding"
+
+    def __init__(self, temperature: float = 0.5, gather_distributed: bool = False):
+        super().__init__()
+        self.temperature = check_positive(temperature, "temperature")
+        self.gather_distributed = bool(gather_distributed)
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        _pair(z1, z2)
+        with _no_autocast(z1):
+            loss = nt_xent(_stats_dtype(z1), _stats_dtype(z2), self.temperature,
+                           gather_distributed=self.gather_distributed)
+        return (loss, {"nt_xent": loss}) if return_terms else loss
+
+
+# ------------------------------------------------------------------ BYOL
+def byol_term(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``mean_i (2 − 2 cos(p_i, sg(z_i)))``: the prediction ``p`` regresses the stopped target ``z``."""
+    return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=1)).mean()
+
+
+class BYOLLoss(nn.Module):
+    """``(byol_term(p1, z2) + byol_term(p2, z1)) / 2``: online predictions ``p``, target projections ``z``."""
+
+    kind = "byol"
+
+    def forward(self, p1, p2, z1, z2, return_terms: bool = False):
+        _pair(p1, p2, ("p1", "p2"), min_batch=1)
+        _pair(z1, z2, ("z1", "z2"), min_batch=1)
+        _pair(p1, z1, ("p1", "z1"), min_batch=1)
+        t12, t21 = byol_term(p1, z2), byol_term(p2, z1)
+        loss = (t12 + t21) / 2
+        return (loss, {"p1_z2": t12, "p2_z1": t21}) if return_terms else loss
+
+
+def byol_predictor(dim: int) -> nn.Sequential:
+    """BYOL's predictor ``dim → 4·dim → dim`` (Linear, BatchNorm, ReLU, Linear)."""
+    dim = check_int(dim, "dim")
+    return nn.Sequential(nn.Linear(dim, 4 * dim), nn.BatchNorm1d(4 * dim), nn.ReLU(), nn.Linear(4 * dim, dim))
+
+
+class EMA:
+    """Exponential moving average of ``online`` into ``target`` (a frozen copy when ``target`` is None).
+
+    ``update(step, total_steps)`` sets ``target ← m_t·target + (1 − m_t)·online`` with
+    ``m_t = 1 − (1 − m_0)(cos(π t/T) + 1)/2`` (from ``m_0`` up to 1); buffers are copied.
+    """
+
+    def __init__(self, online: nn.Module, target: nn.Module | None = None, base_momentum: float = 0.99):
+        if not 0.0 <= float(base_momentum) <= 1.0:
+            raise ValueError(f"base_momentum: must be in [0, 1], got {base_momentum}")
+        self.online = online
+        self.target = copy.deepcopy(online) if target is None else target
+        for p in self.target.parameters():
+            p.requires_grad_(False)
+        self.base_momentum = float(base_momentum)
+
+    def momentum(self, step: int, total_steps: int) -> float:
+        total = max(int(total_steps), 1)
+        return 1 - (1 - self.base_momentum) * (math.cos(math.pi * min(step, total) / total) + 1) / 2
+
+    @torch.no_grad()
+    def update(self, step: int, total_steps: int) -> float:
+        m = self.momentum(step, total_steps)
+        for pt, po in zip(self.target.parameters(), self.online.parameters()):
+            pt.mul_(m).add_(po.detach(), alpha=1 - m)
+        for bt, bo in zip(self.target.buffers(), self.online.buffers()):
+            bt.copy_(bo)
+        return m
+
+
+# ------------------------------------------------------------------ reconstruction
+def _same_shape(x_hat: torch.Tensor, x: torch.Tensor) -> None:
+    for name, t in (("x_hat", x_hat), ("x", x)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+    if x_hat.shape != x.shape:
+        raise ValueError(f"x_hat: expected the shape of x {tuple(x.shape)}, got {tuple(x_hat.shape)}")
+
+
+class DenoisingLoss(nn.Module):
+    """``mean_i ‖x̂_i − x_i‖²`` (squared norm per sample, batch mean); ``x`` is the un-augmented input."""
+
+    kind = "denoising"
+
+    def forward(self, x_hat: torch.Tensor, x: torch.Tensor, return_terms: bool = False):
+        _same_shape(x_hat, x)
+        loss = ((x_hat - x) ** 2).flatten(1).sum(dim=1).mean()
+        return (loss, {"reconstruction": loss}) if return_terms else loss
+
+
+def _patches(t: torch.Tensor, patch: int | None) -> torch.Tensor:
+    """``(B, P, u)``: the units of :func:`random_mask` (entries, chunks, pixels or patches) as rows."""
+    if t.ndim == 2:
+        return t.reshape(t.shape[0], -1, patch or 1)
+    B, C, H, W = t.shape
+    p = patch or 1
+    return t.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5).reshape(B, (H // p) * (W // p), -1)
+
+
+def masked_mse(x_hat: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``(x̂ − target)²`` over the entries where ``mask`` is True (the hidden units)."""
+    n_hidden = mask.sum()
+    if int(n_hidden) == 0:
+        raise ValueError("mask: hides nothing; masked reconstruction needs hidden units")
+    return (((x_hat - target) ** 2) * mask).sum() / n_hidden
+
+
+class MaskedReconstructionLoss(nn.Module):
+    """MAE-style loss: ``mask(x, generator)`` hides ``round(mask_ratio·P)`` units per sample;
+    ``forward(x_hat, x, mask)`` is the MSE over hidden units (``norm_target``: each target
+    patch standardised by its mean and unbiased std, needs units of >= 2 entries)."""
+
+    kind = "masked"
+
+    def __init__(self, mask_ratio: float = 0.5, patch: int | None = None, norm_target: bool = False):
+        super().__init__()
+        if isinstance(mask_ratio, bool) or not 0.0 < float(mask_ratio) < 1.0:
+            raise ValueError(f"mask_ratio: must be in (0, 1), got {mask_ratio!r}")
+        self.mask_ratio = float(mask_ratio)
+        self.patch = None if patch is None else check_int(patch, "patch")
+        self.norm_target = bool(norm_target)
+
+    def mask(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        """``(x with hidden units set to 0, bool mask of hidden entries)``."""
+        return random_mask(x, self.mask_ratio, patch=self.patch, generator=generator)
+
+    def forward(self, x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, return_terms: bool = False):
+        _same_shape(x_hat, x)
+        if not isinstance(mask, torch.Tensor) or mask.shape != x.shape or mask.dtype != torch.bool:
+            raise ValueError(f"mask: expected a bool tensor of shape {tuple(x.shape)}")
+        target = x
+        if self.norm_target:
+            units = _patches(x, self.patch)
+            if units.shape[-1] < 2:
+                raise ValueError("norm_target: needs patches of at least 2 entries (set patch)")
+            normed = (units - units.mean(-1, keepdim=True)) / (units.var(-1, keepdim=True) + 1e-6).sqrt()
+            target = _unpatch(normed, x.shape, self.patch)
+        loss = masked_mse(x_hat, target, mask)
+        return (loss, {"reconstruction": loss}) if return_terms else loss
+
+
+def _unpatch(units: torch.Tensor, shape: torch.Size, patch: int | None) -> torch.Tensor:
+    if len(shape) == 2:
+        return units.reshape(shape)
+    B, C, H, W = shape
+    p = patch or 1
+    return units.reshape(B, H // p, W // p, C, p, p).permute(0, 3, 1, 4, 2, 5).reshape(shape)
+
+
+# ------------------------------------------------------------------ linear joint embedding
+class LinearJELoss(nn.Module):
+    """Thm 3.2 with a penalty: ``(1/B)Σ_i‖z1_i − z2_i‖² + λ‖Ŝ_z − I‖²_F``, ``Ŝ_z = (z1ᵀz1 + z2ᵀz2)/(2B)``.
+
+    For linear ``z = Wx`` this is ``2Tr(WΣWᵀ) + λ‖WŜWᵀ − I‖²_F`` in expectation, with ``Ŝ``
+    the (uncentred) second moment of the views; its minimiser spans ``W*``'s row space.
+    """
+
+    kind = "joint_embedding"
+
+    def __init__(self, lam: float = 1.0):
+        super().__init__()
+        self.lam = check_positive(lam, "lam")
+
+    def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        _pair(z1, z2, min_batch=1)
+        inv = ((z1 - z2) ** 2).sum(dim=1).mean()
+        S = (z1.T @ z1 + z2.T @ z2) / (2 * z1.shape[0])
+        white = ((S - torch.eye(S.shape[0], dtype=S.dtype, device=S.device)) ** 2).sum()
+        loss = inv + self.lam * white
+        return (loss, {"invariance": inv, "whitening": white}) if return_terms else loss
