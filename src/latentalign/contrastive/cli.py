@@ -1,0 +1,73 @@
+"""``latentalign contrastive ...``: train two encoders contrastively on a named pair.
+
+Example: latentalign contrastive train --pair mfeat:pix,fou --loss clip --epochs 50 --out runs/pix_fou
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def contrastive() -> None:
+    """Contrastive learning as a tilted model: train and evaluate two encoders.
+
+    Example: latentalign contrastive train --pair mfeat:pix,zer --loss joint --epochs 50 --out runs/joint
+    """
+
+
+@app.command()
+def train(
+    pair: str = typer.Option(..., "--pair", help="mfeat:<view>,<view> (views fou fac kar pix zer mor), "
+                                                 "digits:captions or gaussian:g43."),
+    loss: str = typer.Option("clip", "--loss", help="clip, cond:<lambda_u>,<lambda_v> (e.g. cond:2,0), joint, "
+                                                    "joint:<offdiag|all|shuffle> or siglip."),
+    tilt: str = typer.Option("cosine", "--tilt", help="cosine, inner or l2."),
+    temperature: Optional[float] = typer.Option(None, "--temperature",
+                                                help="Fix tau > 0; default: learnable 1/tau (init 1/0.07, clamp 100)."),
+    epochs: int = typer.Option(50, "--epochs", help="Training epochs."),
+    batch_size: int = typer.Option(128, "--batch-size", help="Pairs per step (drop_last)."),
+    lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate."),
+    weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay (not on 1/tau or bias)."),
+    embed_dim: int = typer.Option(64, "--embed-dim", help="Embedding width e."),
+    hidden: int = typer.Option(256, "--hidden", help="Hidden width of the MLP encoders (0: linear)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, the initialisation and the batches."),
+    out: Path = typer.Option(..., "--out", help="Folder for metrics.json and the checkpoint last.ckpt."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt if it exists."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the training progress bar."),
+) -> None:
+    """Train encoders for the two sides of PAIR with LOSS; write OUT/metrics.json and OUT/last.ckpt.
+
+    Metrics are on the test split: recall@1/5 both ways, class-match@1, the learned
+    scale 1/tau, and zero-shot accuracy on held-out prompts for digits:captions
+    (whose captions are templated, not human-written).
+
+    Example: latentalign contrastive train --pair mfeat:pix,fou --loss clip --epochs 50 --out runs/pix_fou
+    """
+    from .._io import write_json
+    from .experiment import evaluate_pair, train_pair
+    from .losses import build_loss
+    from .pairs import load_pair
+
+    data = load_pair(pair, seed=seed)
+    loss_fn = build_loss(loss, tilt=tilt, temperature=temperature)
+    start = time.perf_counter()
+    module = train_pair(data, loss_fn, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                        embed_dim=embed_dim, hidden=hidden, seed=seed, ckpt_dir=out, resume=resume,
+                        progress=progress)
+    seconds = time.perf_counter() - start
+    metrics = evaluate_pair(module, data)
+    config = dict(pair=pair, loss=loss, tilt=tilt, temperature=temperature, epochs=epochs, batch_size=batch_size,
+                  lr=lr, weight_decay=weight_decay, embed_dim=embed_dim, hidden=hidden, seed=seed)
+    write_json(out / "metrics.json", {"config": config, "n_train": int(data.u_train.shape[0]),
+                                      "n_test": int(data.u_test.shape[0]), "train_seconds": seconds,
+                                      "test": metrics, "data": data.description})
+    recall = metrics["recall"]
+    typer.echo(f"{pair} {loss}: R@1 u->v {recall['u_to_v'][1]:.3f}, v->u {recall['v_to_u'][1]:.3f}, "
+               f"1/tau {metrics['scale']:.1f}; wrote {out / 'metrics.json'} and {out / 'last.ckpt'}")

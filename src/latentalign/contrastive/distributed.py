@@ -1,0 +1,105 @@
+r"""Local loss against gathered features, with gradients (``specs/contrastive.md`` §4).
+
+Under ``torch.distributed`` with world size ``W > 1``, each rank gathers every
+rank's embeddings with the autograd-aware ``torch.distributed.nn.functional.all_gather``
+(its backward sums the gradients of all ranks) and scores only its own rows
+against the global batch: rank ``r`` owns global rows ``r n .. r n + n - 1``.
+The losses define their rank-local value ``l_r`` so that ``mean_r l_r`` is the
+one-process loss on the concatenated batch; DDP's gradient average then gives
+exactly its gradient (rank ``r`` receives ``sum_r' d l_r' / d z_r = W dL/dz_r``).
+Gathering without grad (keeping only local gradients) would drop the other
+ranks' terms. Memory per rank: ``n x W n`` scores.
+
+In one process (or ``gather=False``) the blocks are the square ``S`` and ``S^T``
+(one matrix product).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+
+from .tilts import tilted_scores
+
+__all__ = ["ScoreBlocks", "score_blocks", "world", "gather_with_grad", "check_gather"]
+
+
+def check_gather(gather) -> str | bool:
+    """``gather`` must be ``"auto"``, ``True`` or ``False``."""
+    if gather not in ("auto", True, False) or (gather != "auto" and not isinstance(gather, bool)):
+        raise ValueError(f"gather: expected 'auto', True or False, got {gather!r}")
+    return gather
+
+
+def world(gather="auto") -> tuple[int, int]:
+    """``(rank, world_size)`` to gather over: ``(0, 1)`` unless ``gather`` is on and
+    ``torch.distributed`` is initialised with more than one process."""
+    if gather is False or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        return 0, 1
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+def gather_with_grad(z: torch.Tensor) -> torch.Tensor:
+    """All ranks' ``z`` stacked in rank order, ``(W n, e)``; gradients flow back to every rank."""
+    from torch.distributed.nn.functional import all_gather
+
+    with warnings.catch_warnings():  # torch >= 2.10 marks it deprecated for a private successor
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*all_gather is deprecated")
+        return torch.cat(all_gather(z.contiguous()), dim=0)
+
+
+def _check_equal_batches(n: int, world_size: int, device) -> None:
+    sizes = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(world_size)]
+    torch.distributed.all_gather(sizes, torch.tensor([n], dtype=torch.int64, device=device))
+    sizes = [int(s) for s in sizes]
+    if any(s != n for s in sizes):
+        raise ValueError(
+            f"z_u: every rank must hold the same batch size, got {sizes} across ranks; "
+            "use drop_last=True in the loaders"
+        )
+
+
+@dataclass
+class ScoreBlocks:
+    """Rank-local score blocks: ``rows_u[i, k] = s(u_{offset+i}, v_k)`` and
+    ``rows_v[i, k] = s(u_k, v_{offset+i})`` over the global batch of ``N = W n`` pairs.
+    Row ``i``'s positive is column ``offset + i``."""
+
+    rows_u: torch.Tensor
+    rows_v: torch.Tensor | None
+    offset: int
+    world_size: int
+
+    @property
+    def n(self) -> int:
+        return self.rows_u.shape[0]
+
+    @property
+    def N(self) -> int:
+        return self.rows_u.shape[1]
+
+    def positives(self) -> torch.Tensor:
+        """Global column of each local row's positive."""
+        return torch.arange(self.offset, self.offset + self.n, device=self.rows_u.device)
+
+    def global_logsumexp(self, local: torch.Tensor) -> torch.Tensor:
+        """``logsumexp`` over ranks of each rank's 0-d ``local`` logsumexp, with gradients."""
+        if self.world_size == 1:
+            return local
+        return torch.logsumexp(gather_with_grad(local.reshape(1, 1)).reshape(-1), dim=0)
+
+
+def score_blocks(z_u: torch.Tensor, z_v: torch.Tensor, tilt: str, scale, *, gather="auto",
+                 need_v: bool = True) -> ScoreBlocks:
+    """Score this rank's pairs against the global batch (inputs already validated)."""
+    rank, world_size = world(gather)
+    if world_size == 1:
+        S = tilted_scores(z_u, z_v, tilt, scale)
+        return ScoreBlocks(S, S.T if need_v else None, 0, 1)
+    n = z_u.shape[0]
+    _check_equal_batches(n, world_size, z_u.device)
+    all_v = gather_with_grad(z_v)
+    rows_v = tilted_scores(gather_with_grad(z_u), z_v, tilt, scale).T if need_v else None
+    return ScoreBlocks(tilted_scores(z_u, all_v, tilt, scale), rows_v, rank * n, world_size)

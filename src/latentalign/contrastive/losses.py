@@ -1,0 +1,276 @@
+r"""Contrastive losses of the tilted model (``specs/contrastive.md`` §3), as modules and functions.
+
+Every loss is an ``nn.Module`` with ``forward(z_u, z_v) -> scalar`` over two
+paired batches ``(n, e)`` and also a plain function of a square score matrix
+``S`` (positives on the diagonal; ``log p(v_k | u_i)`` is the row log-softmax,
+``log p(u_k | v_i)`` the column log-softmax):
+
+* :class:`ConditionalLoss` ``(lambda_u, lambda_v)``:
+  ``l = -(1/N) sum_i [(lambda_u / 2) log p(u_i | v_i) + (lambda_v / 2) log p(v_i | u_i)]``;
+  ``centered=True`` subtracts ``((lambda_u + lambda_v) / 2) log N``.
+  :class:`ClipLoss` is ``(1, 1)`` (CLIP / InfoNCE); ``(2, 0)`` fits only ``u | v``,
+  ``(0, 2)`` only ``v | u``.
+* :class:`JointLoss` (Donsker-Varadhan):
+  ``l = -(1/N) sum_i S_ii + logsumexp_{(i,j) in Neg} S_ij - log |Neg|`` with ``Neg``
+  the off-diagonal pairs (default), all ``N^2`` pairs, or the shifted pairs ``(i, i+1 mod N)``.
+* :class:`SigLipLoss` (a comparison, not a tilted-model loss):
+  ``l = -(1/N) sum_{i,k} log sigmoid(y_ik (S_ik + b))``, ``y = 2 I - 1``.
+
+Under ``torch.distributed`` each rank computes its local rows against the
+gathered batch (:mod:`.distributed`), so DDP's gradient average is exact.
+
+Example
+-------
+>>> import torch
+>>> z_u, z_v = torch.randn(8, 4, generator=torch.Generator().manual_seed(0)), torch.eye(8, 4)
+>>> clip, centred = ClipLoss(temperature=1.0), ConditionalLoss(temperature=1.0, centered=True)
+>>> round(float(clip(z_u, z_v) - centred(z_u, z_v)), 6) == round(math.log(8), 6)  # Thm 2.8
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validate import as_matrix, check_choice, check_nonnegative
+from .distributed import ScoreBlocks, check_gather, score_blocks
+from .tilts import INIT_SCALE, MAX_SCALE, TILTS, as_temperature, check_embeddings
+
+__all__ = [
+    "NEGATIVES",
+    "ConditionalLoss",
+    "ClipLoss",
+    "JointLoss",
+    "SigLipLoss",
+    "conditional_loss",
+    "clip_loss",
+    "joint_loss",
+    "siglip_loss",
+    "build_loss",
+    "LOSS_NAMES",
+]
+
+NEGATIVES = ("offdiag", "all", "shuffle")
+
+
+# --------------------------------------------------------------------------- from score blocks
+def _conditional(b: ScoreBlocks, lambda_u: float, lambda_v: float, centered: bool) -> torch.Tensor:
+    pos = b.positives()
+    loss = b.rows_u.new_zeros(())
+    if lambda_v:
+        loss = loss + 0.5 * lambda_v * F.cross_entropy(b.rows_u, pos)
+    if lambda_u:
+        loss = loss + 0.5 * lambda_u * F.cross_entropy(b.rows_v, pos)
+    if centered:
+        loss = loss - 0.5 * (lambda_u + lambda_v) * math.log(b.N)
+    return loss
+
+
+def _joint(b: ScoreBlocks, negatives: str) -> torch.Tensor:
+    rows, pos, N = torch.arange(b.n, device=b.rows_u.device), b.positives(), b.N
+    if negatives == "all":
+        neg, count = b.rows_u, N * N
+    elif negatives == "offdiag":
+        mask = torch.zeros_like(b.rows_u, dtype=torch.bool)
+        mask[rows, pos] = True
+        neg, count = b.rows_u.masked_fill(mask, float("-inf")), N * (N - 1)
+    else:  # shuffle: the pairs (i, i + 1 mod N)
+        neg, count = b.rows_u[rows, (pos + 1) % N], N
+    lse = b.global_logsumexp(torch.logsumexp(neg.reshape(-1), dim=0))
+    return -b.rows_u[rows, pos].mean() + lse - math.log(count)
+
+
+def _siglip(b: ScoreBlocks, bias) -> torch.Tensor:
+    # every pair as a negative, then the positives' terms swapped: log s(x) - log s(-x) = x, so
+    # l = -(1/n) [sum_{i,k} log s(-x_ik) + sum_i x_ii] with x = S + b (two passes over the n x N block)
+    rows, pos = torch.arange(b.n, device=b.rows_u.device), b.positives()
+    negatives = F.logsigmoid(torch.sub(-bias, b.rows_u)).sum()
+    return -(negatives + (b.rows_u[rows, pos] + bias).sum()) / b.n
+
+
+# --------------------------------------------------------------------------- plain functions of S
+def _square(S) -> ScoreBlocks:
+    S = as_matrix(S, "S", min_samples=2, dtype=None)
+    if S.shape[0] != S.shape[1]:
+        raise ValueError(f"S: expected a square score matrix (positives on the diagonal), got shape {tuple(S.shape)}")
+    return ScoreBlocks(S, S.T, 0, 1)
+
+
+def _check_lambdas(lambda_u, lambda_v) -> tuple[float, float]:
+    lambda_u, lambda_v = check_nonnegative(lambda_u, "lambda_u"), check_nonnegative(lambda_v, "lambda_v")
+    if lambda_u + lambda_v == 0:
+        raise ValueError("lambda_u: lambda_u and lambda_v are both 0; at least one conditional must be fitted")
+    return lambda_u, lambda_v
+
+
+def conditional_loss(S, lambda_u: float = 1.0, lambda_v: float = 1.0, *, centered: bool = False) -> torch.Tensor:
+    """Weighted conditional loss of a square score matrix ``S`` (see the module docstring)."""
+    lambda_u, lambda_v = _check_lambdas(lambda_u, lambda_v)
+    return _conditional(_square(S), lambda_u, lambda_v, bool(centered))
+
+
+def clip_loss(S) -> torch.Tensor:
+    """CLIP / InfoNCE: ``(CE(S) + CE(S^T)) / 2`` with the diagonal as targets."""
+    return _conditional(_square(S), 1.0, 1.0, False)
+
+
+def joint_loss(S, negatives: str = "offdiag") -> torch.Tensor:
+    """Joint (Donsker-Varadhan) loss of a square score matrix ``S``."""
+    check_choice(negatives, "negatives", NEGATIVES)
+    return _joint(_square(S), negatives)
+
+
+def siglip_loss(S, bias=0.0) -> torch.Tensor:
+    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias``: sum over ``N^2`` pairs / ``N``."""
+    return _siglip(_square(S), bias)
+
+
+# --------------------------------------------------------------------------- modules
+class _TiltedLoss(nn.Module):
+    """Shared machinery: tilt, temperature, input checks, local-vs-gathered scoring."""
+
+    _needs_v = True
+
+    def __init__(self, tilt: str, temperature, gather, *, init_scale: float = INIT_SCALE,
+                 max_scale: float = MAX_SCALE):
+        super().__init__()
+        self.tilt = check_choice(tilt, "tilt", TILTS)
+        self.gather = check_gather(gather)
+        self.temperature = as_temperature(temperature, init_scale=init_scale, max_scale=max_scale)
+
+    def scale(self) -> torch.Tensor:
+        """The current scale ``c = 1 / tau`` (a 0-d tensor)."""
+        return self.temperature()
+
+    def clamp_(self) -> None:
+        """Keep learnable parameters in range after an optimiser step (the trainer calls it)."""
+        self.temperature.clamp_()
+
+    def forward(self, z_u, z_v) -> torch.Tensor:
+        z_u, z_v = check_embeddings(z_u, z_v)
+        blocks = score_blocks(z_u, z_v, self.tilt, self.scale(), gather=self.gather, need_v=self._needs_v)
+        return self._from_blocks(blocks)
+
+    def _from_blocks(self, blocks: ScoreBlocks) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ConditionalLoss(_TiltedLoss):
+    r"""Weighted sum of the two conditional log-likelihoods (the paper's ``L^N_cond`` family).
+
+    ``l = -(1/N) sum_i [(lambda_u/2) log p(u_i|v_i) + (lambda_v/2) log p(v_i|u_i)]``, ``lambda >= 0``,
+    ``lambda_u + lambda_v > 0``; ``centered=True`` returns ``l - ((lambda_u + lambda_v)/2) log N``
+    (``N`` the global batch). ``temperature``: ``None`` learnable (init ``1/0.07``, clamp 100),
+    a number ``tau`` fixed, or a :class:`~latentalign.contrastive.Temperature`.
+    ``gather``: ``"auto"`` gathers over ``torch.distributed`` ranks when running.
+
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> round(float(ConditionalLoss(0.0, 2.0, temperature=1.0)(z, z)), 4)  # -log(e / (e + 2))
+    0.5514
+    """
+
+    def __init__(self, lambda_u: float = 1.0, lambda_v: float = 1.0, *, tilt: str = "cosine",
+                 temperature=None, centered: bool = False, gather="auto"):
+        super().__init__(tilt, temperature, gather)
+        self.lambda_u, self.lambda_v = _check_lambdas(lambda_u, lambda_v)
+        self.centered = bool(centered)
+
+    def _from_blocks(self, blocks):
+        return _conditional(blocks, self.lambda_u, self.lambda_v, self.centered)
+
+    def extra_repr(self) -> str:
+        return f"lambda_u={self.lambda_u:g}, lambda_v={self.lambda_v:g}, tilt={self.tilt!r}, centered={self.centered}"
+
+
+class ClipLoss(ConditionalLoss):
+    """CLIP / InfoNCE: :class:`ConditionalLoss` with ``(lambda_u, lambda_v) = (1, 1)``."""
+
+    def __init__(self, *, tilt: str = "cosine", temperature=None, centered: bool = False, gather="auto"):
+        super().__init__(1.0, 1.0, tilt=tilt, temperature=temperature, centered=centered, gather=gather)
+
+
+class JointLoss(_TiltedLoss):
+    r"""Joint (Donsker-Varadhan) loss with product-of-marginals negatives.
+
+    ``l = -(1/N) sum_i S_ii + logsumexp_{(i,j) in Neg} S_ij - log |Neg|``;
+    ``negatives``: ``"offdiag"`` (``i != j``, default), ``"all"`` (``N^2`` pairs; by Jensen
+    ``>=`` the centred conditional loss on every batch) or ``"shuffle"`` (``(i, i+1 mod N)``, O(N e)).
+
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> round(float(JointLoss(tilt="inner", temperature=1.0)(z, z)), 6)  # -1 + log(6 e^0) - log 6
+    -1.0
+    """
+
+    _needs_v = False
+
+    def __init__(self, negatives: str = "offdiag", *, tilt: str = "cosine", temperature=None, gather="auto"):
+        super().__init__(tilt, temperature, gather)
+        self.negatives = check_choice(negatives, "negatives", NEGATIVES)
+
+    def _from_blocks(self, blocks):
+        return _joint(blocks, self.negatives)
+
+    def extra_repr(self) -> str:
+        return f"negatives={self.negatives!r}, tilt={self.tilt!r}"
+
+
+class SigLipLoss(_TiltedLoss):
+    r"""SigLIP: ``-(1/N) sum_{i,k} log sigmoid(y_ik (S_ik + b))``, ``y = 2 I - 1``.
+
+    The sum over all ``N^2`` pairs is divided by ``N`` (not averaged). The scale is
+    learnable from ``init_scale`` (10) unless ``temperature`` fixes it; the bias ``b``
+    is a learnable parameter initialised at ``init_bias`` (-10).
+    """
+
+    _needs_v = False
+
+    def __init__(self, *, tilt: str = "cosine", temperature=None, init_scale: float = 10.0,
+                 init_bias: float = -10.0, gather="auto"):
+        super().__init__(tilt, temperature, gather, init_scale=init_scale)
+        if isinstance(init_bias, bool) or not isinstance(init_bias, (int, float)) or not math.isfinite(init_bias):
+            raise ValueError(f"init_bias: expected a finite number, got {init_bias!r}")
+        self.bias = nn.Parameter(torch.tensor(float(init_bias)))
+
+    def _from_blocks(self, blocks):
+        return _siglip(blocks, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"tilt={self.tilt!r}"
+
+
+# --------------------------------------------------------------------------- by name
+LOSS_NAMES = ("clip", "cond:<lambda_u>,<lambda_v>", "joint", "joint:<negatives>", "siglip")
+
+
+def build_loss(name: str, *, tilt: str = "cosine", temperature=None, gather="auto") -> _TiltedLoss:
+    """A loss from its CLI name: ``clip``, ``cond:2,0``, ``cond:0,2``, ``joint``, ``joint:all``, ``siglip``.
+
+    >>> build_loss("cond:2,0", temperature=1.0)
+    ConditionalLoss(
+      lambda_u=2, lambda_v=0, tilt='cosine', centered=False
+      (temperature): Temperature(fixed, scale=1, max_scale=100)
+    )
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"loss: expected a name such as 'clip', got {type(name).__name__}")
+    common = dict(tilt=tilt, temperature=temperature, gather=gather)
+    if name == "clip":
+        return ClipLoss(**common)
+    if name == "siglip":
+        return SigLipLoss(**common)
+    if name == "joint" or name.startswith("joint:"):
+        return JointLoss(name.partition(":")[2] or "offdiag", **common)
+    if name.startswith("cond:"):
+        try:
+            lambdas = [float(part) for part in name[len("cond:"):].split(",")]
+        except ValueError:
+            lambdas = []
+        if len(lambdas) == 2:
+            return ConditionalLoss(*lambdas, **common)
+    raise ValueError(f"loss: unknown loss {name!r}; expected one of {', '.join(LOSS_NAMES)}")

@@ -1,0 +1,33 @@
+"""The contrastive study on its quick config: every published direction holds."""
+
+import pytest
+
+from latentalign.studies import contrastive_study
+
+
+@pytest.fixture(scope="module")
+def result():
+    return contrastive_study.run(contrastive_study.QUICK_CONFIG)
+
+
+def test_quick_study_reaches_the_published_directions(result):
+    failed = [f"{c.claim}: {c.detail}" for c in result.checks if not c.passed]
+    assert not failed, failed
+    n = result.numbers
+    # (a) SGD angles to the top-r CCA subspace
+    assert all(angle < 0.05 for angle in n["sgd_max_angles"].values())
+    assert abs(n["table1"]["joint"]["mean_error_u|v"] - 0.302040) < 0.05
+    # (b) pix-zer retrieval for every loss, zero-shot for every loss
+    for loss, m in n["table2"]["pix,zer"].items():
+        assert m["R@1_u_to_v"] > 0.3 and m["R@1_v_to_u"] > 0.3, loss
+    assert all(m["zero_shot"] > 0.8 for m in n["table3"].values())
+    # inner tilt: the one-sided (0,2) conditional collapses, CLIP's does not
+    p02, p11 = n["table4"]["cond:0,2"]["0"], n["table4"]["clip"]["0"]
+    assert p02["perplexity"] < 0.3 * p11["perplexity"]
+    assert p02["class_mass"] < p11["class_mass"] - 0.2
+
+
+def test_quick_study_has_its_tables_and_figures(result):
+    assert len(result.tables) == 4  # no negatives ablation in the quick config
+    assert {f.name for f in result.figures} == {"error_vs_dim", "samples"}
+    assert set(contrastive_study.QUICK_CONFIG) == set(contrastive_study.DEFAULT_CONFIG)
