@@ -1,0 +1,246 @@
+"""``ClusterCorrection``: LCC for any torch classifier, in a plain training loop.
+
+At each scheduled epoch start, ``update(model, loader, epoch)`` collects the
+latents of ``layers`` (eval mode, clean inputs), clusters each layer and
+freezes the targets; every batch then adds
+``corr.loss(latents, labels, idx) = weight * mean_layers L`` to the task loss.
+Clustering happens at epoch ``e`` iff ``e >= warmup`` and
+``(e - warmup) % interval == 0``; at any other epoch the state is dropped
+(unless ``persist=True``), as in the reference code.
+
+Example
+-------
+>>> import torch, torch.nn.functional as F
+>>> from latentalign.models import MLP
+>>> from latentalign.train import make_loader
+>>> X, y = torch.randn(60, 4), torch.arange(3).repeat(20)
+>>> model, loader = MLP(4, (16, 8), 3), make_loader(X, y, batch_size=20, shuffle=True)
+>>> corr = ClusterCorrection(["penultimate"], n_classes=3, weight=0.1, k=5, warmup=0)
+>>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+>>> corr.update(model, make_loader(X, y, batch_size=60), epoch=0)
+True
+>>> for x, yb, idx in loader:
+...     with corr.capture(model) as lat:
+...         logits = model(x)
+...     loss = F.cross_entropy(logits, yb) + corr.loss(lat, yb, idx)
+...     opt.zero_grad(); loss.backward(); opt.step()
+>>> sorted(corr.stats)
+['loss', 'n_mc', 'n_targetless', 'per_layer']
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .._validate import as_matrix, check_choice, check_int, check_k, check_nonnegative, check_seed
+from ..models import LayerRecorder
+from .collect import MAX_BYTES, check_labels, collect_latents
+from .distributed import gather_collected, is_distributed, share_clustering
+from .losses import ExactLCCLoss, RandomizedLCCLoss
+from .state import ClusterState, cluster_latents, cluster_options
+
+__all__ = ["ClusterCorrection", "LOSSES"]
+
+LOSSES = ("exact", "randomized")
+
+_NO_IDS = (
+    "idx: the batch carries no sample ids; LCC joins clusters and samples only by id. "
+    "Wrap your dataset in latentalign.lcc.SampleIdDataset (= latentalign.train.IndexedDataset) "
+    "so batches are (x, y, idx)"
+)
+
+
+class ClusterCorrection:
+    """Latent Cluster Correction of the sub-modules ``layers`` of a classifier.
+
+    Parameters
+    ----------
+    layers : str or list of str
+        Sub-module names, as in ``model.named_modules()``.
+    n_classes : int
+    weight : float
+        ``w_lcc`` (default ``1e-2``; small latents may need 0.1-1).
+    k : int
+        Neighbours of the kNN graph; ``k_target`` (default ``k``) for the exact loss.
+    loss : {"exact", "randomized"}
+        ``n_per_cluster`` draws per cluster for ``"randomized"``.
+    method, resolution, knn, pca_dim, preset, matching
+        The clustering step's options (see :func:`~latentalign.lcc.cluster_latents`).
+    warmup, interval, persist
+        The schedule (defaults 1, 1, False).
+    seed : int
+        Seeds community detection, the ablation's permutation and the random draws.
+
+    ``state[layer]`` is the current :class:`ClusterState`, ``targets[layer]`` its banks,
+    ``stats`` the last batch's unweighted loss, ``|S|`` and targetless count,
+    ``history`` the metrics and timings of every clustering.
+    """
+
+    def __init__(
+        self,
+        layers: str | Sequence[str],
+        n_classes: int,
+        weight: float = 1e-2,
+        k: int = 10,
+        *,
+        loss: str = "exact",
+        k_target: int | None = None,
+        n_per_cluster: int = 100,
+        method: str = "louvain",
+        resolution: float = 1.0,
+        knn: str = "exact",
+        pca_dim: int | None = None,
+        preset: str | None = None,
+        matching: str = "aligned",
+        warmup: int = 1,
+        interval: int = 1,
+        persist: bool = False,
+        seed: int = 0,
+        reduce: str = "flatten",
+        max_bytes: int = MAX_BYTES,
+    ):
+        self.layers = [layers] if isinstance(layers, str) else list(layers)
+        if not self.layers or not all(isinstance(n, str) for n in self.layers):
+            raise ValueError(f"layers: expected one or more sub-module names, got {layers!r}")
+        self.n_classes = check_int(n_classes, "n_classes")
+        self.weight = check_nonnegative(weight, "weight")
+        self.k = check_int(k, "k")
+        check_choice(loss, "loss", LOSSES)
+        self.warmup = check_int(warmup, "warmup", minimum=0)
+        self.interval = check_int(interval, "interval")
+        self.seed = check_seed(seed)
+        self.loss_fn = (ExactLCCLoss(self.k if k_target is None else k_target) if loss == "exact"
+                        else RandomizedLCCLoss(n_per_cluster, seed=self.seed))
+        self.cluster_options = cluster_options(method=method, resolution=resolution, knn=knn, pca_dim=pca_dim,
+                                               preset=preset, matching=matching)
+        self.persist = bool(persist)
+        self.reduce, self.max_bytes = reduce, max_bytes
+        self.state: dict[str, ClusterState] = {}
+        self.targets: dict[str, dict[int, list[torch.Tensor]]] = {}
+        self.stats: dict = {}
+        self.history: list[dict] = []
+        self._next_epoch = 0
+
+    # -- schedule ------------------------------------------------------------------
+    def scheduled(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) starts with a clustering."""
+        epoch = check_int(epoch, "epoch", minimum=0)
+        return epoch >= self.warmup and (epoch - self.warmup) % self.interval == 0
+
+    def update(self, model: nn.Module, loader: Iterable, epoch: int | None = None) -> bool:
+        """Cluster the layers' latents over ``loader`` if ``epoch`` is scheduled; return whether it did.
+
+        ``epoch`` defaults to one more than the previous call's. ``loader`` yields
+        ``(x, y, idx)`` over the training set, ideally without augmentation.
+        Under ``torch.distributed`` every rank passes its shard: the latents are
+        gathered (deduplicated by id), rank 0 clusters, and every rank gets the same state.
+        """
+        epoch = self._next_epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
+        self._next_epoch = epoch + 1
+        if not self.scheduled(epoch):
+            if not self.persist:
+                self.end_epoch()
+            return False
+        t0 = time.perf_counter()
+        col = gather_collected(collect_latents(
+            model, loader, self.layers, reduce=self.reduce, max_bytes=self.max_bytes,
+            allow_missing=is_distributed(),
+        ))
+        collect_s = time.perf_counter() - t0
+        # validate on every rank before rank 0 clusters alone (an error there would leave the others waiting)
+        check_labels(col.labels, self.n_classes)
+        check_k(self.k, col.n, "k")
+        for name in self.layers:
+            as_matrix(col.latents[name], "latents", dtype=None)
+        record = {"epoch": epoch, "collect_s": collect_s, "layers": {}}
+        for name in self.layers:
+            t0 = time.perf_counter()
+            state = share_clustering(
+                lambda name=name: cluster_latents(col.latents[name], col.labels, self.n_classes, k=self.k,
+                                                  seed=self.seed, **self.cluster_options))
+            state = state.completed(col.latents[name], col.labels) if state.latents is None else state
+            self.state[name] = state
+            self.targets[name] = self.loss_fn.targets(state, epoch)
+            record["layers"][name] = {"metrics": state.metrics, "timings": state.timings,
+                                      "cluster_s": time.perf_counter() - t0}
+        self.history.append(record)
+        return True
+
+    def end_epoch(self) -> None:
+        """Drop the state (the callback calls this at every epoch end unless ``persist``)."""
+        self.state, self.targets = {}, {}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state)
+
+    # -- per batch -------------------------------------------------------------------
+    def _targets_on(self, name: str, device: torch.device) -> dict[int, list[torch.Tensor]]:
+        """The layer's banks, moved to ``device`` once per clustering (not once per batch)."""
+        targets = self.targets[name]
+        if any(b.device != device for banks in targets.values() for b in banks):
+            targets = {a: [b.to(device) for b in banks] for a, banks in targets.items()}
+            self.targets[name] = targets
+        return targets
+
+    @contextmanager
+    def capture(self, model: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+        """Record the layers' outputs (with grad) of the forward passes inside the block."""
+        rec = LayerRecorder(model, self.layers, reduce=self.reduce)
+        outputs = rec.attach().outputs
+        try:
+            yield outputs
+        finally:
+            rec.remove()
+
+    def loss(self, latents: Mapping[str, torch.Tensor], labels, idx) -> torch.Tensor:
+        """``weight * mean_layers L`` for a batch (a zero that keeps the graph when no state)."""
+        if not isinstance(latents, Mapping):
+            raise TypeError(f"latents: expected a mapping layer -> tensor (from capture), got {type(latents).__name__}")
+        missing = [n for n in self.layers if n not in latents]
+        if missing:
+            raise ValueError(f"latents: no output captured for {missing}; run the forward pass inside capture()")
+        us = [latents[n] for n in self.layers]
+        zero = sum(u.sum() * 0.0 for u in us)
+        if not self.state:
+            self.stats = {}
+            return zero
+        if idx is None:
+            raise ValueError(_NO_IDS)
+        idx = torch.as_tensor(idx)
+        if idx.is_floating_point() or idx.ndim != 1:
+            raise ValueError(f"idx: expected a 1-D integer tensor of sample ids, got {idx.dtype} {tuple(idx.shape)}")
+        n = int(next(iter(self.state.values())).labels.shape[0])
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise ValueError(f"idx: sample ids must lie in [0, {n}) (the clustered set), got "
+                             f"[{int(idx.min())}, {int(idx.max())}]")
+        labels = check_labels(labels, self.n_classes)
+        if labels.shape[0] != idx.shape[0]:
+            raise ValueError(f"labels: expected {idx.shape[0]} labels like idx, got {labels.shape[0]}")
+        per_layer, n_mc, n_targetless = {}, {}, {}
+        total = zero
+        for name, u in zip(self.layers, us):
+            state = self.state[name]
+            if u.shape[0] != idx.shape[0]:
+                raise ValueError(f"latents: {name!r} has {u.shape[0]} rows for {idx.shape[0]} ids")
+            c = state.communities[idx.cpu()]
+            y = labels.cpu()
+            mc = (y >= 0) & (state.matching[c] != y)
+            targets = self._targets_on(name, u.device)
+            value = self.loss_fn(u, labels.to(u.device), mc.to(u.device), targets)
+            matched = torch.zeros(self.n_classes, dtype=torch.bool)
+            matched[list(targets)] = True
+            has_target = matched[y.clamp_min(0)]
+            per_layer[name] = float(value.detach())
+            n_mc[name] = int((mc & has_target).sum())
+            n_targetless[name] = int((mc & ~has_target).sum())
+            total = total + value
+        mean = total / len(self.layers)
+        self.stats = {"loss": float(mean.detach()), "per_layer": per_layer,
+                      "n_mc": sum(n_mc.values()), "n_targetless": sum(n_targetless.values())}
+        return self.weight * mean

@@ -1,0 +1,201 @@
+"""The clustering step: latents -> kNN graph -> communities -> matching -> masks -> banks.
+
+``cluster_latents(Z, y, n_classes)`` returns a frozen :class:`ClusterState`.
+Row ``i`` of every per-sample field is sample id ``i``. The banks are built
+from the raw latents ``Z`` (PCA, if any, only shapes the graph).
+
+``matching="shuffled"`` is the ablation: the matching ``m'`` and the banks come
+from ``(y, c', Z)`` with ``c'_i = c_{pi(i)}`` (a permutation seeded with
+``seed``), while the masks still use the true ``c``; the MC share becomes
+about ``1 - 1/C`` and the banks random same-class subsets.
+
+Example
+-------
+>>> import torch
+>>> Z = torch.cat([torch.randn(20, 2, generator=torch.Generator().manual_seed(0)) + 8 * i for i in range(3)])
+>>> y = torch.arange(3).repeat_interleave(20)
+>>> s = cluster_latents(Z, y, 3, k=5)
+>>> s.metrics["cc_share"], s.metrics["n_communities"] >= 3, sorted(s.banks) == list(range(s.n_clusters))
+(1.0, True, True)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .._validate import as_matrix, check_choice, check_int, check_k, check_positive, check_seed
+from .collect import check_labels
+from .communities import METHODS, detect_communities
+from .graph import KNN_BACKENDS, knn_graph, knn_indices, pca_project
+from .matching import cluster_masks, contingency, match_clusters, shuffle_communities
+from .metrics import cluster_metrics
+
+__all__ = ["ClusterState", "cluster_latents", "cluster_options", "MATCHINGS", "PRESETS", "FAST_PCA_DIM"]
+
+MATCHINGS = ("aligned", "shuffled")
+PRESETS = ("exact", "fast")
+FAST_PCA_DIM = 64
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """One layer's clustering, frozen for an epoch.
+
+    ``latents`` float32 ``(N, D)``; ``labels``, ``communities`` int64 ``(N,)``;
+    ``matching`` int64 ``(K,)`` (``-1``: cluster without labels); ``cc``, ``mc``,
+    ``targetless`` bool ``(N,)``; ``graph`` the CSR kNN graph; ``banks[b]`` the
+    ``(n_b, D)`` CC latents of cluster ``b`` (under the matching's own clusters);
+    ``metrics`` (see :mod:`~latentalign.lcc.metrics`), ``timings`` (seconds per stage).
+    """
+
+    latents: torch.Tensor
+    labels: torch.Tensor
+    communities: torch.Tensor
+    matching: torch.Tensor
+    cc: torch.Tensor
+    mc: torch.Tensor
+    targetless: torch.Tensor
+    graph: sp.csr_matrix
+    banks: dict[int, torch.Tensor]
+    n_classes: int
+    seed: int
+    matching_mode: str = "aligned"
+    metrics: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.matching.shape[0])
+
+    def completed(self, latents: torch.Tensor, labels: torch.Tensor) -> "ClusterState":
+        """This state with ``latents``, ``labels`` and the banks rebuilt from them (after a broadcast)."""
+        c_bank = _bank_clusters(self.communities.numpy(), self.matching_mode, self.seed)
+        banks = _banks(latents, labels.numpy(), c_bank, self.matching.numpy())
+        return replace(self, latents=latents, labels=labels, banks=banks)
+
+    def class_banks(self) -> dict[int, list[torch.Tensor]]:
+        """For each matched class ``a``, the banks of the clusters ``b`` with ``m(b) = a``."""
+        out: dict[int, list[torch.Tensor]] = {}
+        for b, bank in self.banks.items():
+            out.setdefault(int(self.matching[b]), []).append(bank)
+        return out
+
+
+def _bank_clusters(c: np.ndarray, matching: str, seed: int) -> np.ndarray:
+    """The clusters the matching and the banks are built on: ``c``, or ``c'`` for the ablation."""
+    return shuffle_communities(c, seed) if matching == "shuffled" else c
+
+
+def _banks(Z: torch.Tensor, y: np.ndarray, c: np.ndarray, m: np.ndarray) -> dict[int, torch.Tensor]:
+    """``{b: Z[c == b and y == m(b)]}`` for every cluster with a matched class."""
+    labelled = y >= 0
+    member = labelled & (m[c] == y)
+    rows = np.flatnonzero(member)
+    order = rows[np.argsort(c[rows], kind="stable")]
+    counts = np.bincount(c[order], minlength=m.shape[0])
+    chunks = torch.split(Z[torch.from_numpy(order)], counts.tolist())
+    return {b: chunk for b, chunk in enumerate(chunks) if counts[b] > 0}
+
+
+def cluster_options(*, method="louvain", resolution=1.0, knn="exact", pca_dim=None, preset=None,
+                    matching="aligned") -> dict:
+    """Validated clustering options, with ``preset="fast"`` expanded to ``knn="ivf"``, ``pca_dim=64``."""
+    check_choice(method, "method", METHODS)
+    resolution = check_positive(resolution, "resolution")
+    check_choice(knn, "knn", KNN_BACKENDS)
+    check_choice(matching, "matching", MATCHINGS)
+    if preset is not None:
+        check_choice(preset, "preset", PRESETS)
+        if preset == "fast":
+            knn, pca_dim = "ivf", FAST_PCA_DIM if pca_dim is None else pca_dim
+    if pca_dim is not None:
+        pca_dim = check_int(pca_dim, "pca_dim")
+    return dict(method=method, resolution=resolution, knn=knn, pca_dim=pca_dim, matching=matching)
+
+
+def cluster_latents(
+    Z,
+    y,
+    n_classes: int,
+    *,
+    k: int = 10,
+    method: str = "louvain",
+    resolution: float = 1.0,
+    knn: str = "exact",
+    pca_dim: int | None = None,
+    matching: str = "aligned",
+    preset: str | None = None,
+    seed: int = 0,
+    metrics: bool = True,
+) -> ClusterState:
+    """Cluster latents ``Z (N, D)`` with labels ``y (N,)`` (negative: ignored) into a :class:`ClusterState`.
+
+    ``knn``: ``"exact"`` (blocked torch), ``"faiss"`` (flat) or ``"ivf"`` (approximate);
+    ``pca_dim``: project to this many principal axes for the graph when ``D > pca_dim``;
+    ``preset="fast"``: ``pca_dim=64`` (unless given) and ``knn="ivf"``.
+    ``method``: ``"louvain"``, ``"leiden"``, ``"igraph-leiden"`` or ``"networkx"`` (oracle). ``metrics=False``
+    skips the quality metrics (the benchmark times the step alone).
+    """
+    Z = as_matrix(Z, "latents", dtype=None).detach().to(torch.float32)
+    n = Z.shape[0]
+    n_classes = check_int(n_classes, "n_classes")
+    labels = check_labels(y, n_classes).cpu()
+    if labels.shape[0] != n:
+        raise ValueError(f"labels: expected {n} labels (one per latent row), got {labels.shape[0]}")
+    k = check_k(k, n, "k")
+    seed = check_seed(seed)
+    opts = cluster_options(method=method, resolution=resolution, knn=knn, pca_dim=pca_dim, preset=preset,
+                           matching=matching)
+    method, resolution, knn, pca_dim, matching = (opts[key] for key in ("method", "resolution", "knn", "pca_dim",
+                                                                         "matching"))
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    G = pca_project(Z, pca_dim, seed=seed) if pca_dim is not None else Z
+    timings["pca"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nb = knn_indices(G, k, backend=knn, seed=seed)
+    timings["knn"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    A = knn_graph(nb)
+    timings["graph"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    c = detect_communities(A, method=method, resolution=resolution, seed=seed)
+    timings["communities"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    y_np = labels.numpy()
+    c_bank = _bank_clusters(c, matching, seed)
+    K = int(c.max()) + 1
+    m = match_clusters(contingency(y_np, c_bank, n_classes, K))
+    masks = cluster_masks(y_np, c, m, n_classes)
+    timings["matching"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    banks = _banks(Z, y_np, c_bank, m)
+    timings["banks"] = time.perf_counter() - t0
+    found = {}
+    if metrics:
+        t0 = time.perf_counter()
+        found = cluster_metrics(A, y_np, c, masks, n_classes, indices=nb, resolution=resolution)
+        timings["metrics"] = time.perf_counter() - t0
+    return ClusterState(
+        latents=Z,
+        labels=labels,
+        communities=torch.from_numpy(c),
+        matching=torch.from_numpy(m),
+        cc=torch.from_numpy(masks.cc),
+        mc=torch.from_numpy(masks.mc),
+        targetless=torch.from_numpy(masks.targetless),
+        graph=A,
+        banks=banks,
+        n_classes=n_classes,
+        seed=seed,
+        matching_mode=matching,
+        metrics=found,
+        timings=timings,
+    )
