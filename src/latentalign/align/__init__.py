@@ -1,0 +1,71 @@
+"""Alignment of two representations: metrics, linear stitching and its bound, significance,
+streaming (DDP-ready) accumulation and layer-by-layer comparison of two models.
+
+Math contract: ``shared/specs/align.md`` (Insulla, Huang, Rosasco, *Towards a Learning
+Theory of Representation Alignment*, arXiv 2502.14047).
+
+Modules: ``kernel_metrics`` (KA, CKA; HSIC is the core's), ``moments`` (linear HSIC from
+sample sums), ``rsa`` (RDM comparisons, distance correlation), ``neighbor_metrics`` (mutual
+kNN, cycle kNN, CKNNA), ``subspace_metrics`` (CCA, SVCCA, Procrustes), ``spectral``
+(eigen-pair contributions to KA), ``task`` (KTA, cumulative power, KARE), ``registry``
+(``metric(name)``), ``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
+(frozen-head dCE and its bound), ``permutation`` + ``significance`` (p-values, bootstrap,
+calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; imported on first
+use), ``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``).
+
+Example
+-------
+>>> import numpy as np
+>>> from latentalign import align
+>>> X = np.random.default_rng(0).normal(size=(200, 8)); Y = X @ np.random.default_rng(1).normal(size=(8, 5))
+>>> round(align.cka(X, Y), 3) > 0.5, align.metric("mutual_knn").kind
+(True, 'similarity')
+"""
+
+from .compare import CompareResult, compare_models
+from .head_penalty import TaskPenalty, head_lipschitz, task_penalty
+from .kernel_metrics import cka, hsic, ka
+from .neighbor_metrics import cknna, cycle_knn, knn_adjacency, mutual_knn
+from .registry import METRIC_NAMES, MetricInfo, metric
+from .rsa import dcor, dissimilarity_matrix, rsa
+from .significance import (
+    SignificanceResult,
+    bootstrap_ci,
+    permutation_test,
+    significance,
+)
+from .spectral import SpectralAlignment, spectral
+from .stitching import (
+    StitchDirection,
+    Stitcher,
+    StitchResult,
+    fit_stitcher,
+    loo_curve,
+    stitch,
+)
+from .subspace_metrics import (
+    canonical_correlations,
+    cca,
+    procrustes,
+    procrustes_similarity,
+    svcca,
+)
+from .task import cumulative_power, kare, kta
+
+__all__ = [
+    "ka", "cka", "hsic", "dcor", "rsa", "dissimilarity_matrix", "mutual_knn", "cycle_knn", "cknna",
+    "knn_adjacency", "cca", "svcca", "canonical_correlations", "procrustes", "procrustes_similarity",
+    "spectral", "SpectralAlignment", "kta", "cumulative_power", "kare", "metric", "MetricInfo", "METRIC_NAMES",
+    "stitch", "fit_stitcher", "loo_curve", "Stitcher", "StitchDirection", "StitchResult", "TaskPenalty",
+    "head_lipschitz", "task_penalty", "significance", "permutation_test", "bootstrap_ci", "SignificanceResult",
+    "compare_models", "CompareResult", "streaming", "LinearCKA", "LayerCKA",
+]
+
+
+def __getattr__(name):  # torchmetrics takes seconds to import: only when streaming is asked for
+    if name in ("streaming", "LinearCKA", "LayerCKA"):
+        import importlib
+
+        module = importlib.import_module(".streaming", __name__)
+        return module if name == "streaming" else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,141 @@
+r"""Kernel alignment (KA) and centred kernel alignment (CKA), exact, float64.
+
+* ``KA = <K, L>_F / (||K||_F ||L||_F)`` (uncentred); linear form
+  ``||X^T Y||_F^2 / (||X^T X||_F ||Y^T Y||_F)``.
+* ``CKA = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))`` (Kornblith et al. 2019), with
+  the biased or the unbiased HSIC of :mod:`latentalign.kernels`.
+
+Two exact paths (``../shared/specs/align.md`` §2): the feature path (linear
+kernel, ``O(n d1 d2)`` time and ``O(d^2)`` memory) and the Gram path (any kernel,
+row blocks of ``block_size``, so only ``block_size x n`` of each Gram exists).
+``path="auto"`` takes the feature path for a linear kernel when
+``d1 d2 + d1^2 + d2^2 < n (d1 + d2)``. The centring matrix is never formed.
+
+A constant input or a non-positive self-term raises ``ValueError`` naming the
+argument; a negative unbiased CKA is returned as it is.
+
+Example
+-------
+>>> import numpy as np
+>>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
+>>> Y = X @ np.array([[1., 2.], [0., 1.]])
+>>> round(cka(X, Y), 6), round(cka(X, Y, unbiased=True), 6), round(ka(X, Y), 6)
+(0.826977, 0.39736, 0.959718)
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._validate import check_choice, check_int
+from ..kernels import _GRAM_BLOCK, KernelFn, _GramSums, hsic, kernel_fn
+from ._common import as_output, centered, check_self_term, paired
+from .moments import hsic_triple
+
+__all__ = ["ka", "cka", "hsic", "choose_path"]
+
+PATHS = ("auto", "feature", "gram")
+
+
+def choose_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
+    """Resolve ``path`` ("auto" -> "feature" for a linear kernel when it is cheaper)."""
+    check_choice(path, "path", PATHS)
+    if path == "feature" and kernel != "linear":
+        raise ValueError(f"path: 'feature' needs kernel='linear', got kernel={kernel!r}")
+    if path == "auto":
+        cheaper = d1 * d2 + d1 * d1 + d2 * d2 < n * (d1 + d2)
+        return "feature" if kernel == "linear" and cheaper else "gram"
+    return path
+
+
+def gram_sums(Xt, Yt, kernel, *, unbiased: bool, sigma, seed: int, block_size: int, shift: bool,
+              hollow: bool = False):
+    """One pass over row blocks: the Gram sums of (K, L), (K, K) and (L, L).
+
+    Each Gram block is computed once and shared by the three sums. ``shift``
+    (linear kernel, centred statistics only) subtracts column means first.
+    ``hollow`` sets the diagonal to exactly 0 (dissimilarities of a row to itself,
+    which ``||a||^2 - 2 a.b + ||b||^2`` only gets to within rounding).
+    """
+    block_size = check_int(block_size, "block_size")
+    kx = kernel_fn(Xt, kernel, sigma=sigma, seed=seed, name="X")
+    ky = kernel_fn(Yt, kernel, sigma=sigma, seed=seed, name="Y")
+    if shift and kernel == "linear":
+        Xt, Yt = centered(Xt), centered(Yt)
+    sums = [_GramSums.zero(Xt) for _ in range(3)]
+    for start in range(0, Xt.shape[0], block_size):
+        rows = slice(start, min(start + block_size, Xt.shape[0]))
+        Kb, Lb = kx(Xt[rows], Xt), ky(Yt[rows], Yt)
+        if hollow:
+            keep = torch.ones_like(Kb)
+            keep[torch.arange(Kb.shape[0]), torch.arange(rows.start, rows.stop)] = 0.0
+            Kb, Lb = Kb * keep, Lb * keep
+        for s, (A, B) in zip(sums, ((Kb, Lb), (Kb, Kb), (Lb, Lb))):
+            s.add_block(A, B, start, unbiased)
+    return sums
+
+
+def cka(
+    X,
+    Y,
+    *,
+    kernel: str | KernelFn = "linear",
+    unbiased: bool = False,
+    sigma: float | None = None,
+    path: str = "auto",
+    seed: int = 0,
+    block_size: int = _GRAM_BLOCK,
+):
+    """Centred kernel alignment ``HSIC(K,L) / sqrt(HSIC(K,K) HSIC(L,L))``.
+
+    ``kernel``: ``"linear"``, ``"rbf"`` (bandwidth ``sigma``, default the median
+    heuristic of each input; above 2000 rows the median uses a ``seed``-ed subsample),
+    ``"cosine"`` or a callable ``k(A, B)``. ``unbiased`` uses HSIC_u (``n >= 4``).
+    Biased CKA lies in ``[0, 1]``; unbiased CKA may be slightly negative.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> round(cka(X, 2 * X @ np.linalg.qr(np.ones((3, 3)) + np.eye(3))[0]), 12)
+    1.0
+    """
+    Xt, Yt = paired(X, Y, unbiased=unbiased)
+    n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
+    if choose_path(path, kernel, n, d1, d2) == "feature":
+        xy, xx, yy = hsic_triple(centered(Xt), centered(Yt), unbiased)
+    else:
+        sums = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size,
+                         shift=True)
+        xy, xx, yy = (s.hsic(n, unbiased) for s in sums)
+    check_self_term(xx, "X")
+    check_self_term(yy, "Y")
+    return as_output(xy / torch.sqrt(xx * yy), X, Y)
+
+
+def ka(
+    X,
+    Y,
+    *,
+    kernel: str | KernelFn = "linear",
+    sigma: float | None = None,
+    path: str = "auto",
+    seed: int = 0,
+    block_size: int = _GRAM_BLOCK,
+):
+    """Uncentred kernel alignment ``<K, L>_F / (||K||_F ||L||_F)`` (Cristianini et al. 2001).
+
+    Not translation invariant (use :func:`cka` for that). An all-zero input raises.
+
+    >>> round(ka([[1., 0.], [0., 1.]], [[2., 0.], [0., 2.]]), 12)
+    1.0
+    """
+    Xt, Yt = paired(X, Y, allow_constant=True)
+    n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
+    if choose_path(path, kernel, n, d1, d2) == "feature":
+        xy, xx, yy = ((A.T @ B).square().sum() for A, B in ((Xt, Yt), (Xt, Xt), (Yt, Yt)))
+    else:
+        sums = gram_sums(Xt, Yt, kernel, unbiased=False, sigma=sigma, seed=seed, block_size=block_size,
+                         shift=False)
+        xy, xx, yy = (s.kl for s in sums)
+    check_self_term(xx, "X", "alignment ||K||^2")
+    check_self_term(yy, "Y", "alignment ||L||^2")
+    return as_output(xy / torch.sqrt(xx * yy), X, Y)

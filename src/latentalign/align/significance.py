@@ -1,0 +1,190 @@
+r"""Is an alignment score more than chance? Permutation p-values, bootstrap intervals, calibration.
+
+For any registered metric (``../shared/specs/align.md`` §4; ``seed`` required):
+
+* **permutation**: shuffle the pairing ``B`` times (``Y[pi]``); ``p = (1 + #{s_b >= s}) / (B + 1)``
+  (``<=`` for a distance). The null values come from the vectorised evaluators of
+  :mod:`latentalign.align.permutation`: Grams, self-terms and neighbour lists are built once.
+* **bootstrap**: resample pairs with replacement ``B`` times, percentile interval. A duplicated
+  row would be its own zero-distance neighbour, so the kNN metrics subsample ``m = n/2``
+  rows without replacement with ``k`` scaled by ``m/n``, and the interval around the
+  subsample median is shrunk by ``sqrt(m/n)``. Replicates where the metric is undefined
+  (e.g. a constant resample) are dropped and counted.
+* **calibrated score**: ``s_cal = (s - mu0) / (s_best - mu0)`` and ``z = (s - mu0) / sd0`` from
+  the permutation null (``s_best``: 1 for the similarities in ``[., 1]``, 0 for a distance).
+
+Example
+-------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(100, 5)); Y = X @ rng.normal(size=(5, 4)) + rng.normal(size=(100, 4))
+>>> res = significance(X, Y, "cka", seed=0, permutations=200, bootstrap=100)
+>>> res.p_value, res.ci[0] < res.value < res.ci[1]
+(0.004975124378109453, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .._validate import _to_tensor, as_matrix, check_int, check_seed
+from .permutation import evaluator
+from .registry import MetricInfo, metric
+
+__all__ = ["significance", "permutation_test", "bootstrap_ci", "SignificanceResult", "PermutationResult",
+           "BootstrapResult"]
+
+_NEIGHBOUR_METRICS = ("mutual_knn", "cycle_knn", "cknna")
+
+
+@dataclass
+class PermutationResult:
+    value: float
+    p_value: float
+    null: np.ndarray  # the B permuted values
+
+
+@dataclass
+class BootstrapResult:
+    value: float
+    ci: tuple[float, float]
+    replicates: np.ndarray
+    dropped: int  # replicates where the metric was undefined
+    subsample: int | None = None  # m for the kNN metrics (m-out-of-n, without replacement)
+
+
+@dataclass
+class SignificanceResult:
+    """``value`` of the metric, its permutation ``p_value``, bootstrap ``ci`` (``None`` without
+    resamples), the null's mean and sd, ``calibrated = (s - mu0) / (s_best - mu0)`` and ``z``."""
+
+    value: float
+    p_value: float | None
+    ci: tuple[float, float] | None
+    null_mean: float | None
+    null_sd: float | None
+    calibrated: float | None
+    z: float | None
+    metric: str = ""
+    expected_null_mean: float | None = None  # known in closed form (mutual_knn, unbiased CKA/HSIC)
+    permutation: PermutationResult | None = field(default=None, repr=False)
+    bootstrap: BootstrapResult | None = field(default=None, repr=False)
+
+
+def _info(name) -> MetricInfo:
+    return name if isinstance(name, MetricInfo) else metric(name)
+
+
+def _inputs(info: MetricInfo, X, Y):
+    """Detached float64 ``X``, ``Y`` (kta's labels stay a 1-D tensor; the kNN metrics keep the input
+    precision their neighbour search uses); the metric has validated them."""
+    dtype = None if info.name in _NEIGHBOUR_METRICS else torch.float64
+    Xt = as_matrix(X, "X", dtype=dtype).detach()
+    Yt = _to_tensor(Y, "y")
+    Yt = Yt.detach() if info.name == "kta" and Yt.ndim == 1 else as_matrix(Y, "Y", dtype=dtype).detach()
+    return Xt, Yt
+
+
+def _p_value(value: float, null: np.ndarray, kind: str) -> float:
+    tol = 1e-12 * max(1.0, abs(value))
+    extreme = null >= value - tol if kind == "similarity" else null <= value + tol
+    return float((1 + int(extreme.sum())) / (null.shape[0] + 1))
+
+
+def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000, **options) -> PermutationResult:
+    """Permutation p-value of ``metric(X, Y, **options)`` against ``B = permutations`` shuffled pairings."""
+    info = _info(metric)
+    seed = check_seed(seed)
+    permutations = check_int(permutations, "permutations")
+    value = float(info.fn(X, Y, **options))
+    Xt, Yt = _inputs(info, X, Y)
+    values = evaluator(info.name, Xt, Yt, options)
+    if values is None:
+        def values(perms):
+            return torch.tensor([float(info.fn(Xt, Yt[p], **options)) for p in perms], dtype=torch.float64)
+
+        values.batch = 16
+    gen = torch.Generator().manual_seed(seed)
+    n = Xt.shape[0]
+    null = []
+    for start in range(0, permutations, values.batch):
+        b = min(values.batch, permutations - start)
+        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(b)]).to(Xt.device)
+        null.append(values(perms).detach().double().cpu())
+    null = torch.cat(null).numpy()
+    return PermutationResult(value, _p_value(value, null, info.kind), null)
+
+
+def bootstrap_ci(X, Y, metric="cka", *, seed: int, resamples: int = 1000, confidence: float = 0.95,
+                 **options) -> BootstrapResult:
+    """Percentile bootstrap interval of ``metric(X, Y, **options)`` over resampled pairs (see module doc)."""
+    info = _info(metric)
+    seed = check_seed(seed)
+    resamples = check_int(resamples, "resamples")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a level in (0, 1), got {confidence!r}")
+    value = float(info.fn(X, Y, **options))
+    Xt, Yt = _inputs(info, X, Y)
+    n = Xt.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    knn_metric = info.name in _NEIGHBOUR_METRICS
+    m, opts = n, dict(options)
+    if knn_metric:
+        m = n // 2
+        k = options.get("k", 10)
+        opts["k"] = max(2 if info.name == "cknna" else 1, min(m - 1, round(k * m / n)))
+    reps, dropped = [], 0
+    for _ in range(resamples):
+        idx = torch.randperm(n, generator=gen)[:m] if knn_metric else torch.randint(n, (n,), generator=gen)
+        try:
+            reps.append(float(info.fn(Xt[idx], Yt[idx], **opts)))
+        except ValueError:
+            dropped += 1
+    if not reps:
+        raise ValueError(f"X: the metric was undefined on all {resamples} bootstrap resamples")
+    reps = np.array(reps)
+    lo, hi = np.quantile(reps, [(1 - confidence) / 2, (1 + confidence) / 2])
+    if knn_metric:
+        centre, shrink = float(np.median(reps)), math.sqrt(m / n)
+        lo, hi = value + (lo - centre) * shrink, value + (hi - centre) * shrink
+    return BootstrapResult(value, (float(lo), float(hi)), reps, dropped, m if knn_metric else None)
+
+
+def _expected_null(info: MetricInfo, n: int, options: dict) -> float | None:
+    if info.name == "mutual_knn":
+        return options.get("k", 10) / (n - 1)
+    if info.name in ("cka", "hsic") and options.get("unbiased", False):
+        return 0.0
+    return None
+
+
+def significance(X, Y, metric="cka", *, seed: int, permutations: int = 1000, bootstrap: int = 1000,
+                 confidence: float = 0.95, **options) -> SignificanceResult:
+    """Value, permutation p-value, bootstrap interval and null-calibrated score of one metric.
+
+    ``permutations=0`` or ``bootstrap=0`` skips that part (its fields are ``None``).
+    ``options`` go to the metric (e.g. ``k=10``, ``unbiased=True``).
+    """
+    info = _info(metric)
+    seed = check_seed(seed)
+    permutations = check_int(permutations, "permutations", minimum=0)
+    bootstrap = check_int(bootstrap, "bootstrap", minimum=0)
+    perm = permutation_test(X, Y, info, seed=seed, permutations=permutations, **options) if permutations else None
+    boot = bootstrap_ci(X, Y, info, seed=seed, resamples=bootstrap, confidence=confidence, **options) \
+        if bootstrap else None
+    value = perm.value if perm is not None else (boot.value if boot is not None else float(info.fn(X, Y, **options)))
+    mu = sd = cal = z = None
+    if perm is not None:
+        mu = float(perm.null.mean())
+        sd = float(perm.null.std(ddof=1)) if permutations > 1 else 0.0
+        best = info.best
+        if math.isfinite(best) and best != mu:
+            cal = (value - mu) / (best - mu)
+        z = (value - mu) / sd if sd > 0 else None
+    n = _to_tensor(X, "X").shape[0]
+    return SignificanceResult(value, None if perm is None else perm.p_value, None if boot is None else boot.ci,
+                              mu, sd, cal, z, info.name, _expected_null(info, n, options), perm, boot)

@@ -1,0 +1,228 @@
+r"""Closed-form linear stitching between two representations, and its bound by alignment.
+
+Stitcher ``1 -> 2`` (ridge with intercept, ``../shared/specs/align.md`` §3)::
+
+    x -> (x - mu1) T + mu2,   T = (C11 + lam_eff I)^{-1} C12,   lam_eff = lam tr(C11) / d1
+
+(``C`` are covariances of the centred data; ``center=False`` uses the uncentred
+second moments ``S`` and no means). It equals scikit-learn's ``Ridge`` with
+``alpha = n lam_eff``. ``lam="gcv"`` picks ``lam`` in ``10^{-8..0}`` (33 values)
+minimising the exact leave-one-out error, read off one SVD of ``Xc`` through the
+hat matrix's diagonal (the "GCV" shortcut of ``sklearn.linear_model.RidgeCV``).
+
+Direct-matching error: the residual of projecting ``X2c`` on the columns of ``X1c``::
+
+    e*_12 = [tr C22 - tr(C21 C11^+ C12)] / tr C22  in [0, 1]
+
+Bound: with ``rho_12 = ||C11||_F ||C22||_F / (||C11||_op tr C22)`` and
+``kappa = ||C11||_op / lambda+_min(C11)``::
+
+    1 - kappa rho_12 CKA_b  <=  e*_12  <=  1 - rho_12 CKA_b
+
+(``center=False``: ``S`` and KA.) A whitened ``X1`` (``kappa = 1``) meets both sides.
+
+Example
+-------
+>>> import numpy as np
+>>> X1 = np.random.default_rng(0).normal(size=(100, 4)); X2 = X1 @ np.random.default_rng(1).normal(size=(4, 3))
+>>> r = stitch(X1, X2)
+>>> abs(r.forward.e_star) < 1e-12, r.forward.lower <= r.forward.e_star <= r.forward.upper
+(True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._validate import as_matrix, check_choice, check_nonnegative
+from ._common import paired
+from .subspace_metrics import ranked_svd
+
+__all__ = ["stitch", "fit_stitcher", "loo_curve", "Stitcher", "StitchDirection", "StitchResult", "ridge_map", "LAM_GRID",
+           "DIRECTIONS", "relative_error"]
+
+LAM_GRID = tuple(float(v) for v in 10.0 ** np.linspace(-8, 0, 33))
+DIRECTIONS = ("both", "1->2", "2->1")
+
+
+@dataclass
+class Stitcher:
+    """The affine map ``x -> (x - mean_in) @ T + mean_out`` (float64; numpy in, numpy out)."""
+
+    T: torch.Tensor
+    mean_in: torch.Tensor
+    mean_out: torch.Tensor
+    lam: float  # relative ridge, as passed or picked by GCV
+    lam_eff: float  # lam * tr(C11) / d1, the ridge added to C11
+
+    def __call__(self, X, name: str = "X"):
+        Xt = as_matrix(X, name)
+        if Xt.shape[1] != self.T.shape[0]:
+            raise ValueError(f"{name}: expected {self.T.shape[0]} features, got {Xt.shape[1]}")
+        out = (Xt - self.mean_in.to(Xt.device)) @ self.T.to(Xt.device) + self.mean_out.to(Xt.device)
+        return out if isinstance(X, torch.Tensor) else out.detach().numpy()
+
+
+def ridge_map(C11: torch.Tensor, C12: torch.Tensor, lam: float) -> tuple[torch.Tensor, float]:
+    """``T = (C11 + lam_eff I)^{-1} C12`` with ``lam_eff = lam tr(C11)/d1`` (least norm when ``lam = 0``)."""
+    d1 = C11.shape[0]
+    lam_eff = lam * float(torch.trace(C11)) / d1
+    if lam_eff > 0:
+        A = C11 + lam_eff * torch.eye(d1, dtype=C11.dtype, device=C11.device)
+        return torch.linalg.solve(A, C12), lam_eff
+    return torch.linalg.pinv(C11, hermitian=True) @ C12, 0.0
+
+
+def relative_error(target: torch.Tensor, prediction: torch.Tensor, center: bool) -> float:
+    """``||target - prediction||^2 / ||target - mean(target)||^2`` (uncentred denominator if not ``center``)."""
+    ref = target - target.mean(0) if center else target
+    return float((target - prediction).square().sum() / ref.square().sum())
+
+
+class _Side:
+    """One representation: its mean, centred rows and ranked thin SVD ``Zc = U diag(s) V^T``."""
+
+    def __init__(self, Z: torch.Tensor, center: bool):
+        self.mean = Z.mean(0) if center else torch.zeros_like(Z[0])
+        self.Zc = Z - self.mean
+        self.U, self.s = ranked_svd(self.Zc)
+        self.total = float(self.Zc.square().sum())  # n tr C
+        self.fro = float(torch.linalg.vector_norm(self.s**2))  # n ||C||_F
+        self.d = Z.shape[1]
+
+
+def _loo_errors(src: _Side, dst: _Side, center: bool, grid) -> list[float]:
+    """Exact leave-one-out squared error of the ridge ``src -> dst`` for each relative ``lam`` in ``grid``.
+
+    With ``f_k = s_k^2 / (s_k^2 + alpha)``, ``alpha = n lam_eff = lam sum(s^2) / d1``, the hat
+    matrix is ``11^T/n + U diag(f) U^T`` (the intercept is unpenalised); the LOO residual
+    of row ``i`` is ``e_i / (1 - H_ii)``.
+    """
+    n = src.Zc.shape[0]
+    P = src.U.T @ dst.Zc  # (r, d2)
+    s2 = src.s**2
+    base_leverage = 1.0 / n if center else 0.0
+    errors = []
+    for lam in grid:
+        f = s2 / (s2 + lam * float(s2.sum()) / src.d)
+        residual = dst.Zc - src.U @ (f.unsqueeze(1) * P)
+        leverage = base_leverage + (src.U.square() * f).sum(1)
+        errors.append(float((residual.square().sum(1) / (1.0 - leverage).square()).sum()))
+    return errors
+
+
+def loo_curve(X1, X2, *, center: bool = True, grid=LAM_GRID) -> np.ndarray:
+    """Leave-one-out squared error of the ridge stitcher ``X1 -> X2`` over ``grid`` (what ``lam="gcv"`` minimises).
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(30, 3))
+    >>> curve = loo_curve(X, X @ np.ones((3, 2)) + 0.1 * np.random.default_rng(1).normal(size=(30, 2)))
+    >>> curve.shape, bool(curve.argmin() < 20)
+    ((33,), True)
+    """
+    A, B = paired(X1, X2, names=("X1", "X2"))
+    grid = [check_nonnegative(v, "grid") for v in grid]
+    return np.array(_loo_errors(_Side(A, center), _Side(B, center), center, grid))
+
+
+def _loo_lambda(src: _Side, dst: _Side, center: bool) -> float:
+    errors = _loo_errors(src, dst, center, LAM_GRID)
+    return LAM_GRID[int(np.nanargmin(errors))]
+
+
+@dataclass
+class StitchDirection:
+    """One direction ``a -> b``: the stitcher, errors and the bound.
+
+    ``e_star``: direct-matching error (in-sample, no ridge); ``lower``/``upper``: its
+    bound; ``rho``, ``kappa``: the bound's spectral factors; ``e_train``/``e_test``:
+    the ridge stitcher's relative error in-sample / held out (``None`` without test data);
+    ``task``: the frozen-head penalty (``None`` without a head).
+    """
+
+    stitcher: Stitcher
+    e_star: float
+    lower: float
+    upper: float
+    rho: float
+    kappa: float
+    e_train: float
+    e_test: float | None = None
+    task: Any = None
+
+
+@dataclass
+class StitchResult:
+    """``alignment``: CKA_b (KA if ``center=False``); ``forward`` is 1 -> 2, ``backward`` 2 -> 1."""
+
+    alignment: float
+    forward: StitchDirection | None
+    backward: StitchDirection | None
+    center: bool
+
+
+def _direction(src: _Side, dst: _Side, alignment: float, lam, center: bool) -> StitchDirection:
+    n = src.Zc.shape[0]
+    lam = _loo_lambda(src, dst, center) if lam == "gcv" else lam
+    C11 = src.Zc.T @ src.Zc / n
+    T, lam_eff = ridge_map(C11, src.Zc.T @ dst.Zc / n, lam)
+    stitcher = Stitcher(T, src.mean, dst.mean, float(lam), lam_eff)
+    e_star = 1.0 - float((src.U.T @ dst.Zc).square().sum()) / dst.total
+    rho = src.fro * dst.fro / (float(src.s[0]) ** 2 * dst.total)
+    kappa = float(src.s[0] / src.s[-1]) ** 2
+    e_train = float((dst.Zc - src.Zc @ T).square().sum()) / dst.total
+    return StitchDirection(stitcher, e_star, 1.0 - kappa * rho * alignment, 1.0 - rho * alignment, rho, kappa,
+                           e_train)
+
+
+def fit_stitcher(X1, X2, *, lam: float | str = "gcv", center: bool = True) -> Stitcher:
+    """The ridge stitcher ``X1 -> X2`` alone (see :func:`stitch` for errors and the bound)."""
+    return stitch(X1, X2, lam=lam, center=center, direction="1->2").forward.stitcher
+
+
+def stitch(X1, X2, *, lam: float | str = "gcv", center: bool = True, direction: str = "both",
+           X1_test=None, X2_test=None, head=None, y=None) -> StitchResult:
+    """Fit the linear stitchers between ``X1`` and ``X2``; errors, the bound, optionally the task penalty.
+
+    ``lam``: a relative ridge ``>= 0`` or ``"gcv"`` (leave-one-out pick, per direction).
+    ``X1_test``, ``X2_test``: paired held-out rows for ``e_test``. ``head``: a frozen
+    classifier head (``nn.Module``) on X2's space, or a pair ``(head_on_2, head_on_1)``
+    for both directions; with labels ``y`` of the rows it is evaluated on (the test rows
+    when given, else the fit rows), each direction gets a
+    :class:`~latentalign.align.head_penalty.TaskPenalty`.
+    """
+    check_choice(direction, "direction", DIRECTIONS)
+    check_choice(center, "center", (True, False))
+    if lam != "gcv":
+        lam = check_nonnegative(lam, "lam")
+    A, B = paired(X1, X2, min_samples=2, names=("X1", "X2"))
+    if (X1_test is None) != (X2_test is None):
+        raise ValueError("X1_test: give X1_test and X2_test together (paired held-out rows)")
+    sides = (_Side(A, center), _Side(B, center))
+    for side, name in zip(sides, ("X1", "X2")):
+        if side.total <= 0 or side.s.numel() == 0:
+            raise ValueError(f"{name}: every sample is identical (zero variance); nothing to stitch")
+    cross = float((sides[0].Zc.T @ sides[1].Zc).square().sum())
+    alignment = cross / (sides[0].fro * sides[1].fro)  # CKA_b (KA when uncentred)
+    wanted = {"1->2": direction in ("both", "1->2"), "2->1": direction in ("both", "2->1")}
+    forward = _direction(sides[0], sides[1], alignment, lam, center) if wanted["1->2"] else None
+    backward = _direction(sides[1], sides[0], alignment, lam, center) if wanted["2->1"] else None
+    if X1_test is not None:
+        T1, T2 = paired(X1_test, X2_test, names=("X1_test", "X2_test"), allow_constant=True)
+        for t, ref, name in ((T1, A, "X1_test"), (T2, B, "X2_test")):
+            if t.shape[1] != ref.shape[1]:
+                raise ValueError(f"{name}: expected {ref.shape[1]} features, got {t.shape[1]}")
+        if forward is not None:
+            forward.e_test = relative_error(T2, forward.stitcher(T1), center)
+        if backward is not None:
+            backward.e_test = relative_error(T1, backward.stitcher(T2), center)
+    if head is not None:
+        from .head_penalty import attach_task_penalties
+
+        eval_pair = (A, B) if X1_test is None else (T1, T2)
+        attach_task_penalties(forward, backward, head, eval_pair, y)
+    return StitchResult(alignment, forward, backward, center)

@@ -1,0 +1,385 @@
+"""Align study: does representation alignment bound and predict linear stitching? (``specs/align.md`` §8)
+
+Insulla, Huang and Rosasco (arXiv 2502.14047) bound the linear stitching error by
+kernel alignment but report no experiments; this is the first numerical check.
+
+(a) Random-feature models with tunable overlap: the direct-matching error e* against
+    CKA_b, each point with its bound ``1 - kappa rho CKA <= e* <= 1 - rho CKA`` in both
+    directions, PCA-whitened points (kappa = 1, on the bound), held-out ridge errors,
+    and an n-sweep (sd of CKA ~ n^-1/2, held-out gap shrinking).
+(b) Two MLPs trained with different seeds (digits, MNIST-1D): every layer pair's CKA,
+    mutual kNN, held-out stitching error, bound, and the frozen-head penalty dCE; the
+    paper's prediction is "higher alignment, lower stitching error".
+(c) UCI Multiple Features: the 6 x 6 view alignment with permutation p-values, the
+    stitching asymmetries, kernel-target alignment, and cross-view stitching: an
+    encoder trained on one view joined by a closed-form stitcher to another view's head.
+
+Example
+-------
+>>> from latentalign.studies import align_study
+>>> result = align_study.run(align_study.QUICK_CONFIG)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from sklearn.model_selection import train_test_split
+
+from .. import align
+from ..data import digits, mfeat, mnist1d
+from ..models import MLP, LayerRecorder
+from ..train import fit_classifier, make_loader, seed_everything
+from . import _align_figures as figs
+from .base import Result, Table
+
+TITLE = "Alignment bounds linear stitching (random features, trained MLPs, multi-view digits)"
+
+DEFAULT_CONFIG = {
+    "threads": 1,
+    "rf": {"s": [round(0.1 * i, 1) for i in range(11)], "t": [0.0, 0.5, 1.0], "d": [32, 128], "input_dim": 16,
+           "n": 2000, "n_test": 2000, "lam": 1e-3, "seed": 0,
+           "sweep_n": [250, 500, 1000, 2000, 4000, 8000], "sweep_seeds": 10, "sweep_point": [0.5, 0.5, 32]},
+    "nets": {"datasets": ["digits", "mnist1d"], "seed_pairs": [[0, 1], [2, 3], [4, 5]], "epochs": 40,
+             "batch_size": 128, "lr": 1e-3, "hidden": {"digits": [64, 64, 32, 16], "mnist1d": [128, 128, 128]},
+             "mnist1d_n": None, "k": 10, "lam": 1e-3, "bootstrap": 1000},
+    "mfeat": {"views": ["fou", "fac", "kar", "pix", "zer", "mor"], "permutations": 1000, "k": 10, "lam": 1e-3,
+              "epochs": 40, "hidden": [64, 32], "batch_size": 128, "lr": 1e-3, "seed": 0},
+    "checks": {"rf_spearman": -0.95, "heldout_gap": 0.15, "sweep_slope": [-0.7, -0.3], "net_spearman": 0.5,
+               "bound_spearman": 0.5, "mfeat_tol": 0.01, "heldout_tol": 0.05, "null_mean": 0.005,
+               "mfeat_expected": True},
+}
+QUICK_CONFIG = {
+    "threads": 1,
+    "rf": {**DEFAULT_CONFIG["rf"], "s": [0.0, 0.3, 0.7, 1.0], "t": [0.0, 1.0], "d": [16], "n": 400, "n_test": 400,
+           "sweep_n": [200, 800], "sweep_seeds": 4, "sweep_point": [0.5, 0.5, 16]},
+    "nets": {**DEFAULT_CONFIG["nets"], "datasets": ["digits"], "seed_pairs": [[0, 1]], "epochs": 4,
+             "hidden": {"digits": [32, 16]}, "bootstrap": 100},
+    "mfeat": {**DEFAULT_CONFIG["mfeat"], "views": ["kar", "pix", "mor"], "permutations": 50, "epochs": 3},
+    "checks": {"rf_spearman": -0.8, "heldout_gap": 0.3, "sweep_slope": [-1.5, 0.0], "net_spearman": 0.0,
+               "bound_spearman": 0.0, "mfeat_tol": 0.01, "heldout_tol": 0.05, "null_mean": 0.05,
+               "mfeat_expected": True},
+}
+
+# the spec's measured values (§8c): CKA_b ranges (lo, hi) before tolerance, mutual kNN, KTA, stitching
+MFEAT_CKA = {("kar", "pix"): (0.980, 0.980), ("fac", "pix"): (0.742, 0.742), ("fac", "kar"): (0.728, 0.728),
+             ("fou", "zer"): (0.512, 0.512), ("pix", "zer"): (0.484, 0.484), ("fou", "pix"): (0.364, 0.364),
+             ("fou", "mor"): (0.204, 0.204), ("fac", "mor"): (0.10, 0.11), ("kar", "mor"): (0.10, 0.11),
+             ("mor", "pix"): (0.10, 0.11), ("mor", "zer"): (0.10, 0.11)}
+MFEAT_MKNN = {("kar", "pix"): 0.685, ("fac", "pix"): 0.482}
+MFEAT_KTA = {"pix": 0.50, "fou": 0.49, "fac": 0.44, "zer": 0.40, "mor": 0.28}
+MFEAT_STITCH = {"e_star": {("pix", "mor"): 0.30, ("mor", "pix"): 0.83},
+                "e_test": {("pix", "kar"): 0.07, ("kar", "pix"): 0.14}}
+
+
+def run(config: dict) -> Result:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.get("threads", 1))
+    try:
+        result = Result(summary="")
+        timings = {}
+        for name, part in (("random_features", _random_features), ("trained_networks", _trained_networks),
+                           ("multiview", _multiview)):
+            t0 = time.perf_counter()
+            part(config, result)
+            timings[name] = round(time.perf_counter() - t0, 1)
+        result.numbers["seconds"] = timings
+        result.summary = _summary(result)
+        return result
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _spearman(x, y) -> float:
+    return float(spearmanr(np.ravel(x), np.ravel(y)).statistic)
+
+
+# ------------------------------------------------------------------------ (a) random features
+def _rf_pair(model_seed: int, data_seed: int, n: int, d: int, s: float, t: float, input_dim: int):
+    """``phi_q = ReLU(W_q x_q)/sqrt(d)``, ``x2 = sqrt(1-s) x + sqrt(s) xi``, ``W2 = sqrt(1-t) P W1 + sqrt(t) G``
+    (``W1``, ``G``, ``P`` drawn from ``model_seed``; the samples ``x``, ``xi`` from ``data_seed``)."""
+    rng = np.random.default_rng(model_seed)
+    W1, G = rng.normal(0, input_dim**-0.5, (2, d, input_dim))
+    P = rng.permutation(d)
+    x, xi = np.random.default_rng(data_seed).normal(size=(2, n, input_dim))
+    x2 = np.sqrt(1 - s) * x + np.sqrt(s) * xi
+    W2 = np.sqrt(1 - t) * W1[P] + np.sqrt(t) * G
+    relu = lambda z: np.maximum(z, 0.0)
+    return relu(x @ W1.T) / np.sqrt(d), relu(x2 @ W2.T) / np.sqrt(d)
+
+
+def _whiten(Z: np.ndarray) -> np.ndarray:
+    """PCA whitening on the numerical rank: covariance = identity on the column space."""
+    Zc = torch.as_tensor(Z - Z.mean(0))
+    U, s, _ = torch.linalg.svd(Zc, full_matrices=False)
+    return (U[:, s > s[0] * 1e-10] * np.sqrt(Z.shape[0])).numpy()
+
+
+def _random_features(config: dict, result: Result) -> None:
+    cfg, chk = config["rf"], config["checks"]
+    n, n_test, lam = cfg["n"], cfg["n_test"], cfg["lam"]
+    points = []
+    for d in cfg["d"]:
+        for t in cfg["t"]:
+            for s in cfg["s"]:
+                phi1, phi2 = _rf_pair(cfg["seed"] + d, cfg["seed"], n + n_test, d, s, t, cfg["input_dim"])
+                r = align.stitch(phi1[:n], phi2[:n], lam=lam, X1_test=phi1[n:], X2_test=phi2[n:])
+                white = align.stitch(_whiten(phi1[:n]), phi2[:n], lam=lam, direction="1->2")
+                points.append({"d": d, "s": s, "t": t, "cka": r.alignment, "white_cka": white.alignment,
+                               "white_e": white.forward.e_star, "white_upper": white.forward.upper, **{f"{k}_{key}": getattr(dd, k)
+                                                              for key, dd in (("12", r.forward), ("21", r.backward))
+                                                              for k in ("e_star", "lower", "upper", "e_test")}})
+    cka = np.array([p["cka"] for p in points])
+    inside = all(p[f"lower_{k}"] - 1e-9 <= p[f"e_star_{k}"] <= p[f"upper_{k}"] + 1e-9 for p in points for k in ("12", "21"))
+    rho12, rho21 = (_spearman(cka, [p[f"e_star_{k}"] for p in points]) for k in ("12", "21"))
+    gap = max(p[f"e_test_{k}"] - p[f"e_star_{k}"] for p in points for k in ("12", "21"))
+    on_bound = max(abs(p["white_upper"] - p["white_e"]) for p in points)
+    origin = [p for p in points if p["s"] == 0 and p["t"] == 0]
+    sweep = _rf_sweep(cfg)
+    result.numbers["random_features"] = {
+        "points": points, "spearman_cka_estar": {"1->2": rho12, "2->1": rho21}, "max_heldout_gap": gap,
+        "max_whitened_distance_to_bound": on_bound, "cka_range": [float(cka.min()), float(cka.max())],
+        "estar_range": [min(p["e_star_12"] for p in points), max(p["e_star_12"] for p in points)],
+        "origin": [{"d": p["d"], "e_star": p["e_star_12"], "upper": p["upper_12"]} for p in origin], "sweep": sweep}
+    result.tables.append(Table(
+        "(a) Random features: per (d, t), the CKA range over s, e* range (1->2), worst slack of each bound",
+        ["d", "t", "CKA min", "CKA max", "e* min", "e* max", "min(upper - e*)", "min(e* - lower)"],
+        [[d, t, *_rf_row([p for p in points if p["d"] == d and p["t"] == t])] for d in cfg["d"] for t in cfg["t"]]))
+    result.figures += [figs.rf_bound(points), figs.rf_sweep(sweep)]
+    result.check("(a) every random-feature point lies inside its bound, both directions", inside,
+                 f"{2 * len(points)} direction-points")
+    result.check(f"(a) Spearman(CKA, e*) <= {chk['rf_spearman']} (spec measured -0.993)",
+                 max(rho12, rho21) <= chk["rf_spearman"], f"1->2 {rho12:.3f}, 2->1 {rho21:.3f}")
+    result.check("(a) PCA-whitened X1 points lie on their bound (kappa = 1)", on_bound < 1e-8, f"max |upper - e*| {on_bound:.1e}")
+    result.check("(a) at s = t = 0 the stitching is exact (e* = 0) while the bound is loose",
+                 all(p["e_star_12"] < 1e-8 and p["upper_12"] > 0.2 for p in origin),
+                 ", ".join(f"d={p['d']}: e* {p['e_star_12']:.1e}, bound {p['upper_12']:.3f}" for p in origin))
+    result.check(f"(a) held-out minus in-sample error <= {chk['heldout_gap']}", gap <= chk["heldout_gap"], f"{gap:.3f}")
+    lo, hi = chk["sweep_slope"]
+    result.check(f"(a) sd(CKA) ~ n^slope with slope in [{lo}, {hi}] (spec: -0.5), held-out gap shrinks with n",
+                 lo <= sweep["slope"] <= hi and sweep["gap"][-1] < sweep["gap"][0],
+                 f"slope {sweep['slope']:.2f}; gap {sweep['gap'][0]:.3f} -> {sweep['gap'][-1]:.3f}")
+
+
+def _rf_row(pts):
+    return [round(min(p["cka"] for p in pts), 3), round(max(p["cka"] for p in pts), 3),
+            round(min(p["e_star_12"] for p in pts), 3), round(max(p["e_star_12"] for p in pts), 3),
+            round(min(p[f"upper_{k}"] - p[f"e_star_{k}"] for p in pts for k in ("12", "21")), 4),
+            round(min(p[f"e_star_{k}"] - p[f"lower_{k}"] for p in pts for k in ("12", "21")), 4)]
+
+
+def _rf_sweep(cfg: dict) -> dict:
+    s, t, d = cfg["sweep_point"]
+    sds, gaps = [], []
+    for n in cfg["sweep_n"]:
+        ckas, gap = [], []
+        for seed in range(cfg["sweep_seeds"]):
+            phi1, phi2 = _rf_pair(cfg["seed"] + int(d), 10_000 + seed, 2 * n, int(d), s, t, cfg["input_dim"])
+            r = align.stitch(phi1[:n], phi2[:n], lam=cfg["lam"], X1_test=phi1[n:], X2_test=phi2[n:], direction="1->2")
+            ckas.append(r.alignment)
+            gap.append(r.forward.e_test - r.forward.e_star)
+        sds.append(float(np.std(ckas, ddof=1)))
+        gaps.append(float(np.mean(gap)))
+    slope = float(np.polyfit(np.log(cfg["sweep_n"]), np.log(sds), 1)[0])
+    return {"n": list(cfg["sweep_n"]), "sd_cka": sds, "gap": gaps, "slope": slope}
+
+
+# ------------------------------------------------------------------------ (b) trained networks
+def _net_data(name: str, cfg: dict):
+    if name == "digits":
+        ds = digits()
+        Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=0.4, stratify=ds.y, random_state=0)
+        return Xtr, ytr, Xte, yte
+    ds = mnist1d(cfg.get("mnist1d_n"))
+    tr, te = ds.split["train"], ds.split["test"]
+    return ds.X[tr], ds.y[tr], ds.X[te], ds.y[te]
+
+
+def _train(X, y, hidden, seed: int, cfg: dict) -> MLP:
+    seed_everything(seed)
+    model = MLP(X.shape[1], hidden, int(y.max()) + 1)
+    loader = make_loader(X, y, batch_size=cfg["batch_size"], shuffle=True, seed=seed)
+    fit_classifier(model, loader, epochs=cfg["epochs"], lr=cfg["lr"], seed=seed)
+    return model.eval()
+
+
+def _trained_networks(config: dict, result: Result) -> None:
+    cfg, chk = config["nets"], config["checks"]
+    out = {}
+    for name in cfg["datasets"]:
+        Xtr, ytr, Xte, yte = _net_data(name, cfg)
+        seeds = sorted({s for pair in cfg["seed_pairs"] for s in pair})
+        models = {s: _train(Xtr, ytr, cfg["hidden"][name], s, cfg) for s in seeds}
+        train_loader, test_loader = make_loader(Xtr, ytr, batch_size=512), make_loader(Xte, yte, batch_size=512)
+        pairs = []
+        for sa, sb in cfg["seed_pairs"]:
+            res = align.compare_models(models[sa], models[sb], train_loader, metrics={"cka": {}, "mutual_knn": {"k": cfg["k"]}},
+                                       eval_loader=test_loader, lam=cfg["lam"])
+            st = res.stitching
+            cka2 = np.concatenate([res.metrics["cka"].ravel()] * 2)
+            dce = np.concatenate([st["a->b"]["delta_ce"].ravel(), st["b->a"]["delta_ce"].ravel()])
+            pairs.append({"seeds": [sa, sb], "layers": res.layers_a, "accuracy": res.accuracy,
+                          "cka": res.metrics["cka"], "mutual_knn": res.metrics["mutual_knn"], "stitching": st,
+                          "spearman_cka_neg_dce": _spearman(cka2, -dce), "cka2": cka2, "dce": dce})
+        out[name] = _net_summary(name, pairs, cfg)
+        result.figures += [figs.net_heatmaps(name, pairs[0]), figs.net_scatter(name, pairs, out[name])]
+    result.numbers["trained_networks"] = {k: {kk: vv for kk, vv in v.items() if kk != "pairs"} for k, v in out.items()}
+    rows = [[name, f"{p['seeds'][0]},{p['seeds'][1]}", round(p["accuracy"]["a"], 3), round(p["accuracy"]["b"], 3),
+             round(p["spearman_cka_neg_dce"], 3)] for name, v in out.items() for p in v["pairs"]]
+    result.tables.append(Table("(b) Trained MLPs: test accuracy and Spearman(CKA, -dCE) per seed pair "
+                               "(layer pairs x both directions)", ["data", "seeds", "acc A", "acc B", "Spearman"], rows))
+    result.tables.append(Table("(b) Pooled over seed pairs and directions", ["data", "Spearman(CKA, -dCE)",
+                               "bootstrap 95% CI", "Spearman(bound, held-out e_rel)", "e* <= bound everywhere",
+                               "e_rel logits->input", "e_rel input->logits", "max dAcc", "share dAcc < 0.06"],
+                               [[name, round(v["spearman_pooled"], 3), [round(c, 3) for c in v["spearman_ci"]],
+                                 round(v["bound_spearman"], 3), v["inside"], round(v["asymmetry"][0], 3),
+                                 round(v["asymmetry"][1], 3), round(v["max_dacc"], 3), round(v["dacc_below_006"], 3)]
+                                for name, v in out.items()]))
+    for name, v in out.items():
+        per = [p["spearman_cka_neg_dce"] for p in v["pairs"]]
+        if name == "mnist1d":
+            result.check(f"(b) MNIST-1D: Spearman(CKA, -dCE) > {chk['net_spearman']} for each seed pair "
+                         "(higher alignment, lower stitching penalty)", min(per) > chk["net_spearman"],
+                         ", ".join(f"{r:.3f}" for r in per))
+        result.check(f"(b) {name}: pooled Spearman(bound, held-out e_rel) > {chk['bound_spearman']}",
+                     v["bound_spearman"] > chk["bound_spearman"], f"{v['bound_spearman']:.3f}")
+        result.check(f"(b) {name}: in-sample e* within its bound for every layer pair and direction", v["inside"],
+                     f"{v['n_points']} points")
+
+
+def _net_summary(name: str, pairs: list, cfg: dict) -> dict:
+    cka2 = np.concatenate([p["cka2"] for p in pairs])
+    dce = np.concatenate([p["dce"] for p in pairs])
+    bound = np.concatenate([p["stitching"][d]["upper"].ravel() for p in pairs for d in ("a->b", "b->a")])
+    e_rel = np.concatenate([p["stitching"][d]["e_test"].ravel() for p in pairs for d in ("a->b", "b->a")])
+    inside = all(bool(np.all(p["stitching"][d]["e_star"] <= p["stitching"][d]["upper"] + 1e-9)
+                      and np.all(p["stitching"][d]["lower"] <= p["stitching"][d]["e_star"] + 1e-9))
+                 for p in pairs for d in ("a->b", "b->a"))
+    rng = np.random.default_rng(0)
+    boots = [_spearman(cka2[idx], -dce[idx]) for idx in (rng.integers(0, len(dce), len(dce))
+                                                          for _ in range(cfg["bootstrap"]))]
+    last = len(pairs[0]["layers"]) - 1
+    asym = (float(np.mean([p["stitching"]["a->b"]["e_test"][last, 0] for p in pairs])),
+            float(np.mean([p["stitching"]["a->b"]["e_test"][0, last] for p in pairs])))
+    dacc = np.concatenate([p["stitching"][d]["delta_acc"].ravel() for p in pairs for d in ("a->b", "b->a")])
+    return {"pairs": pairs, "spearman_per_pair": [p["spearman_cka_neg_dce"] for p in pairs],
+            "spearman_pooled": _spearman(cka2, -dce), "spearman_ci": [float(v) for v in np.nanpercentile(boots, [2.5, 97.5])],
+            "bound_spearman": _spearman(bound, e_rel), "inside": inside, "n_points": int(bound.size),
+            "asymmetry": asym, "max_dacc": float(np.max(dacc)), "dacc_below_006": float(np.mean(dacc < 0.06)),
+            "bound": bound, "e_rel": e_rel,
+            "accuracy": [p["accuracy"] for p in pairs], "layers": pairs[0]["layers"],
+            "cka": [p["cka"] for p in pairs], "mutual_knn": [p["mutual_knn"] for p in pairs],
+            "delta_ce": [{d: p["stitching"][d]["delta_ce"] for d in ("a->b", "b->a")} for p in pairs]}
+
+
+# ------------------------------------------------------------------------ (c) multi-view digits
+def _multiview(config: dict, result: Result) -> None:
+    cfg, chk = config["mfeat"], config["checks"]
+    ds = mfeat(cfg["views"])
+    V, y, names = ds.views, ds.y, list(ds.views)
+    m = len(names)
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.5, stratify=y, random_state=0)
+    mats = {key: np.eye(m) for key in ("cka_b", "cka_u", "mutual_knn", "calibrated")}
+    mats["p_value"] = np.zeros((m, m))
+    estar, etest, upper, null_means = (np.zeros((m, m)) for _ in range(4))
+    for i, j in itertools.combinations(range(m), 2):
+        a, b = V[names[i]], V[names[j]]
+        sig = align.significance(a, b, "cka", seed=cfg["seed"], permutations=cfg["permutations"], bootstrap=0)
+        values = {"cka_b": sig.value, "cka_u": align.cka(a, b, unbiased=True), "p_value": sig.p_value,
+                  "mutual_knn": align.mutual_knn(a, b, k=cfg["k"]), "calibrated": sig.calibrated}
+        for key, v in values.items():
+            mats[key][i, j] = mats[key][j, i] = v
+        null_means[i, j] = null_means[j, i] = sig.null_mean
+        full = align.stitch(a, b, lam=cfg["lam"])
+        held = align.stitch(a[tr], b[tr], lam=cfg["lam"], X1_test=a[te], X2_test=b[te])
+        for (p, q), d_full, d_held in (((i, j), full.forward, held.forward), ((j, i), full.backward, held.backward)):
+            estar[p, q], upper[p, q], etest[p, q] = d_full.e_star, d_full.upper, d_held.e_test
+    kta = {v: align.kta(V[v], y) for v in names}
+    cross = _cross_view(V, y, names, tr, te, cfg)
+    result.numbers["multiview"] = {"views": names, **{k: v.tolist() for k, v in mats.items()},
+                                   "e_star": estar.tolist(), "upper": upper.tolist(), "e_test": etest.tolist(),
+                                   "null_mean": null_means.tolist(), "kta": kta, **cross}
+    label = lambda i, j: f"{names[i]}-{names[j]}"
+    result.tables.append(Table(
+        "(c) mfeat views (n = 2000): CKA_b, CKA_u, mutual kNN (k=10), permutation p of CKA_b, calibrated CKA, "
+        "in-sample e* (full data) and held-out e_rel (1000/1000) both ways",
+        ["pair", "CKA_b", "CKA_u", "mutual kNN", "p", "calibrated", "e* ->", "e* <-", "bound ->", "e_rel ->", "e_rel <-"],
+        [[label(i, j), *(round(float(x), 3) for x in (mats["cka_b"][i, j], mats["cka_u"][i, j], mats["mutual_knn"][i, j])),
+          f"{mats['p_value'][i, j]:.4f}", round(float(mats["calibrated"][i, j]), 3),
+          *(round(float(x), 3) for x in (estar[i, j], estar[j, i], upper[i, j], etest[i, j], etest[j, i]))]
+         for i, j in itertools.combinations(range(m), 2)]))
+    result.tables.append(Table("(c) Cross-view stitching: test accuracy of view q's head on view p's encoder "
+                               "stitched in (diagonal: native); CKA of the two penultimate layers",
+                               ["encoder p \\ head q", *names],
+                               [[names[p], *(f"{cross['stitched_accuracy'][p][q]:.3f} (CKA {cross['penultimate_cka'][p][q]:.2f})"
+                                             for q in range(m))] for p in range(m)]))
+    result.figures += [figs.mfeat_matrices(names, mats["cka_b"], np.array(cross["stitched_accuracy"]), etest)]
+    _mfeat_checks(result, names, mats, estar, etest, null_means, kta, chk, cfg)
+
+
+def _cross_view(V, y, names, tr, te, cfg) -> dict:
+    """Per view: an MLP on standardised features; stitch p's penultimate into q's, score q's logits head."""
+    models, pen_tr, pen_te = {}, {}, {}
+    for v in names:
+        mu, sd = V[v][tr].mean(0), V[v][tr].std(0) + 1e-8  # some pixel columns are constant
+        Xtr, Xte = (V[v][tr] - mu) / sd, (V[v][te] - mu) / sd
+        models[v] = _train(Xtr, y[tr], cfg["hidden"], cfg["seed"], cfg)
+        recorder = LayerRecorder(models[v], ["penultimate"])
+        pen_tr[v], pen_te[v] = (recorder.record(make_loader(X, batch_size=512)).activations["penultimate"].double()
+                                for X in (Xtr, Xte))
+    m = len(names)
+    acc, pen_cka = np.zeros((m, m)), np.zeros((m, m))
+    for p, q in itertools.product(range(m), range(m)):
+        stitcher = align.fit_stitcher(pen_tr[names[p]], pen_tr[names[q]], lam=cfg["lam"])
+        task = align.task_penalty(models[names[q]].logits, pen_te[names[q]], stitcher(pen_te[names[p]]), y[te])
+        acc[p, q] = task.acc_native if p == q else task.acc_stitched
+        pen_cka[p, q] = float(align.cka(pen_te[names[p]], pen_te[names[q]]))
+    return {"stitched_accuracy": acc.tolist(), "penultimate_cka": pen_cka.tolist(),
+            "spearman_cka_accuracy": _spearman(pen_cka[~np.eye(m, dtype=bool)], acc[~np.eye(m, dtype=bool)])}
+
+
+def _mfeat_checks(result, names, mats, estar, etest, null_means, kta, chk, cfg) -> None:
+    idx = {v: i for i, v in enumerate(names)}
+    tol, held_tol = chk["mfeat_tol"], chk["heldout_tol"]
+    present = {pair: rng for pair, rng in MFEAT_CKA.items() if all(v in idx for v in pair)}
+    got = {pair: float(mats["cka_b"][idx[pair[0]], idx[pair[1]]]) for pair in present}
+    ok = all(lo - tol <= got[pair] <= hi + tol for pair, (lo, hi) in present.items())
+    result.check(f"(c) mfeat CKA_b within {tol} of the spec's table", ok,
+                 ", ".join(f"{a}-{b} {got[(a, b)]:.3f}" for a, b in present))
+    cu = max(abs(mats["cka_u"][i, j] - mats["cka_b"][i, j]) for i, j in itertools.combinations(range(len(names)), 2))
+    result.check("(c) CKA_u within .006 of CKA_b", cu <= 0.006 + 1e-12, f"max |diff| {cu:.4f}")
+    mk = {pair: float(mats["mutual_knn"][idx[pair[0]], idx[pair[1]]]) for pair in MFEAT_MKNN if all(v in idx for v in pair)}
+    result.check(f"(c) mutual kNN within {tol} of the spec", all(abs(mk[p] - MFEAT_MKNN[p]) <= tol for p in mk),
+                 ", ".join(f"{a}-{b} {v:.3f}" for (a, b), v in mk.items()))
+    off = ~np.eye(len(names), dtype=bool)
+    p_min = 1 / (cfg["permutations"] + 1)
+    result.check(f"(c) every view pair is significant: p = 1/(B+1) = {p_min:.4f}", np.allclose(mats["p_value"][off], p_min),
+                 f"p values {sorted({round(float(v), 5) for v in mats['p_value'][off]})}")
+    result.check(f"(c) permutation null mean of CKA_b <= {chk['null_mean']} (spec .005, tolerance {tol})",
+                 null_means[off].max() <= chk["null_mean"] + tol, f"max null mean {null_means[off].max():.4f}")
+    checks = []
+    for key, arr, t in (("e_star", estar, tol), ("e_test", etest, held_tol)):
+        for (a, b), want in MFEAT_STITCH[key].items():
+            if a in idx and b in idx:
+                checks.append((f"{key} {a}->{b} {arr[idx[a], idx[b]]:.3f} (spec {want})", abs(arr[idx[a], idx[b]] - want) <= t))
+    result.check("(c) stitching asymmetries as in the spec", all(c[1] for c in checks), "; ".join(c[0] for c in checks))
+    kt = {v: kta[v] for v in MFEAT_KTA if v in kta}
+    result.check(f"(c) KTA within {tol} of the spec", all(abs(kt[v] - MFEAT_KTA[v]) <= tol for v in kt),
+                 ", ".join(f"{v} {x:.3f}" for v, x in kt.items()))
+
+
+def _summary(result: Result) -> str:
+    rf = result.numbers["random_features"]
+    parts = [f"(a) random features: CKA {rf['cka_range'][0]:.2f}-{rf['cka_range'][1]:.2f}, Spearman(CKA, e*) "
+             f"{rf['spearman_cka_estar']['1->2']:.3f}; every point inside its bound."]
+    for name, v in result.numbers["trained_networks"].items():
+        parts.append(f"(b) {name}: Spearman(CKA, -dCE) per seed pair "
+                     f"{', '.join(f'{r:.2f}' for r in v['spearman_per_pair'])}; Spearman(bound, e_rel) {v['bound_spearman']:.2f}.")
+    mv = result.numbers["multiview"]
+    parts.append(f"(c) mfeat: views {', '.join(mv['views'])}; cross-view stitched accuracy vs penultimate CKA "
+                 f"Spearman {mv['spearman_cka_accuracy']:.2f}.")
+    return " ".join(parts)
