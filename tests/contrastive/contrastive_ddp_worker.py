@@ -77,9 +77,7 @@ def main(out_path):
     if rank == 0:
         with open(out_path, "w") as fh:
             json.dump(report, fh)
-    # No rank may tear down gloo while the other still talks to it: without this barrier
-    # about 1 run in 8 aborted at exit ("terminate called without an active exception").
-    dist.barrier()
+    dist.barrier()  # no rank tears gloo down while its peer still talks to it
     dist.destroy_process_group()
 
 

@@ -19,7 +19,6 @@ from latentalign.ssl.losses import (
     VICRegLoss,
     byol_predictor,
     covariance,
-    gather,
     invariance,
     variance,
 )
@@ -253,8 +252,3 @@ def test_linear_je_loss_minimiser_spans_the_closed_form_row_space():
     for _ in range(3):
         opt.step(closure)
     assert principal_angles(W.detach(), joint_embedding_closed_form(X, Sigma, k).W).max() < 1e-3
-
-
-def test_gather_is_identity_at_world_size_one():
-    z = _randn(3, 2, seed=14)
-    assert gather(z) is z

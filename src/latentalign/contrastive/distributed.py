@@ -1,7 +1,7 @@
 r"""Local loss against gathered features, with gradients (``specs/contrastive.md`` §4).
 
 Under ``torch.distributed`` with world size ``W > 1``, each rank gathers every
-rank's embeddings with the autograd-aware ``torch.distributed.nn.functional.all_gather``
+rank's embeddings with :func:`~latentalign.train.distributed.gather_with_grad`
 (its backward sums the gradients of all ranks) and scores only its own rows
 against the global batch: rank ``r`` owns global rows ``r n .. r n + n - 1``.
 The losses define their rank-local value ``l_r`` so that ``mean_r l_r`` is the
@@ -16,11 +16,12 @@ In one process (or ``gather=False``) the blocks are the square ``S`` and ``S^T``
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 
+from ..train.distributed import gather_with_grad
+from ..train.distributed import world as default_world
 from .tilts import tilted_scores
 
 __all__ = ["ScoreBlocks", "score_blocks", "world", "gather_with_grad", "check_gather"]
@@ -36,18 +37,7 @@ def check_gather(gather) -> str | bool:
 def world(gather="auto") -> tuple[int, int]:
     """``(rank, world_size)`` to gather over: ``(0, 1)`` unless ``gather`` is on and
     ``torch.distributed`` is initialised with more than one process."""
-    if gather is False or not torch.distributed.is_available() or not torch.distributed.is_initialized():
-        return 0, 1
-    return torch.distributed.get_rank(), torch.distributed.get_world_size()
-
-
-def gather_with_grad(z: torch.Tensor) -> torch.Tensor:
-    """All ranks' ``z`` stacked in rank order, ``(W n, e)``; gradients flow back to every rank."""
-    from torch.distributed.nn.functional import all_gather
-
-    with warnings.catch_warnings():  # torch >= 2.10 marks it deprecated for a private successor
-        warnings.filterwarnings("ignore", category=FutureWarning, message=".*all_gather is deprecated")
-        return torch.cat(all_gather(z.contiguous()), dim=0)
+    return (0, 1) if gather is False else default_world()
 
 
 def _check_equal_batches(n: int, world_size: int, device) -> None:

@@ -29,7 +29,7 @@ Reconstruction (predict in input space):
 Every loss takes ``(B, D)`` (or image) batches, raises ``ValueError`` for mismatched
 shapes or ``B < 2`` where statistics need it, and returns ``(loss, terms)`` with
 ``return_terms=True``. With ``gather_distributed=True`` the batch statistics use the
-batch of every rank (:func:`gather`, gradients flow back to each rank; a no-op at
+batch of every rank (:func:`~latentalign.train.distributed.gather_with_grad`, gradients flow back to each rank; a no-op at
 world size 1).
 
 Example
@@ -50,11 +50,11 @@ import math
 from contextlib import nullcontext
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
+from ..train.distributed import gather_with_grad, world
 from .augment import random_mask
 
 __all__ = [
@@ -72,7 +72,6 @@ __all__ = [
     "masked_mse",
     "MaskedReconstructionLoss",
     "LinearJELoss",
-    "gather",
 ]
 
 VAR_REDUCTIONS = ("mean", "sum")
@@ -98,35 +97,6 @@ def _stats_dtype(z: torch.Tensor) -> torch.Tensor:
 
 def _no_autocast(z: torch.Tensor):
     return torch.autocast(z.device.type, enabled=False) if torch.is_autocast_enabled(z.device.type) else nullcontext()
-
-
-class _Gather(torch.autograd.Function):
-    """All-gather with backward: each rank receives the summed gradient of its own slice."""
-
-    @staticmethod
-    def forward(ctx, z):
-        out = [torch.empty_like(z) for _ in range(dist.get_world_size())]
-        dist.all_gather(out, z.contiguous())
-        return tuple(out)
-
-    @staticmethod
-    def backward(ctx, *grads):
-        stacked = torch.stack(grads)
-        dist.all_reduce(stacked)
-        return stacked[dist.get_rank()]
-
-
-def _world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def gather(z: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``z`` over all ranks (rank order) keeping autograd; ``z`` itself at world size 1."""
-    if _world()[1] == 1:
-        return z
-    return torch.cat(_Gather.apply(z), dim=0)
 
 
 # ------------------------------------------------------------------ VICReg
@@ -176,7 +146,7 @@ class VICRegLoss(nn.Module):
             z1, z2 = _stats_dtype(z1), _stats_dtype(z2)
             inv = invariance(z1, z2)
             if self.gather_distributed:
-                z1, z2 = gather(z1), gather(z2)
+                z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
             v1, v2 = variance(z1, self.gamma, self.eps), variance(z2, self.gamma, self.eps)
             var = (v1 + v2) / 2 if self.var_reduction == "mean" else v1 + v2
             c1, c2 = covariance(z1), covariance(z2)
@@ -191,8 +161,8 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gat
     """NT-Xent of two views: rows ``i`` and ``i + B`` of ``normalize([z1; z2])`` are positives."""
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     B = z1.shape[0]
-    rank, _ = _world()
-    keys = gather(z) if gather_distributed else z  # (2B) or world * (2B) rows
+    rank, _ = world()
+    keys = gather_with_grad(z) if gather_distributed else z  # (2B) or world * (2B) rows
     sim = z @ keys.T / temperature
     offset = rank * 2 * B if keys is not z else 0
     rows = torch.arange(2 * B, device=z.device)
