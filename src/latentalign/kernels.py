@@ -12,8 +12,11 @@ Conventions (``../shared/specs/align.md`` §1-2):
 
 * Linear kernels have an exact feature-space form in ``O(n d1 d2)``:
   ``HSIC_b = ||Xc^T Yc||_F^2 / (n-1)^2`` and the unbiased sums of
-  :func:`hsic_linear`. Both are evaluated on mean-shifted data (HSIC is
-  translation invariant; raw sums lose digits when ``|mean| >> std``).
+  :func:`hsic_linear` (:mod:`latentalign.moments`). Both are evaluated on
+  mean-shifted data (HSIC is translation invariant; raw sums lose digits when
+  ``|mean| >> std``).
+* Other kernels: :func:`gram_sums` accumulates the four sums over row blocks
+  (:class:`GramSums`), so only ``block_size x n`` of each Gram exists at once.
 
 The centring matrix ``H = I - 11^T/n`` is never formed. Everything is
 accumulated in float64. Inputs are numpy arrays or torch tensors; numpy in
@@ -34,12 +37,14 @@ from typing import Callable
 
 import torch
 
-from ._validate import as_matrix, check_choice, check_paired, check_positive
+from ._validate import as_matrix, check_choice, check_int, check_paired, check_positive
+from .moments import centered, hsic_from_sums, linear_hsic
 
 KERNELS = ("linear", "cosine", "rbf")
 KernelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+PATHS = ("auto", "feature", "gram")
+GRAM_BLOCK = 2048
 _MEDIAN_ROWS = 2000
-_GRAM_BLOCK = 2048
 
 
 # --------------------------------------------------------------------------- Grams
@@ -115,9 +120,9 @@ def hsic_gram(K, L, *, unbiased: bool = False):
     K_t, L_t = _square(K, "K"), _square(L, "L")
     n = check_paired(K_t, L_t, ("K", "L"))
     _check_n(n, unbiased, "K")
-    sums = _GramSums.zero(K_t)
+    sums = GramSums(K_t)
     sums.add_block(K_t, L_t, 0, unbiased)
-    return _like(sums.hsic(n, unbiased), K, L)
+    return as_output(sums.hsic(n, unbiased), K, L)
 
 
 def hsic_linear(X, Y, *, unbiased: bool = False):
@@ -131,8 +136,7 @@ def hsic_linear(X, Y, *, unbiased: bool = False):
         (K~1).(L~1) = s_x^T X^T Y s_y - s_x^T X^T l - (Y^T k)^T s_y + k.l
     """
     Xt, Yt = _pair(X, Y, unbiased)
-    n = Xt.shape[0]
-    return _like(_linear_hsic(Xt - Xt.mean(0), Yt - Yt.mean(0), n, unbiased), X, Y)
+    return as_output(linear_hsic(centered(Xt), centered(Yt), unbiased), X, Y)
 
 
 def hsic(
@@ -144,7 +148,7 @@ def hsic(
     sigma: float | None = None,
     path: str = "auto",
     seed: int = 0,
-    block_size: int = _GRAM_BLOCK,
+    block_size: int = GRAM_BLOCK,
 ):
     """HSIC of two representations, picking the cheaper exact path.
 
@@ -154,40 +158,39 @@ def hsic(
     the feature path for a linear kernel when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)``.
     ``sigma`` (RBF bandwidth) applies to both inputs; ``None`` = median heuristic each.
     """
-    check_choice(path, "path", ("auto", "feature", "gram"))
     Xt, Yt = _pair(X, Y, unbiased)
-    n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
+    n = Xt.shape[0]
+    if resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature":
+        value = linear_hsic(centered(Xt), centered(Yt), unbiased)
+    else:
+        (sums,) = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size)
+        value = sums.hsic(n, unbiased)
+    return as_output(value, X, Y)
+
+
+def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
+    """``"feature"`` or ``"gram"``: ``"auto"`` takes the feature path for a linear kernel
+    when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)`` (cheaper than the Grams)."""
+    check_choice(path, "path", PATHS)
     if path == "feature" and kernel != "linear":
         raise ValueError(f"path: 'feature' needs kernel='linear', got kernel={kernel!r}")
     if path == "auto":
-        path = "feature" if kernel == "linear" and d1 * d2 + d1 * d1 + d2 * d2 < n * (d1 + d2) else "gram"
-    if path == "feature":
-        value = _linear_hsic(Xt - Xt.mean(0), Yt - Yt.mean(0), n, unbiased)
-    else:
-        kx = kernel_fn(Xt, kernel, sigma=sigma, seed=seed, name="X")
-        ky = kernel_fn(Yt, kernel, sigma=sigma, seed=seed, name="Y")
-        if kernel == "linear":  # translation invariant: shift for accuracy
-            Xt, Yt = Xt - Xt.mean(0), Yt - Yt.mean(0)
-        sums = _GramSums.zero(Xt)
-        for start in range(0, n, block_size):
-            rows = slice(start, min(start + block_size, n))
-            sums.add_block(kx(Xt[rows], Xt), ky(Yt[rows], Yt), start, unbiased)
-        value = sums.hsic(n, unbiased)
-    return _like(value, X, Y)
+        cheaper = d1 * d2 + d1 * d1 + d2 * d2 < n * (d1 + d2)
+        return "feature" if kernel == "linear" and cheaper else "gram"
+    return path
 
 
-class _GramSums:
-    """Sample sums of two Grams, accumulated over row blocks (diagonal zeroed if unbiased)."""
+class GramSums:
+    """Sample sums of two Grams ``(K, L)`` accumulated over row blocks (diagonal dropped if unbiased):
+    ``kl = sum K*L`` and the row sums ``r_k``, ``r_l`` (one tensor per block)."""
 
-    def __init__(self, kl, k_sum, l_sum, r_k, r_l):
-        self.kl, self.k_sum, self.l_sum, self.r_k, self.r_l = kl, k_sum, l_sum, r_k, r_l
-
-    @classmethod
-    def zero(cls, like: torch.Tensor) -> "_GramSums":
-        z = like.new_zeros((), dtype=torch.float64)
-        return cls(z, z, z, [], [])
+    def __init__(self, like: torch.Tensor):
+        self.kl = like.new_zeros((), dtype=torch.float64)
+        self.r_k: list[torch.Tensor] = []
+        self.r_l: list[torch.Tensor] = []
 
     def add_block(self, Kb: torch.Tensor, Lb: torch.Tensor, start: int, unbiased: bool) -> None:
+        """Rows ``start, start + 1, ...`` of ``K`` and ``L``."""
         kl, r_k, r_l = torch.dot(Kb.reshape(-1), Lb.reshape(-1)), Kb.sum(1), Lb.sum(1)
         if unbiased:  # drop the diagonal entries (i, start + i) without copying the block
             dk, dl = torch.diagonal(Kb, offset=start), torch.diagonal(Lb, offset=start)
@@ -198,24 +201,40 @@ class _GramSums:
 
     def hsic(self, n: int, unbiased: bool) -> torch.Tensor:
         r_k, r_l = torch.cat(self.r_k), torch.cat(self.r_l)
-        k_sum, l_sum, cross = r_k.sum(), r_l.sum(), r_k @ r_l
-        if unbiased:
-            return (self.kl + k_sum * l_sum / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
-        return (self.kl - 2.0 / n * cross + k_sum * l_sum / n**2) / (n - 1) ** 2
+        return hsic_from_sums(self.kl, r_k.sum(), r_l.sum(), r_k @ r_l, n, unbiased)
 
 
-def _linear_hsic(X: torch.Tensor, Y: torch.Tensor, n: int, unbiased: bool) -> torch.Tensor:
-    XtY = X.T @ Y
-    if not unbiased:
-        # X, Y are centred: ||Xc^T Yc||_F^2 / (n-1)^2
-        return (XtY * XtY).sum() / (n - 1) ** 2
-    k, l = (X * X).sum(1), (Y * Y).sum(1)
-    s_x, s_y = X.sum(0), Y.sum(0)
-    kl_sum = (XtY * XtY).sum() - k @ l
-    k_sum = s_x @ s_x - k.sum()
-    l_sum = s_y @ s_y - l.sum()
-    cross = s_x @ XtY @ s_y - s_x @ (X.T @ l) - (Y.T @ k) @ s_y + k @ l
-    return (kl_sum + k_sum * l_sum / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
+_PAIRS = {"xy": (0, 1), "xx": (0, 0), "yy": (1, 1)}
+
+
+def gram_sums(Xt, Yt, kernel, *, unbiased: bool, sigma=None, seed: int = 0, block_size: int = GRAM_BLOCK,
+              shift: bool = True, hollow: bool = False, pairs=("xy",)) -> list[GramSums]:
+    """One pass over row blocks of ``K = k(X, X)`` and ``L = k(Y, Y)``: a :class:`GramSums` per
+    requested pair (``"xy"``: (K, L), ``"xx"``: (K, K), ``"yy"``: (L, L)).
+
+    Each Gram block is computed once and shared by the pairs. ``shift`` (linear kernel)
+    subtracts column means first (exact for centred statistics, and more accurate).
+    ``hollow`` sets the diagonal to exactly 0 (dissimilarities of a row to itself,
+    which ``||a||^2 - 2 a.b + ||b||^2`` only gets to within rounding).
+    """
+    block_size = check_int(block_size, "block_size")
+    kx = kernel_fn(Xt, kernel, sigma=sigma, seed=seed, name="X")
+    ky = kernel_fn(Yt, kernel, sigma=sigma, seed=seed, name="Y")
+    if shift and kernel == "linear":
+        Xt, Yt = centered(Xt), centered(Yt)
+    sums = [GramSums(Xt) for _ in pairs]
+    n = Xt.shape[0]
+    for start in range(0, n, block_size):
+        rows = slice(start, min(start + block_size, n))
+        blocks = [kx(Xt[rows], Xt), ky(Yt[rows], Yt)]
+        if hollow:
+            keep = torch.ones_like(blocks[0])
+            keep[torch.arange(keep.shape[0]), torch.arange(rows.start, rows.stop)] = 0.0
+            blocks = [B * keep for B in blocks]
+        for s, pair in zip(sums, pairs):
+            a, b = _PAIRS[pair]
+            s.add_block(blocks[a], blocks[b], start, unbiased)
+    return sums
 
 
 # --------------------------------------------------------------------------- helpers
@@ -247,7 +266,7 @@ def unit_rows(A: torch.Tensor, name: str = "X") -> torch.Tensor:
     return A / norms
 
 
-def _like(value: torch.Tensor, *inputs):
+def as_output(value: torch.Tensor, *inputs):
     """numpy inputs give a Python float; torch inputs keep the 0-d float64 tensor."""
     if any(isinstance(x, torch.Tensor) for x in inputs):
         return value

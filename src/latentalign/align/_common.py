@@ -1,12 +1,10 @@
-"""Plumbing shared by the alignment metrics: paired input checks and the HSIC formula.
+"""Plumbing shared by the alignment metrics: paired input checks and self-term guards.
 
 Every metric validates its two representations here (2-D, finite, same ``n``,
 enough samples, not constant), so every error names ``X`` or ``Y``.
 
-``hsic_from_sums`` assembles HSIC from the four Gram sums of
-``../shared/specs/align.md`` §2 (``sum K*L``, ``sum K``, ``sum L``,
-``r_K . r_L``); the permutation tests and the streaming metrics feed it the same
-sums computed other ways (batched, or from mergeable moments).
+The HSIC formula itself (:func:`latentalign.moments.hsic_from_sums`), column sums
+and centring are the core's.
 """
 
 from __future__ import annotations
@@ -14,10 +12,9 @@ from __future__ import annotations
 import torch
 
 from .._validate import as_matrix, check_paired
-from ..kernels import _like as as_output  # numpy in -> float, torch in -> 0-d tensor
+from ..kernels import as_output  # numpy in -> float, torch in -> 0-d tensor
 
-__all__ = ["paired", "as_output", "hsic_from_sums", "safe_sqrt", "check_self_term", "centered",
-           "zero_diagonal", "column_sums"]
+__all__ = ["paired", "as_output", "safe_sqrt", "check_self_term", "zero_diagonal"]
 
 
 def paired(X, Y, *, unbiased: bool = False, min_samples: int = 2, allow_constant: bool = False,
@@ -39,30 +36,6 @@ def paired(X, Y, *, unbiased: bool = False, min_samples: int = 2, allow_constant
         why = "the unbiased estimator needs" if unbiased and floor == 4 else "needs"
         raise ValueError(f"{names[0]}: {why} at least {floor} samples, got {n}")
     return Xt, Yt
-
-
-def column_sums(X: torch.Tensor) -> torch.Tensor:
-    """``X^T 1`` as a matrix-vector product (a BLAS gemv; ``X.sum(0)`` is ~20x slower on CPU)."""
-    return torch.ones(X.shape[0], dtype=X.dtype, device=X.device) @ X
-
-
-def centered(X: torch.Tensor) -> torch.Tensor:
-    """Columns minus their mean."""
-    return X - column_sums(X) / X.shape[0]
-
-
-def hsic_from_sums(kl, k_sum, l_sum, cross, n: int, unbiased: bool):
-    """HSIC from Gram sums (tensors broadcast, so a batch of permutations works).
-
-    ``kl = sum K*L`` (diagonals zeroed when unbiased), ``k_sum = 1^T K 1``,
-    ``l_sum = 1^T L 1``, ``cross = (K1).(L1)``::
-
-        biased:   [kl - (2/n) cross + k_sum l_sum / n^2] / (n-1)^2
-        unbiased: [kl + k_sum l_sum / ((n-1)(n-2)) - 2 cross / (n-2)] / (n (n-3))
-    """
-    if unbiased:
-        return (kl + k_sum * l_sum / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
-    return (kl - 2.0 / n * cross + k_sum * l_sum / n**2) / (n - 1) ** 2
 
 
 def zero_diagonal(M: torch.Tensor) -> torch.Tensor:

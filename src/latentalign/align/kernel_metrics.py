@@ -27,53 +27,13 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_choice, check_int
-from ..kernels import _GRAM_BLOCK, KernelFn, _GramSums, hsic, kernel_fn
-from ._common import as_output, centered, check_self_term, paired
-from .moments import hsic_triple
+from ..kernels import GRAM_BLOCK, KernelFn, gram_sums, hsic, resolve_path
+from ..moments import centered, hsic_triple
+from ._common import as_output, check_self_term, paired
 
-__all__ = ["ka", "cka", "hsic", "choose_path"]
+__all__ = ["ka", "cka", "hsic"]
 
-PATHS = ("auto", "feature", "gram")
-
-
-def choose_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
-    """Resolve ``path`` ("auto" -> "feature" for a linear kernel when it is cheaper)."""
-    check_choice(path, "path", PATHS)
-    if path == "feature" and kernel != "linear":
-        raise ValueError(f"path: 'feature' needs kernel='linear', got kernel={kernel!r}")
-    if path == "auto":
-        cheaper = d1 * d2 + d1 * d1 + d2 * d2 < n * (d1 + d2)
-        return "feature" if kernel == "linear" and cheaper else "gram"
-    return path
-
-
-def gram_sums(Xt, Yt, kernel, *, unbiased: bool, sigma, seed: int, block_size: int, shift: bool,
-              hollow: bool = False):
-    """One pass over row blocks: the Gram sums of (K, L), (K, K) and (L, L).
-
-    Each Gram block is computed once and shared by the three sums. ``shift``
-    (linear kernel, centred statistics only) subtracts column means first.
-    ``hollow`` sets the diagonal to exactly 0 (dissimilarities of a row to itself,
-    which ``||a||^2 - 2 a.b + ||b||^2`` only gets to within rounding).
-    """
-    block_size = check_int(block_size, "block_size")
-    kx = kernel_fn(Xt, kernel, sigma=sigma, seed=seed, name="X")
-    ky = kernel_fn(Yt, kernel, sigma=sigma, seed=seed, name="Y")
-    if shift and kernel == "linear":
-        Xt, Yt = centered(Xt), centered(Yt)
-    sums = [_GramSums.zero(Xt) for _ in range(3)]
-    for start in range(0, Xt.shape[0], block_size):
-        rows = slice(start, min(start + block_size, Xt.shape[0]))
-        Kb, Lb = kx(Xt[rows], Xt), ky(Yt[rows], Yt)
-        if hollow:
-            keep = torch.ones_like(Kb)
-            keep[torch.arange(Kb.shape[0]), torch.arange(rows.start, rows.stop)] = 0.0
-            Kb, Lb = Kb * keep, Lb * keep
-        for s, (A, B) in zip(sums, ((Kb, Lb), (Kb, Kb), (Lb, Lb))):
-            s.add_block(A, B, start, unbiased)
-    return sums
-
+_TRIPLE = ("xy", "xx", "yy")
 
 def cka(
     X,
@@ -84,7 +44,7 @@ def cka(
     sigma: float | None = None,
     path: str = "auto",
     seed: int = 0,
-    block_size: int = _GRAM_BLOCK,
+    block_size: int = GRAM_BLOCK,
 ):
     """Centred kernel alignment ``HSIC(K,L) / sqrt(HSIC(K,K) HSIC(L,L))``.
 
@@ -100,11 +60,11 @@ def cka(
     """
     Xt, Yt = paired(X, Y, unbiased=unbiased)
     n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
-    if choose_path(path, kernel, n, d1, d2) == "feature":
+    if resolve_path(path, kernel, n, d1, d2) == "feature":
         xy, xx, yy = hsic_triple(centered(Xt), centered(Yt), unbiased)
     else:
         sums = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size,
-                         shift=True)
+                         pairs=_TRIPLE)
         xy, xx, yy = (s.hsic(n, unbiased) for s in sums)
     check_self_term(xx, "X")
     check_self_term(yy, "Y")
@@ -119,7 +79,7 @@ def ka(
     sigma: float | None = None,
     path: str = "auto",
     seed: int = 0,
-    block_size: int = _GRAM_BLOCK,
+    block_size: int = GRAM_BLOCK,
 ):
     """Uncentred kernel alignment ``<K, L>_F / (||K||_F ||L||_F)`` (Cristianini et al. 2001).
 
@@ -130,11 +90,11 @@ def ka(
     """
     Xt, Yt = paired(X, Y, allow_constant=True)
     n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
-    if choose_path(path, kernel, n, d1, d2) == "feature":
+    if resolve_path(path, kernel, n, d1, d2) == "feature":
         xy, xx, yy = ((A.T @ B).square().sum() for A, B in ((Xt, Yt), (Xt, Xt), (Yt, Yt)))
     else:
         sums = gram_sums(Xt, Yt, kernel, unbiased=False, sigma=sigma, seed=seed, block_size=block_size,
-                         shift=False)
+                         shift=False, pairs=_TRIPLE)
         xy, xx, yy = (s.kl for s in sums)
     check_self_term(xx, "X", "alignment ||K||^2")
     check_self_term(yy, "Y", "alignment ||L||^2")

@@ -27,7 +27,8 @@ import torch
 
 from .._validate import check_k
 from ..kernels import kernel_fn
-from ._common import centered, hsic_from_sums, safe_sqrt, zero_diagonal
+from ..moments import centered, hsic_from_sums
+from ._common import safe_sqrt, zero_diagonal
 from .neighbor_metrics import (
     cycle_fraction,
     edge_keys,

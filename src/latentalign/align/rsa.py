@@ -33,9 +33,8 @@ import numpy as np
 import torch
 
 from .._validate import as_matrix, check_choice, check_int
-from ..kernels import _GRAM_BLOCK, squared_distances, unit_rows
+from ..kernels import GRAM_BLOCK, gram_sums, squared_distances, unit_rows
 from ._common import as_output, check_self_term, paired, safe_sqrt, zero_diagonal
-from .kernel_metrics import gram_sums
 
 __all__ = ["rsa", "dcor", "dissimilarity_matrix", "rdm_kernel", "RDMS", "COMPARISONS"]
 
@@ -116,7 +115,7 @@ def average_ranks(values: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(rankdata(values.detach().cpu().numpy(), method="average")).to(values.device)
 
 
-def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: int = _GRAM_BLOCK):
+def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: int = GRAM_BLOCK):
     """Compare the RDMs of ``X`` and ``Y`` (same ``rdm`` for both).
 
     ``compare``: ``"pearson"`` / ``"spearman"`` / ``"cosine"`` on the upper
@@ -138,7 +137,7 @@ def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: i
     if compare == "centered":
         # fx and fy are the same block function (same rdm) on differently prepared rows
         sums = gram_sums(Zx, Zy, lambda A, B: -0.5 * fx(A, B), unbiased=False, sigma=None, seed=0,
-                         block_size=block_size, shift=False, hollow=True)
+                         block_size=block_size, shift=False, hollow=True, pairs=("xy", "xx", "yy"))
         xy, xx, yy = (s.hsic(n, False) for s in sums)
         check_self_term(xx, "X")
         check_self_term(yy, "Y")
@@ -155,7 +154,7 @@ def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: i
     return as_output(_pearson(pairs), X, Y)
 
 
-def dcor(X, Y, *, block_size: int = _GRAM_BLOCK):
+def dcor(X, Y, *, block_size: int = GRAM_BLOCK):
     """Distance correlation ``sqrt(CKA_b(-D_X, -D_Y))`` (Euclidean distances), in ``[0, 1]``.
 
     Zero in the population iff ``X`` and ``Y`` are independent (Szekely et al. 2007).

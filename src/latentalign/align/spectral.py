@@ -26,7 +26,8 @@ from typing import NamedTuple
 
 import torch
 
-from ._common import centered, check_self_term, paired
+from ..moments import centered
+from ._common import check_self_term, paired
 from .subspace_metrics import ranked_svd
 
 __all__ = ["spectral", "SpectralAlignment"]

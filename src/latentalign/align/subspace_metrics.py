@@ -26,7 +26,8 @@ import math
 import torch
 
 from .._validate import check_choice, check_int
-from ._common import as_output, centered, paired
+from ..moments import centered
+from ._common import as_output, paired
 
 __all__ = ["cca", "svcca", "canonical_correlations", "procrustes", "procrustes_similarity", "orthonormal_basis",
            "ranked_svd",

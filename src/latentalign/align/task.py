@@ -28,7 +28,8 @@ from __future__ import annotations
 import torch
 
 from .._validate import _to_tensor, as_labels, as_matrix, check_positive
-from ._common import as_output, centered
+from ..moments import centered
+from ._common import as_output
 from .kernel_metrics import cka
 from .subspace_metrics import ranked_svd
 
