@@ -19,7 +19,7 @@ Pipelines (the clustering step: kNN graph, communities, matching, masks):
 - ours, exact mode: ``lcc.cluster_latents(knn="faiss")`` (the same faiss flat
   search) -> CSR -> scikit-network Louvain -> contingency argmax -> masks (+ banks);
 - ours, fast preset: ``lcc.cluster_latents(preset="fast")`` (PCA to 64 dims when
-  D > 64, faiss IVF with ceil(sqrt N) lists and nprobe 8).
+  D > 64, faiss IVF with ceil(sqrt N) lists, probing max(8, 5%) of them).
 
 Targets: (a) post-search stages (graph + communities + matching + masks, both
 from the same neighbour ids) >= 20x at every size; (b) whole step, exact mode,
