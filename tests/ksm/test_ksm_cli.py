@@ -47,7 +47,7 @@ def test_save_load_round_trip_keeps_every_output(tmp_path):
     X = ring(n=40, dim=5, seed=1).X
     from latentalign.ksm import KernelSimilarityMatching
 
-    for params in ({"max_iter": 30}, {"kernel": "linear", "max_iter": 30},
+    for params in ({"max_iter": 30}, {"kernel": "linear", "max_iter": 30}, {"max_iter": 30, "learn_sigma": True},
                    {"solver": "online", "max_iter": 1, "online_steps": 10}):
         est = KernelSimilarityMatching(random_state=0, init=np.full((40, 2), 0.1) if "kernel" in params else "random",
                                        **params).fit(X)
@@ -55,7 +55,17 @@ def test_save_load_round_trip_keeps_every_output(tmp_path):
         again = load_model(tmp_path / "m.pt")
         np.testing.assert_array_equal(again.transform(X), est.transform(X))
         np.testing.assert_array_equal(again.sample(5, random_state=0), est.sample(5, random_state=0))
-        assert again.history_.keys() == est.history_.keys()
+        assert again.history_.keys() == est.history_.keys() and again.sigma_ == est.sigma_
+
+
+def test_fit_learns_the_bandwidth_when_asked(model_file):
+    out = model_file / "learned.pt"
+    result = runner.invoke(app, ["fit", str(model_file / "data.npy"), "--sigma", "3", "--learn-sigma",
+                                 "--max-iter", "50", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    est = load_model(out)
+    assert est.learn_sigma and est.sigma == 3.0 and est.sigma_ != 3.0
+    assert f"sigma {est.sigma_:.4g}" in result.output
 
 
 @pytest.mark.parametrize(

@@ -234,6 +234,28 @@ def test_init_options():
 
 
 # ------------------------------------------------------------------ bad input
+def test_learned_bandwidth_descends_the_objective_and_drives_the_decoder():
+    """From a too-wide sigma (the ring's latents span about 2 units), learning it lowers f at the
+    same budget; the fixed fit keeps sigma_ = sigma; the decoder uses sigma_."""
+    X = ring(n=120, dim=4, seed=1).X
+    common = dict(n_components=2, sigma=5.0, budget_radius=4.0, max_iter=300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fixed = KernelSimilarityMatching(**common).fit(X)
+        learned = KernelSimilarityMatching(learn_sigma=True, **common).fit(X)
+    assert fixed.sigma_ == 5.0 and np.all(fixed.history_["sigma"] == 5.0)
+    assert learned.sigma_ < 4.0  # moved down, by the gradient's sign
+    assert learned.history_["sigma"][-1] == pytest.approx(learned.sigma_)
+    assert learned.objective_ < 0.8 * fixed.objective_
+    Xn = (X - learned.mean_) / learned.scale_
+    assert learned.objective_ == pytest.approx(
+        ksm_objective(Xn, learned.embedding_, ridge=learned.ridge, sigma=learned.sigma_), rel=1e-9)
+    wrong = latent_kernel(learned.embedding_[:3], learned.decoder_latents_, sigma=learned.sigma) @ learned.dual_coef_
+    right = latent_kernel(learned.embedding_[:3], learned.decoder_latents_, sigma=learned.sigma_) @ learned.dual_coef_
+    decoded = learned.inverse_transform(learned.embedding_[:3])
+    assert np.allclose(decoded, right + learned.mean_) and not np.allclose(decoded, wrong + learned.mean_)
+
+
 @pytest.mark.parametrize(
     "params, X, error, match",
     [
@@ -251,6 +273,9 @@ def test_init_options():
         ({"solver": "sgd"}, None, ValueError, "^solver: expected one of"),
         ({"alpha": -0.1}, None, ValueError, "^alpha: must be a non-negative"),
         ({"batch_size": 0}, None, ValueError, "^batch_size: must be >= 1"),
+        ({"learn_sigma": True, "kernel": "linear"}, None, ValueError, "^learn_sigma: needs kernel='gaussian'"),
+        ({"learn_sigma": True, "solver": "online"}, None, ValueError, "^learn_sigma: needs .*solver='admm'"),
+        ({"learn_sigma": "yes"}, None, TypeError, "^learn_sigma: expected a bool"),
     ],
 )
 def test_bad_input_at_fit(params, X, error, match):

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import ortho_group
 
-from latentalign.ksm import (decode, dictionary_objective, ksm_gradient, ksm_objective, latent_kernel, minmax_value,
+from latentalign.ksm import (decode, dictionary_objective, ksm_gradient, ksm_objective, ksm_sigma_gradient,
+                             latent_kernel, minmax_value,
                              optimal_dictionary, prediction_error)
 from latentalign.ksm.online import RandomFeatures
 
@@ -130,6 +131,17 @@ def test_gradient_matches_central_differences(kernel):
             num[i, j] = (ksm_objective(X, Zp, ridge=0.02, kernel=kernel, sigma=0.8)
                          - ksm_objective(X, Zm, ridge=0.02, kernel=kernel, sigma=0.8)) / (2 * h)
     assert np.linalg.norm(g - num) <= 1e-6 * np.linalg.norm(num)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bandwidth_gradient_matches_central_differences(seed):
+    rng = np.random.default_rng(seed)
+    X, Z, sigma = rng.standard_normal((12, 4)), rng.standard_normal((12, 2)), rng.uniform(0.3, 3.0)
+    g = ksm_sigma_gradient(X, Z, ridge=0.02, sigma=sigma)
+    h = 1e-5  # in log sigma
+    f = lambda s: ksm_objective(X, Z, ridge=0.02, sigma=s)  # noqa: E731
+    num = (f(sigma * math.exp(h)) - f(sigma * math.exp(-h))) / (2 * h)
+    assert g == pytest.approx(num, rel=1e-6, abs=1e-12) and abs(num) > 1e-6
 
 
 # ------------------------------------------------------------------ properties

@@ -6,7 +6,7 @@ Choudhary, Masset, Ba, *Implicit Generative Modeling by Kernel Similarity Matchi
 - :class:`KernelSimilarityMatching`: the scikit-learn estimator (ADMM, minibatch,
   online network; ``transform`` / ``inverse_transform`` / ``sample`` / ``interpolate`` /
   ``complete`` / ``score_samples``).
-- The objective's forms, per sample: :func:`ksm_objective`, :func:`ksm_gradient`,
+- The objective's forms, per sample: :func:`ksm_objective`, :func:`ksm_gradient`, :func:`ksm_sigma_gradient`,
   :func:`prediction_error`, :func:`minmax_value`, :func:`optimal_dictionary`,
   :func:`dictionary_objective`, :func:`decode`, :func:`latent_kernel`; the prior's
   :func:`prox_latent`.
@@ -15,8 +15,8 @@ Choudhary, Masset, Ba, *Implicit Generative Modeling by Kernel Similarity Matchi
 """
 
 from .estimator import KernelSimilarityMatching
-from .objective import (decode, dictionary_objective, ksm_gradient, ksm_objective, latent_kernel, minmax_value,
-                        optimal_dictionary, prediction_error)
+from .objective import (decode, dictionary_objective, ksm_gradient, ksm_objective, ksm_sigma_gradient, latent_kernel,
+                        minmax_value, optimal_dictionary, prediction_error)
 from .prox import prox_latent
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "dictionary_objective",
     "ksm_gradient",
     "ksm_objective",
+    "ksm_sigma_gradient",
     "latent_kernel",
     "minmax_value",
     "optimal_dictionary",

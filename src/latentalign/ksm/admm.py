@@ -8,6 +8,10 @@ r"""Linearised ADMM for ``min_Z F(Z) + sum_i r(z_i)`` (``specs/ksm.md`` §4).
         U_old <- U;  U <- prox(Z + Lambda/rho; rho);  Lambda <- Lambda + rho (Z - U)
         stop if k >= 10 and ||Z - U||/sqrt(Nm) < tol and rho ||U - U_old||/sqrt(Nm) < tol
 
+Learned bandwidth (Gaussian, ``learn_sigma``): each step also takes
+``log sigma <- log sigma - eta (dF/d log sigma) / |S|`` (the per-sample gradient),
+from the same kernel matrix as the latent step.
+
 Minibatch mode: every epoch splits a seeded permutation into ``floor(N/B)``
 batches; batch ``S`` takes one step on rows ``S`` of ``Z, U, Lambda`` with
 ``F_S`` at ``gamma = ridge |S|``; ``max_iter`` counts epochs. Full batch is
@@ -56,6 +60,7 @@ class SolverResult:
     dual_residual: float
     objective: float  # last f + mean penalty (minibatch: mean over the epoch's batches)
     converged: bool
+    sigma: float  # the bandwidth at the end (the given one unless learned)
 
 
 def linearized_admm(
@@ -73,14 +78,17 @@ def linearized_admm(
     batch_size: int | None = None,
     generator: torch.Generator | None = None,
     callback: Callable[[int, float], None] | None = None,
+    learn_sigma: bool = False,
 ) -> SolverResult:
     """Run the solver from ``Z0`` on normalised inputs ``X`` (float64 tensors, same device)."""
+    if learn_sigma and kernel != "gaussian":
+        raise ValueError(f"learn_sigma: only the Gaussian kernel has a bandwidth, got kernel={kernel!r}")
     N, m = Z0.shape
     root = math.sqrt(N * m)
-    state = _State(Z0.clone(), prior.prox(Z0, 1.0 / rho), torch.zeros_like(Z0))
+    state = _State(Z0.clone(), prior.prox(Z0, 1.0 / rho), torch.zeros_like(Z0), sigma)
     best_f, best = math.inf, state.copy()
     eta, halvings, warned = step_size, 0, False
-    hist = {"objective": [], "primal_residual": [], "dual_residual": [], "step_size": []}
+    hist = {"objective": [], "primal_residual": [], "dual_residual": [], "step_size": [], "sigma": []}
     primal = dual = math.inf
     converged = False
     it = 0
@@ -88,10 +96,12 @@ def linearized_admm(
         start = state.copy()
         F_sum, pen_sum = 0.0, 0.0
         for S in _batches(N, batch_size, generator, Z0.device):
-            F_S, grad = value_and_grad(X[S], state.Z[S], ridge * X[S].shape[0], kernel, sigma)
-            F_sum += float(F_S)
+            out = value_and_grad(X[S], state.Z[S], ridge * X[S].shape[0], kernel, state.sigma, with_sigma=learn_sigma)
+            F_sum += float(out[0])
             pen_sum += float(prior.penalty(state.U[S]).sum())
-            state.step(S, grad, eta, rho, prior)
+            state.step(S, out[1], eta, rho, prior)
+            if learn_sigma:
+                state.sigma *= math.exp(-eta * float(out[2]) / X[S].shape[0])  # a step in log sigma
         f = (F_sum + pen_sum) / N  # f + mean penalty: the safeguard watches the whole objective
         if not math.isfinite(f) or f > BLOWUP * best_f:
             state, eta, halvings = best.copy(), eta / 2.0, halvings + 1
@@ -109,7 +119,7 @@ def linearized_admm(
         it += 1
         primal = float((state.Z - state.U).norm()) / root
         dual = rho * float((state.U - start.U).norm()) / root
-        for key, value in zip(hist, (f, primal, dual, eta)):
+        for key, value in zip(hist, (f, primal, dual, eta, state.sigma)):
             hist[key].append(value)
         if callback is not None:
             callback(it, hist["objective"][-1])
@@ -120,17 +130,17 @@ def linearized_admm(
         warnings.warn(f"max_iter: ADMM stopped after {it} iterations with primal residual {primal:.2e} and dual "
                       f"residual {dual:.2e} (tol {tol:g})", ConvergenceWarning, stacklevel=3)
     return SolverResult(state.U, it, {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()},
-                        primal, dual, hist["objective"][-1] if it else math.nan, converged)
+                        primal, dual, hist["objective"][-1] if it else math.nan, converged, state.sigma)
 
 
 class _State:
-    """Primal ``Z``, split copy ``U`` and scaled multiplier ``Lambda``."""
+    """Primal ``Z``, split copy ``U``, scaled multiplier ``Lambda`` and the bandwidth."""
 
-    def __init__(self, Z, U, Lam):
-        self.Z, self.U, self.Lam = Z, U, Lam
+    def __init__(self, Z, U, Lam, sigma: float):
+        self.Z, self.U, self.Lam, self.sigma = Z, U, Lam, sigma
 
     def copy(self) -> "_State":
-        return _State(self.Z.clone(), self.U.clone(), self.Lam.clone())
+        return _State(self.Z.clone(), self.U.clone(), self.Lam.clone(), self.sigma)
 
     def step(self, S, grad, eta: float, rho: float, prior: Prior) -> None:
         Z, U, Lam = self.Z[S], self.U[S], self.Lam[S]

@@ -24,7 +24,8 @@ def fit(
     out: Path = typer.Option(..., "--out", help="Where to write the fitted model (.pt, loadable safely)."),
     n_components: int = typer.Option(2, "--latent-dim", "--n-components", help="Latent size m."),
     kernel: str = typer.Option("gaussian", help="Latent kernel: gaussian or linear."),
-    sigma: float = typer.Option(1.0, help="Gaussian latent bandwidth."),
+    sigma: float = typer.Option(1.0, help="Gaussian latent bandwidth (the start, with --learn-sigma)."),
+    learn_sigma: bool = typer.Option(False, "--learn-sigma", help="Learn the Gaussian bandwidth with the latents."),
     ridge: float = typer.Option(1e-3, help="Per-sample ridge (gamma_N = ridge * N)."),
     alpha: float = typer.Option(0.0, help="L1 (sparsity) weight of the prior."),
     nonneg: bool = typer.Option(False, "--nonneg", help="Non-negative latents."),
@@ -52,7 +53,7 @@ def fit(
         raise ValueError(f"embedding: expected a .npy path, got {embedding}")
     X = load_array(data, "data", key=key)
     est = KernelSimilarityMatching(
-        n_components=n_components, kernel=kernel, sigma=sigma, ridge=ridge, alpha=alpha, nonneg=nonneg,
+        n_components=n_components, kernel=kernel, sigma=sigma, learn_sigma=learn_sigma, ridge=ridge, alpha=alpha, nonneg=nonneg,
         budget=None if budget == "none" else budget, solver=solver,
         batch_size=None if batch_size == "full" else _auto_or_int(batch_size, "batch_size"),
         max_iter=_auto_or_int(max_iter, "max_iter"), random_state=seed, verbose=1,
@@ -63,7 +64,7 @@ def fit(
             with open(tmp, "wb") as fh:
                 np.save(fh, est.embedding_)
     typer.echo(f"wrote {out}: {X.shape[0]} samples x {X.shape[1]} features -> {n_components} latents "
-               f"({kernel}), objective {est.objective_:.6g} after {est.n_iter_} iterations")
+               f"({kernel}, sigma {est.sigma_:.4g}), objective {est.objective_:.6g} after {est.n_iter_} iterations")
 
 
 @app.command()

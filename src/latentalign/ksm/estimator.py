@@ -53,7 +53,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     """Kernel similarity matching: latents whose kernel matches the inputs', and a decoder back.
 
     Parameters (``specs/ksm.md`` §7): ``n_components`` latent size m; ``kernel``
-    ``"gaussian"`` (bandwidth ``sigma``, fixed) or ``"linear"``; ``ridge`` per-sample
+    ``"gaussian"`` (bandwidth ``sigma``; ``learn_sigma=True`` (ADMM) starts there and
+    descends ``d f / d log sigma`` with the latents) or ``"linear"``; ``ridge`` per-sample
     ridge (``gamma_N = ridge N``); prior ``alpha`` (L1), ``l2_penalty`` (beta),
     ``nonneg``, ``budget`` (``"ball"``, ``"sphere"``, ``"l1"``, ``"total"``, None) of
     radius ``budget_radius`` (``"auto"``: 2 sigma Gaussian, 1 linear); ``solver``
@@ -71,7 +72,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     ``components_`` (linear ADMM), ``dictionary_`` / ``random_weights_`` /
     ``random_offsets_`` (online), ``objective_`` (f + mean penalty), ``history_``
     (dict of per-iteration arrays: ``objective``, and for ADMM ``primal_residual``,
-    ``dual_residual``, ``step_size``), ``n_iter_``, ``primal_residual_``,
+    ``dual_residual``, ``step_size``, ``sigma``), ``sigma_`` (the bandwidth used: learned
+    or ``sigma``), ``n_iter_``, ``primal_residual_``,
     ``dual_residual_`` (final, ADMM), ``budget_radius_``, ``latent_bandwidth_``,
     ``n_features_in_``.
 
@@ -83,7 +85,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                  nonneg=False, budget="ball", budget_radius="auto", solver="admm", batch_size="auto",
                  max_iter="auto", step_size=0.1, rho=1.0, tol=1e-5, init="random", decoder="auto",
                  n_landmarks=1000, transform_max_iter=200, sample_bandwidth=0.1, n_random_features=256,
-                 online_steps=200, online_rate=0.5, online_lr=0.05, random_state=None, verbose=0):
+                 online_steps=200, online_rate=0.5, online_lr=0.05, random_state=None, verbose=0,
+                 learn_sigma=False):
         self.n_components = n_components
         self.kernel = kernel
         self.sigma = sigma
@@ -110,6 +113,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.online_lr = online_lr
         self.random_state = random_state
         self.verbose = verbose
+        self.learn_sigma = learn_sigma
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None):
@@ -137,8 +141,9 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             res = linearized_admm(Xn, Z0, kernel=p.kernel, sigma=p.sigma, ridge=p.ridge, prior=p.prior,
                                   step_size=p.step_size, rho=p.rho, tol=p.tol, max_iter=p.max_iter,
                                   batch_size=p.batch_size, generator=torch.Generator().manual_seed(seed),
-                                  callback=bar)
+                                  callback=bar, learn_sigma=p.learn_sigma)
         U = res.embedding
+        p.sigma = res.sigma  # the learned bandwidth from here on (decoder, objective)
         self.n_iter_, self.history_ = res.n_iter, res.history
         self.primal_residual_, self.dual_residual_ = res.primal_residual, res.dual_residual
         self.embedding_ = _np(U)
@@ -295,8 +300,12 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         check_budget(self.budget)
         radius = (2.0 * sigma if kernel == "gaussian" else 1.0) if _is_auto(self.budget_radius) \
             else check_positive(self.budget_radius, "budget_radius")
-        if not isinstance(self.nonneg, (bool, np.bool_)):
-            raise TypeError(f"nonneg: expected a bool, got {type(self.nonneg).__name__}")
+        for name in ("nonneg", "learn_sigma"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name}: expected a bool, got {type(getattr(self, name)).__name__}")
+        if self.learn_sigma and (kernel != "gaussian" or solver != "admm"):
+            raise ValueError(f"learn_sigma: needs kernel='gaussian' and solver='admm', got kernel={kernel!r}, "
+                             f"solver={solver!r}")
         prior = Prior(check_nonnegative(self.alpha, "alpha"), check_nonnegative(self.l2_penalty, "l2_penalty"),
                       bool(self.nonneg), self.budget, radius)
         if kernel == "linear" and self.budget is None and prior.l2 == 0:
@@ -320,7 +329,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         check_nonnegative(self.sample_bandwidth, "sample_bandwidth")
         check_choice(self.verbose, "verbose", (0, 1, 2, False, True))
         return SimpleNamespace(
-            m=m, kernel=kernel, sigma=sigma, ridge=check_positive(self.ridge, "ridge"), prior=prior, radius=radius,
+            m=m, kernel=kernel, sigma=sigma, learn_sigma=bool(self.learn_sigma), ridge=check_positive(self.ridge, "ridge"),
+            prior=prior, radius=radius,
             solver=solver, batch_size=batch, max_iter=max_iter, step_size=check_positive(self.step_size, "step_size"),
             rho=check_positive(self.rho, "rho"), tol=check_positive(self.tol, "tol"), decoder=decoder)
 
@@ -368,6 +378,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _finish(self, p) -> None:
         E = self.embedding_
         self.budget_radius_ = p.radius
+        self.sigma_ = float(p.sigma)
         self.latent_bandwidth_ = float(np.sqrt(((E - E.mean(0)) ** 2).sum(1).mean() / E.shape[1]))
 
     def _prior(self) -> Prior:
@@ -396,7 +407,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             return FeatureDecoder(RandomFeatures(as_t(self.random_weights_), as_t(self.random_offsets_)), D)
         if self.kernel == "linear":
             return LinearDecoder(as_t(self.components_ / self.scale_))
-        return KernelDecoder(as_t(self.decoder_latents_), as_t(self.dual_coef_ / self.scale_), float(self.sigma))
+        return KernelDecoder(as_t(self.decoder_latents_), as_t(self.dual_coef_ / self.scale_), float(self.sigma_))
 
     def _decode(self, Z: torch.Tensor) -> torch.Tensor:
         Xh, _ = self._decoder(Z.device).decode(Z)
@@ -413,7 +424,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         else:
             nearest = _masked_nearest(inputs, Xn, O)
         Z0 = torch.as_tensor(self.decoder_latents_, device=Xn.device)[nearest.to(Xn.device)]
-        return encode_adaptive(decoder, Xn, O, Z0, prior, steps, 0.1 * float(self.sigma) ** 2)
+        return encode_adaptive(decoder, Xn, O, Z0, prior, steps, 0.1 * float(self.sigma_) ** 2)
 
     @property
     def _n_features_out(self):

@@ -16,6 +16,8 @@ Gradient of the total ``F``: with ``G = -(gamma_N/2) A* A*^T`` and
 ``P = 2 G o K_Z``, Gaussian ``grad = -(diag(P 1) Z - P Z) / sigma^2``; linear
 (feature path, no N x N matrix) ``D* = (Z^T Z + gamma_N I)^{-1} Z^T X``,
 ``R = X - Z D*``, ``grad = -R D*^T``. :func:`ksm_gradient` returns ``grad / N``.
+A learned Gaussian bandwidth follows ``dF/d log sigma = sum_ij P_ij ||z_i - z_j||^2 / (2 sigma^2)``
+(:func:`ksm_sigma_gradient` returns it ``/ N``).
 
 No input normalisation happens here (the estimator does it). numpy in gives
 numpy / float out; torch in gives torch out (0-d float64 tensor for scalars).
@@ -84,10 +86,15 @@ def kernel_form(X: torch.Tensor, K: torch.Tensor, gamma: float) -> tuple[torch.T
     return 0.5 * gamma * (X * A).sum(), A
 
 
-def gaussian_grad(Z: torch.Tensor, K: torch.Tensor, A: torch.Tensor, gamma: float, sigma: float) -> torch.Tensor:
-    """Total gradient ``-(diag(P 1) Z - P Z) / sigma^2`` with ``P = -gamma (A A^T) o K``."""
+def gaussian_grad(Z: torch.Tensor, K: torch.Tensor, A: torch.Tensor, gamma: float, sigma: float,
+                  with_sigma: bool = False):
+    """Total gradient ``-(diag(P 1) Z - P Z) / sigma^2`` with ``P = -gamma (A A^T) o K``; with
+    ``with_sigma`` also ``dF/d log sigma = sum P o D^2 / (2 sigma^2)`` (``D^2`` squared distances)."""
     P = -gamma * (A @ A.T) * K
-    return -(P.sum(1, keepdim=True) * Z - P @ Z) / (sigma * sigma)
+    grad = -(P.sum(1, keepdim=True) * Z - P @ Z) / (sigma * sigma)
+    if not with_sigma:
+        return grad
+    return grad, (P * squared_distances(Z, Z)).sum() / (2.0 * sigma * sigma)
 
 
 def linear_feature_form(X: torch.Tensor, Z: torch.Tensor, gamma: float):
@@ -100,8 +107,10 @@ def linear_feature_form(X: torch.Tensor, Z: torch.Tensor, gamma: float):
     return F, -R @ D.T, D, R
 
 
-def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, sigma: float, path: str = "auto"):
-    """Total ``F`` and ``dF/dZ`` (the solver's smooth part); the linear kernel takes the feature path."""
+def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, sigma: float, path: str = "auto",
+                   with_sigma: bool = False):
+    """Total ``F`` and ``dF/dZ`` (the solver's smooth part); the linear kernel takes the feature path.
+    ``with_sigma`` (Gaussian): ``(F, dF/dZ, dF/d log sigma)``."""
     if kernel == "linear" and path != "gram":
         F, grad, _, _ = linear_feature_form(X, Z, gamma)
         return F, grad
@@ -109,6 +118,8 @@ def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, 
     F, A = kernel_form(X, K, gamma)
     if kernel == "linear":
         return F, -gamma * A @ (A.T @ Z)
+    if with_sigma:
+        return (F, *gaussian_grad(Z, K, A, gamma, sigma, with_sigma=True))
     return F, gaussian_grad(Z, K, A, gamma, sigma)
 
 
@@ -148,6 +159,14 @@ def ksm_gradient(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float =
         raise ValueError("kernel: ksm_gradient needs 'gaussian' or 'linear', got a callable")
     grad = value_and_grad(Xt, Zt, gamma, kernel, sigma, path)[1]
     return restore(grad / Xt.shape[0], like)
+
+
+def ksm_sigma_gradient(X, Z, *, ridge: float = 1e-3, sigma: float = 1.0):
+    """``d f / d log sigma`` for the Gaussian kernel (``f = F / N``): how the per-sample objective
+    moves with the bandwidth (a learned ``sigma`` descends it)."""
+    Xt, Zt, like, gamma, _, sigma, _ = _inputs(X, Z, ridge, "gaussian", sigma, "gram")
+    value = value_and_grad(Xt, Zt, gamma, "gaussian", sigma, with_sigma=True)[2] / Xt.shape[0]
+    return scalar(value, like)
 
 
 def prediction_error(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float = 1.0):
