@@ -31,3 +31,13 @@ def test_default_config():
     result = lcc_study.run(lcc_study.DEFAULT_CONFIG)
     _assert_mechanism_and_ablation(result)
     assert len(result.numbers["cases"]) == 4
+
+
+def test_seed_jobs_give_the_same_numbers_in_worker_processes():
+    config = {**lcc_study.QUICK_CONFIG, "seeds": [0, 1], "epochs": {"digits": [1, 1]}, "randomized_on": []}
+    one = lcc_study._run_cases(config, {("digits", a): {"w": 1.0} for a in ("aligned", "shuffled")})
+    two = lcc_study._run_cases({**config, "workers": 2}, {("digits", a): {"w": 1.0} for a in ("aligned", "shuffled")})
+    for label, slot in one["digits/mlp"]["arms"].items():
+        other = two["digits/mlp"]["arms"][label]
+        assert slot["acc"] == other["acc"] and len(slot["acc"]) == 2
+        assert [a["purity"] for a in slot["after"]] == [a["purity"] for a in other["after"]]

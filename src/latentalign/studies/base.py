@@ -16,9 +16,11 @@ True
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 # name -> module; capabilities add their study here when they land
 STUDIES: dict[str, str] = {
@@ -64,6 +66,19 @@ class Result:
     def check(self, claim: str, passed: bool, detail: str = "") -> None:
         """Record whether the study reproduced ``claim``."""
         self.checks.append(Check(claim, bool(passed), detail))
+
+
+def run_jobs(tasks: list[tuple[Callable[[Any], Any], Any]], workers: int) -> list:
+    """``[fn(arg) for fn, arg in tasks]``, in ``workers`` spawned processes when ``workers > 1``.
+
+    ``fn`` must be a module-level function (it is pickled) and should seed and set its own
+    torch threads, so a job's result does not depend on where it ran.
+    """
+    if workers <= 1 or len(tasks) <= 1:
+        return [fn(arg) for fn, arg in tasks]
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(fn, arg) for fn, arg in tasks]
+        return [f.result() for f in futures]
 
 
 def load_study(name: str) -> ModuleType:

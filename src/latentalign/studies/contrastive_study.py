@@ -21,14 +21,12 @@ Example
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .base import Figure, Result, Table
+from .base import Figure, Result, Table, run_jobs
 
 TITLE = "Contrastive learning as a tilted model: Gaussian closed forms and real pairs"
 
@@ -166,7 +164,9 @@ def run(config: dict) -> Result:
     start = time.perf_counter()
     jobs = [(_gauss_job, k, j) for k, j in g_jobs.items()] + [(_pair_job, k, j) for k, j in p_jobs.items()]
     jobs.sort(key=lambda t: -_cost(t[2]))
-    done = _run_jobs(jobs, workers)
+    kind = {_gauss_job: "g", _pair_job: "p"}
+    results = run_jobs([(fn, job) for fn, _, job in jobs], workers)
+    done = {(kind[fn],) + key: r for (fn, key, _), r in zip(jobs, results)}
     wall = time.perf_counter() - start
     g_res = {k: done[("g",) + k] for k in g_jobs}
     p_res = {k: done[("p",) + k] for k in p_jobs}
@@ -194,20 +194,6 @@ def _cost(job: dict) -> float:
     if "dim" in job:
         return job["steps"] * job["batch"] ** 2 / 256**2 * 1.5 + job["steps"] * 0.5
     return job["epochs"] * 12
-
-
-def _run_jobs(jobs, workers: int) -> dict:
-    out = {}
-    fns = {_gauss_job: "g", _pair_job: "p"}
-    if workers <= 1:
-        for fn, key, job in jobs:
-            out[(fns[fn],) + key] = fn(job)
-        return out
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {(fns[fn],) + key: pool.submit(fn, job) for fn, key, job in jobs}
-        for key, fut in futures.items():
-            out[key] = fut.result()
-    return out
 
 
 # --------------------------------------------------------------------------- (a) Gaussian

@@ -22,14 +22,12 @@ Example
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .base import Figure, Result, Table
+from .base import Figure, Result, Table, run_jobs
 
 TITLE = "SSL (deep): VICReg / SimCLR vs denoising / masked autoencoders under structured noise"
 DEFAULT_CONFIG = {
@@ -83,13 +81,6 @@ def train_and_probe(job: dict) -> dict:
     return {**job, "accuracy": acc, "seconds": time.perf_counter() - start}
 
 
-def _run_jobs(jobs: list[dict], workers: int) -> list[dict]:
-    if workers <= 1:
-        return [train_and_probe(job) for job in jobs]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(train_and_probe, jobs))
-
-
 def run(config: dict) -> Result:
     start = time.perf_counter()
     jobs = [{"method": m, "sigma": float(s), "seed": seed, "alpha": config["alpha"], "epochs": config["epochs"],
@@ -97,7 +88,7 @@ def run(config: dict) -> Result:
             for seed in config["seeds"] for m in config["methods"] for s in config["sigma"]]
     # longest runs (joint embedding) first, so the workers finish together
     jobs.sort(key=lambda j: j["method"] not in JE_METHODS)
-    runs = _run_jobs(jobs, int(config["workers"]))
+    runs = run_jobs([(train_and_probe, job) for job in jobs], int(config["workers"]))
     wall = time.perf_counter() - start
     M, S = config["methods"], [float(s) for s in config["sigma"]]
     acc = {(m, s): np.array([r["accuracy"] for r in sorted(runs, key=lambda r: r["seed"])
