@@ -11,6 +11,7 @@ functions; ``app`` registers them for tests and standalone use.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -32,6 +33,18 @@ def _names(text: str, what: str) -> list[str]:
     if not names:
         raise ValueError(f"{what}: expected a comma-separated list, got {text!r}")
     return names
+
+
+_CLI_NAMES = ((re.compile(r"^X:"), "A:"), (re.compile(r"^Y:"), "B:"),
+              (re.compile(r"\b(as|like) X\b"), r"\1 A"), (re.compile(r"\b(as|like) Y\b"), r"\1 B"))
+
+
+def _cli_error(err: Exception) -> Exception:
+    """The metrics name their inputs X and Y; on the command line they are A and B."""
+    message = str(err)
+    for pattern, repl in _CLI_NAMES:
+        message = pattern.sub(repl, message)
+    return type(err)(message)
 
 
 def _options(info, k: int, unbiased: bool, kernel: str) -> dict:
@@ -73,12 +86,18 @@ def align_command(
     from .significance import significance
     from .stitching import stitch as fit_both
 
-    infos = [metric(name) for name in _names(metrics, "metrics")]
+    try:
+        infos = [metric(name) for name in _names(metrics, "metrics")]
+    except ValueError as err:  # the registry calls its argument "name"
+        raise ValueError(str(err).replace("name:", "metrics:", 1)) from err
     X, Y = _load(a, "A"), _load(b, "B")
     rows = {}
     for info in track(infos, description="alignment", console=Console(stderr=True), transient=True):
         opts = _options(info, k, unbiased, kernel)
-        res = significance(X, Y, info, seed=seed, permutations=permutations, bootstrap=bootstrap, **opts)
+        try:
+            res = significance(X, Y, info, seed=seed, permutations=permutations, bootstrap=bootstrap, **opts)
+        except (ValueError, TypeError) as err:
+            raise _cli_error(err) from err
         rows[info.name] = {"value": res.value, "p_value": res.p_value, "ci": res.ci, "null_mean": res.null_mean,
                            "null_sd": res.null_sd, "calibrated": res.calibrated, "z": res.z, "options": opts,
                            "kind": info.kind}
