@@ -1,7 +1,9 @@
-"""Shared test settings: one torch thread (CI has 2 cores) and a fixed hypothesis profile."""
+"""Shared test settings: one torch thread (CI has 2 cores), a fixed hypothesis profile, a free port."""
 
 import os
+import socket
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -13,3 +15,11 @@ settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.load_profile("ci")
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A free localhost TCP port for a two-process gloo rendezvous."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,7 +1,6 @@
 """Check 11: two gloo processes (DistributedSampler, padded shards) give the one-process state."""
 
 import os
-import socket
 
 import pytest
 import torch
@@ -45,15 +44,9 @@ def _worker(rank, port, out):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_two_gloo_ranks_match_one_process(tmp_path):
-    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+def test_two_gloo_ranks_match_one_process(tmp_path, free_port):
+    mp.spawn(_worker, args=(free_port, str(tmp_path)), nprocs=2, join=True)
     ds, model = _setup()
     corr = ClusterCorrection("penultimate", 3, k=10, warmup=0)
     corr.update(model, DataLoader(ds, batch_size=50), 0)

@@ -1,7 +1,6 @@
 """gather_with_grad: rank order forward, summed own-slice gradients backward (two gloo processes)."""
 
 import os
-import socket
 
 import torch
 import torch.distributed as dist
@@ -34,14 +33,8 @@ def _worker(rank, port, out):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_two_ranks_gather_in_rank_order_and_sum_gradients(tmp_path):
-    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=W, join=True)
+def test_two_ranks_gather_in_rank_order_and_sum_gradients(tmp_path, free_port):
+    mp.spawn(_worker, args=(free_port, str(tmp_path)), nprocs=W, join=True)
     full = torch.cat([_local(r) for r in range(W)])
     total_weight = sum(_weights(r) for r in range(W))  # d/dz of sum_r (g^2 * w_r) = 2 g sum_r w_r
     for rank in range(W):

@@ -35,6 +35,7 @@ __all__ = ["ka", "cka", "hsic"]
 
 _TRIPLE = ("xy", "xx", "yy")
 
+
 def cka(
     X,
     Y,
