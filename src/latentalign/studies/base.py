@@ -68,17 +68,21 @@ class Result:
         self.checks.append(Check(claim, bool(passed), detail))
 
 
-def run_jobs(tasks: list[tuple[Callable[[Any], Any], Any]], workers: int) -> list:
+def run_jobs(tasks: list[tuple[Callable[[Any], Any], Any]], workers: int,
+             cost: Callable[[Any], float] | None = None) -> list:
     """``[fn(arg) for fn, arg in tasks]``, in ``workers`` spawned processes when ``workers > 1``.
 
     ``fn`` must be a module-level function (it is pickled) and should seed and set its own
-    torch threads, so a job's result does not depend on where it ran.
+    torch threads, so a job's result does not depend on where it ran. With ``cost(arg)``
+    the most expensive jobs start first (so the workers finish together); results keep
+    the order of ``tasks``.
     """
     if workers <= 1 or len(tasks) <= 1:
         return [fn(arg) for fn, arg in tasks]
+    order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i][1])) if cost else list(range(len(tasks)))
     with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(fn, arg) for fn, arg in tasks]
-        return [f.result() for f in futures]
+        futures = {i: pool.submit(tasks[i][0], tasks[i][1]) for i in order}
+        return [futures[i].result() for i in range(len(tasks))]
 
 
 def load_study(name: str) -> ModuleType:

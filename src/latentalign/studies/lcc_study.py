@@ -126,13 +126,24 @@ def _tune_job(job) -> dict:
     return out
 
 
+_TRAIN_SIZE = {"digits": 1, "mnist1d": 4.9}  # training rows: 719 and 3500
+_MODEL_COST = {"mlp": 1, "cnn": 3}
+
+
+def _job_cost(job) -> float:
+    """Relative cost of a tuning or seed job: phase-2 runs x epochs x data x model."""
+    data, model_name, _, config = job[:4]
+    runs = len(job[4]) if len(job) > 4 else len(_arm_types(data, config)) * len(config["weights"])
+    return runs * config["epochs"][data][1] * _TRAIN_SIZE[data] * _MODEL_COST[model_name]
+
+
 def _tune(config) -> dict:
     """``{(data, arm type): w}``: the weight with the best mean validation accuracy (MLP-like models)."""
     chosen = {}
     datasets = sorted({d for d, _ in config["cases"]})
     jobs = [(data, model_name, seed, config) for data in datasets for model_name in config["tune_models"]
             for seed in config["val_seeds"]]
-    runs = run_jobs([(_tune_job, job) for job in jobs], config["workers"])
+    runs = run_jobs([(_tune_job, job) for job in jobs], config["workers"], cost=_job_cost)
     for data in datasets:
         scores = {(a, w): [] for a in _arm_types(data, config) for w in config["weights"]}
         for job, accs in zip(jobs, runs):
@@ -177,7 +188,7 @@ def _run_cases(config, chosen) -> dict:
     """``{"data/model": case}`` with every seed's runs gathered per arm."""
     jobs = [(data, model_name, seed, config, _arms(data, config, chosen))
             for data, model_name in config["cases"] for seed in config["seeds"]]
-    runs = run_jobs([(_seed_job, job) for job in jobs], config["workers"])
+    runs = run_jobs([(_seed_job, job) for job in jobs], config["workers"], cost=_job_cost)
     cases = {}
     for (data, model_name, _, _, arms), run in zip(jobs, runs):
         case = cases.setdefault(f"{data}/{model_name}", {
