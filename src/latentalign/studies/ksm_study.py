@@ -85,20 +85,30 @@ QUICK_CONFIG = {
 def run(config: dict) -> Result:
     t0 = time.perf_counter()
     result = Result(summary="")
+    part_seconds = {}
+
+    def timed(name, fn, *args):
+        start = time.perf_counter()
+        out = fn(*args)
+        part_seconds[name] = time.perf_counter() - start
+        return out
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        manifolds = _manifolds(config, result)
-        tiling = _tiling(config, result)
-        online = _online(config, result)
+        manifolds = timed("manifolds", _manifolds, config, result)
+        tiling = timed("tiling", _tiling, config, result)
+        online = timed("online", _online, config, result)
         split = _digits_split(config)
-        table = _digits_table(config, split, result)
-        generation = _generation(config, split, result)
-        inpainting = _inpainting(config, split, result)
-        anomaly = _anomaly(config, split, result)
-        ablation = _ablation(config, result)
+        table = timed("digits table", _digits_table, config, split, result)
+        generation = timed("generation", _generation, config, split, result)
+        inpainting = timed("inpainting", _inpainting, config, split, result)
+        anomaly = timed("anomaly", _anomaly, config, split, result)
+        ablation = timed("ablation", _ablation, config, result)
     result.numbers.update(manifolds=manifolds, tiling=tiling, online=online, digits=table, generation=generation,
-                          inpainting=inpainting, anomaly=anomaly, ablation=ablation,
+                          inpainting=inpainting, anomaly=anomaly, ablation=ablation, part_seconds=part_seconds,
                           seconds=time.perf_counter() - t0)
+    result.tables.append(Table("Wall time per part of the study (s).", list(part_seconds),
+                               [[f"{v:.1f}" for v in part_seconds.values()]]))
     best = {m: min(table["errors"], key=lambda k: table["errors"][k][str(m)]) for m in config["digits_sizes"]}
     result.summary = (
         f"KSM on {', '.join(config['manifolds'])} ({len(config['seeds'])} seed(s)) and digits "
