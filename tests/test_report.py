@@ -12,7 +12,7 @@ from latentalign.studies import base
 from latentalign.studies.base import Result, Table
 
 
-def _fake_study(name, fail=False):
+def _fake_study(name, fail=False, claim_holds=True):
     module = types.ModuleType(name)
     module.TITLE = f"Fake {name}"
     module.DEFAULT_CONFIG = {"n": 100}
@@ -26,7 +26,7 @@ def _fake_study(name, fail=False):
         r = Result(summary=f"n was {config['n']}", numbers={"n": config["n"]})
         r.tables.append(Table("numbers", ["k", "v"], [["a", 0.123456789]]))
         r.figures.append(base.Figure("line", "a line", fig))
-        r.check("n is positive", config["n"] > 0, f"n={config['n']}")
+        r.check("n is positive", config["n"] > 0 and claim_holds, f"n={config['n']}")
         return r
 
     module.run = run
@@ -35,17 +35,18 @@ def _fake_study(name, fail=False):
 
 @pytest.fixture()
 def fake_registry(monkeypatch):
-    for name, fail in (("good", False), ("bad", True)):
-        monkeypatch.setitem(sys.modules, f"fake_{name}", _fake_study(name, fail))
-    monkeypatch.setattr(base, "STUDIES", {"good": "fake_good", "bad": "fake_bad"})
+    for name, fail, holds in (("good", False, True), ("bad", True, True), ("weak", False, False)):
+        monkeypatch.setitem(sys.modules, f"fake_{name}", _fake_study(name, fail, holds))
+    monkeypatch.setattr(base, "STUDIES", {"good": "fake_good", "bad": "fake_bad", "weak": "fake_weak"})
     monkeypatch.setattr("latentalign.report.STUDIES", base.STUDIES)
 
 
 def test_report_writes_every_part_and_isolates_failures(tmp_path, fake_registry):
     seen = []
     runs = run_report(tmp_path, quick=True, on_study=lambda n, s: seen.append((n, s)))
-    assert [r.name for r in runs] == ["good", "bad"]
-    assert seen == [("good", "start"), ("good", "done"), ("bad", "start"), ("bad", "failed")]
+    assert [r.name for r in runs] == ["good", "bad", "weak"]
+    assert seen == [("good", "start"), ("good", "done"), ("bad", "start"), ("bad", "error"),
+                    ("weak", "start"), ("weak", "unreproduced")]
     page = (tmp_path / "index.html").read_text()
     assert "good/line.png" in page and "n was 3" in page and "0.1235" in page
     assert "&lt;script&gt;" in page and "<script>" not in page  # escaped error text
@@ -53,7 +54,8 @@ def test_report_writes_every_part_and_isolates_failures(tmp_path, fake_registry)
     saved = json.loads((tmp_path / "good" / "result.json").read_text())
     assert saved["config"] == {"n": 3} and saved["checks"][0]["passed"] and saved["seconds"] >= 0
     summary = json.loads((tmp_path / "report.json").read_text())
-    assert [s["passed"] for s in summary["studies"]] == [True, False]
+    assert [s["passed"] for s in summary["studies"]] == [True, False, False]
+    assert "claim not reproduced" in page and "ERROR" in page
     assert not list(tmp_path.rglob("*.tmp"))
 
 

@@ -53,7 +53,8 @@ def report(
     from .report import run_report
 
     console = Console(stderr=True)
-    status = {"start": "running", "done": "[green]done[/]", "failed": "[red]FAILED[/]"}
+    status = {"start": "running", "done": "[green]done[/]", "unreproduced": "[yellow]done, a claim not reproduced[/]",
+              "error": "[red]ERROR[/]"}
     runs = run_report(out, only=only, quick=quick, on_study=lambda n, s: console.print(f"study {n}: {status[s]}"))
     console.print(f"wrote {out / 'index.html'} ({sum(r.seconds for r in runs):.1f} s)")
     unreproduced = [r.name for r in runs if r.error is None and not r.passed]

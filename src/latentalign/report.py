@@ -52,6 +52,11 @@ class StudyRun:
     def passed(self) -> bool:
         return self.error is None and all(c.passed for c in self.result.checks)
 
+    @property
+    def state(self) -> str:
+        """``"done"``, ``"unreproduced"`` (a check failed) or ``"error"`` (the study raised)."""
+        return "error" if self.error is not None else ("done" if self.passed else "unreproduced")
+
 
 def run_report(
     out: str | os.PathLike = "report",
@@ -63,7 +68,8 @@ def run_report(
     """Run the studies named in ``only`` (default: all) and write the report into ``out``.
 
     ``quick`` uses each study's ``QUICK_CONFIG`` (seconds; for tests and smoke runs).
-    ``on_study(name, state)`` is called with state ``"start"`` / ``"done"`` / ``"failed"``.
+    ``on_study(name, state)`` is called with ``"start"``, then ``"done"`` (every check holds),
+    ``"unreproduced"`` (it ran; a claim did not reproduce) or ``"error"`` (it raised).
     """
     names = list(only) if only else list(STUDIES)
     modules = {name: load_study(name) for name in names}  # unknown names fail before any work
@@ -82,7 +88,7 @@ def run_report(
         _write_study(out / name, run)
         runs.append(run)
         if on_study:
-            on_study(name, "done" if run.passed else "failed")
+            on_study(name, run.state)
     meta = _machine()
     write_json(out / "report.json", {"meta": meta, "studies": [_study_json(r) for r in runs]})
     write_text(out / "index.html", _html(runs, meta))
@@ -132,12 +138,15 @@ pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em} .meta{color
 """
 
 
+_STATE_LABEL = {"done": "ok", "unreproduced": "claim not reproduced", "error": "ERROR"}
+
+
 def _html(runs: list[StudyRun], meta: dict) -> str:
     e = html.escape
     total = sum(r.seconds for r in runs)
     toc = "".join(
         f'<li><a href="#{e(r.name)}">{e(r.title)}</a> — '
-        f'<span class="{"pass" if r.passed else "fail"}">{"ok" if r.passed else "FAILED"}</span>'
+        f'<span class="{"pass" if r.passed else "fail"}">{_STATE_LABEL[r.state]}</span>'
         f" ({r.seconds:.1f} s)</li>"
         for r in runs
     )
