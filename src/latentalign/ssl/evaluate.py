@@ -32,15 +32,13 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validate import check_choice, check_k, check_nonnegative, check_positive
-from ..neighbors import knn
-from ..train.probes import check_probe_split
+from .._validate import check_choice, check_nonnegative
+from ..train.probes import check_probe_split, knn_probe
 from ..train.probes import linear_probe as logistic_probe
 
 __all__ = ["ProbeResult", "linear_probe", "lstsq_probe_loss", "knn_accuracy", "probe_loss_gap", "embed"]
 
 PROBES = ("lstsq", "logistic")
-WEIGHTS = ("exp", "uniform")
 
 
 class ProbeResult(NamedTuple):
@@ -101,22 +99,9 @@ def knn_accuracy(
     weights: str = "exp",
 ) -> float:
     """Weighted kNN accuracy: class score ``Σ_{j ∈ kNN, y_j = c} w_j``, ``w_j = exp(sim_j / t)``
-    (``weights="exp"``) or 1 (``"uniform"``)."""
-    check_choice(weights, "weights", WEIGHTS)
-    t = check_positive(temperature, "temperature")
-    Ztr, ytr, Zte, yte = check_probe_split(Z_train, y_train, Z_test, y_test)
-    n_train = Ztr.shape[0]
-    if isinstance(k, int) and not isinstance(k, bool) and k > n_train:
-        raise ValueError(f"k: must be <= the number of training samples ({n_train}), got {k}")
-    k = check_k(k, n_train + 1, "k")
-    nb = knn(Ztr, k, queries=Zte, metric=metric)
-    sim = 1.0 - nb.distances if metric == "cosine" else -nb.distances
-    w = torch.exp((sim - sim.amax(dim=1, keepdim=True)) / t) if weights == "exp" else torch.ones_like(sim)
-    votes = ytr[nb.indices]
-    scores = torch.zeros(votes.shape[0], int(ytr.max()) + 1, dtype=torch.float64)
-    scores.scatter_add_(1, votes, w.to(torch.float64))
-    pred = scores.argmax(dim=1)  # first maximum: ties go to the smallest label
-    return float((pred == yte).double().mean())
+    (``weights="exp"``) or 1 (``"uniform"``): :func:`latentalign.train.knn_probe` with the
+    SSL evaluation's defaults (k = 20, exp weights, t = 0.1)."""
+    return knn_probe(Z_train, y_train, Z_test, y_test, k=k, metric=metric, weights=weights, temperature=temperature)
 
 
 def embed(encoder: torch.nn.Module, X, *, batch_size: int = 512) -> np.ndarray:

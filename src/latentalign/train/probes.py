@@ -15,10 +15,12 @@ import warnings
 import numpy as np
 import torch
 
-from .._validate import as_labels, as_matrix, check_k, check_positive
+from .._validate import as_labels, as_matrix, check_choice, check_k, check_positive
 from ..neighbors import knn
 
 __all__ = ["linear_probe", "knn_probe"]
+
+VOTE_WEIGHTS = ("uniform", "exp")
 
 
 def check_probe_split(Z_train, y_train, Z_test, y_test):
@@ -69,13 +71,19 @@ def knn_probe(
     k: int = 10,
     metric: str = "cosine",
     backend: str = "torch",
+    weights: str = "uniform",
+    temperature: float = 0.1,
 ) -> float:
-    """Test accuracy of a majority vote among the ``k`` nearest training points.
+    """Test accuracy of a vote among the ``k`` nearest training points.
 
     Neighbours come from :func:`latentalign.neighbors.knn` (exact; ``metric``
-    ``"cosine"`` or ``"euclidean"``) with the test points as queries. A tied vote
-    goes to the smallest label. ``1 <= k <= n_train``.
+    ``"cosine"`` or ``"euclidean"``) with the test points as queries. Each votes
+    for its label with weight 1 (``weights="uniform"``: a majority vote) or
+    ``exp(sim / temperature)`` (``"exp"``; ``sim`` = cosine similarity, or minus the
+    Euclidean distance). A tied vote goes to the smallest label. ``1 <= k <= n_train``.
     """
+    check_choice(weights, "weights", VOTE_WEIGHTS)
+    t = check_positive(temperature, "temperature")
     Ztr, ytr, Zte, yte = check_probe_split(Z_train, y_train, Z_test, y_test)
     n_train = Ztr.shape[0]
     if isinstance(k, numbers.Integral) and not isinstance(k, bool) and k > n_train:
@@ -83,8 +91,12 @@ def knn_probe(
     k = check_k(k, n_train + 1, "k")
     nb = knn(Ztr, k, queries=Zte, metric=metric, backend=backend)
     votes = ytr.to(nb.indices.device)[nb.indices]  # (n_test, k)
-    n_classes = int(ytr.max()) + 1
-    counts = torch.zeros(votes.shape[0], n_classes, dtype=torch.int64, device=votes.device)
-    counts.scatter_add_(1, votes, torch.ones_like(votes))
-    pred = counts.argmax(dim=1)  # first maximum: ties go to the smallest label
+    if weights == "exp":
+        sim = 1.0 - nb.distances if metric == "cosine" else -nb.distances
+        w = torch.exp((sim - sim.amax(dim=1, keepdim=True)) / t).to(torch.float64)
+    else:
+        w = torch.ones(votes.shape, dtype=torch.float64, device=votes.device)
+    scores = torch.zeros(votes.shape[0], int(ytr.max()) + 1, dtype=torch.float64, device=votes.device)
+    scores.scatter_add_(1, votes, w)
+    pred = scores.argmax(dim=1)  # first maximum: ties go to the smallest label
     return float((pred.cpu() == yte).double().mean())
