@@ -7,7 +7,8 @@ import torch
 from latentalign.ssl.augment import GaussianNoise
 from latentalign.ssl.evaluate import embed, knn_accuracy, linear_probe
 from latentalign.ssl.losses import DenoisingLoss, VICRegLoss
-from latentalign.ssl.module import METHODS, SSLModule, build_networks, fit_ssl, mlp, split_dataset
+from latentalign.models import MLP
+from latentalign.ssl.module import METHODS, SSLModule, build_networks, fit_ssl, split_dataset
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,8 @@ def test_same_seed_same_weights(digits_split):
 
 def test_online_probe_sees_detached_features_only():
     torch.manual_seed(0)
-    encoder = mlp([8, 16, 4])
-    module = SSLModule(encoder, VICRegLoss(), GaussianNoise(0.1), head=mlp([4, 8, 8]), n_classes=3)
+    encoder = MLP(8, [16], 4, batch_norm=True)
+    module = SSLModule(encoder, VICRegLoss(), GaussianNoise(0.1), head=MLP(4, [8], 8, batch_norm=True), n_classes=3)
     x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
     loss, features = module.ssl_loss(x, torch.Generator().manual_seed(0))
     probe_loss = torch.nn.functional.cross_entropy(module.probe(features.detach()), y)
@@ -60,9 +61,9 @@ def test_online_probe_sees_detached_features_only():
 
 def test_module_rejects_incomplete_setups():
     with pytest.raises(ValueError, match="^decoder: a DenoisingLoss needs a decoder"):
-        SSLModule(mlp([4, 2]), DenoisingLoss(), GaussianNoise())
+        SSLModule(MLP(4, [], 2), DenoisingLoss(), GaussianNoise())
     with pytest.raises(ValueError, match="^loss: expected one of"):
-        SSLModule(mlp([4, 2]), torch.nn.MSELoss(), GaussianNoise())
+        SSLModule(MLP(4, [], 2), torch.nn.MSELoss(), GaussianNoise())
     with pytest.raises(ValueError, match="^method: expected one of"):
         fit_ssl("moco", np.zeros((10, 4)), epochs=1)
 

@@ -55,8 +55,9 @@ def _activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def _linear_block(d_in: int, d_out: int, activation: str) -> nn.Sequential:
-    return nn.Sequential(OrderedDict(linear=nn.Linear(d_in, d_out), act=_activation(activation)))
+def _linear_block(d_in: int, d_out: int, activation: str, batch_norm: bool = False) -> nn.Sequential:
+    parts = [("linear", nn.Linear(d_in, d_out))] + ([("norm", nn.BatchNorm1d(d_out))] if batch_norm else [])
+    return nn.Sequential(OrderedDict(parts + [("act", _activation(activation))]))
 
 
 def _hidden_names(n: int) -> list[str]:
@@ -77,10 +78,16 @@ class MLP(_Named):
 
     ``hidden`` is an int or a sequence of ints (empty: a linear model). Hidden blocks
     are named ``hidden1, hidden2, ...`` and the last one ``penultimate``; the output
-    ``Linear`` is ``logits``. Inputs with more than two dims are flattened.
+    ``Linear`` is ``logits``. ``batch_norm`` puts a ``BatchNorm1d`` between each hidden
+    Linear and its activation (the SSL encoders, heads and decoders). Inputs with more
+    than two dims are flattened.
+
+    >>> MLP(64, [256], 16, batch_norm=True).layer_names()
+    ['input', 'penultimate', 'logits']
     """
 
-    def __init__(self, in_dim: int, hidden: int | Sequence[int], out_dim: int, activation: str = "relu"):
+    def __init__(self, in_dim: int, hidden: int | Sequence[int], out_dim: int, activation: str = "relu",
+                 batch_norm: bool = False):
         super().__init__()
         in_dim = check_int(in_dim, "in_dim")
         widths = check_ints(hidden, "hidden", allow_empty=True)
@@ -90,7 +97,7 @@ class MLP(_Named):
         self.input = nn.Identity()
         d = in_dim
         for name, w in zip(_hidden_names(len(widths)), widths):
-            self.add_module(name, _linear_block(d, w, activation))
+            self.add_module(name, _linear_block(d, w, activation, bool(batch_norm)))
             d = w
         self.logits = nn.Linear(d, out_dim)
 

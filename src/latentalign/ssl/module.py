@@ -38,32 +38,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validate import check_choice, check_int, check_nonnegative, check_positive, check_seed
+from ..models import MLP
 from ..train import make_loader, seed_everything, split_batch
 from .augment import Compose, GaussianNoise, RandomShift
 from .losses import EMA, BYOLLoss, DenoisingLoss, MaskedReconstructionLoss, NTXentLoss, VICRegLoss, byol_predictor
 
-__all__ = ["SSLModule", "fit_ssl", "mlp", "build_networks", "default_augment", "make_loss", "split_dataset",
+__all__ = ["SSLModule", "fit_ssl", "build_networks", "default_augment", "make_loss", "split_dataset",
            "SSLData", "METHODS", "DATASETS"]
 
 METHODS = ("vicreg", "simclr", "byol", "dae", "mae")
 DATASETS = ("digits", "mnist1d")
 KINDS = ("joint_embedding", "byol", "denoising", "masked")
-
-
-def mlp(dims: Sequence[int], *, batch_norm: bool = True) -> nn.Sequential:
-    """``Linear → BatchNorm → ReLU`` blocks through ``dims``, a plain ``Linear`` last.
-
-    >>> [type(m).__name__ for m in mlp([64, 256, 16])]
-    ['Linear', 'BatchNorm1d', 'ReLU', 'Linear']
-    """
-    dims = [check_int(d, "dims") for d in dims]
-    if len(dims) < 2:
-        raise ValueError(f"dims: expected at least an input and an output size, got {dims}")
-    layers: list[nn.Module] = []
-    for d_in, d_out in zip(dims[:-2], dims[1:-1]):
-        layers += [nn.Linear(d_in, d_out)] + ([nn.BatchNorm1d(d_out)] if batch_norm else []) + [nn.ReLU()]
-    layers.append(nn.Linear(dims[-2], dims[-1]))
-    return nn.Sequential(*layers)
 
 
 class SSLModule(L.LightningModule):
@@ -266,15 +251,15 @@ def build_networks(method: str, in_dim: int, *, embed_dim: int = 16, hidden: int
     check_choice(method, "method", METHODS)
     in_dim, embed_dim, hidden = check_int(in_dim, "in_dim"), check_int(embed_dim, "embed_dim"), check_int(hidden, "hidden")
     nets: dict[str, nn.Module | None] = {
-        "encoder": encoder if encoder is not None else mlp([in_dim, hidden, hidden, embed_dim]),
+        "encoder": encoder if encoder is not None else MLP(in_dim, [hidden, hidden], embed_dim, batch_norm=True),
         "head": None, "decoder": None, "predictor": None,
     }
     if method in ("vicreg", "simclr", "byol"):
-        nets["head"] = mlp([embed_dim, hidden, hidden, hidden])
+        nets["head"] = MLP(embed_dim, [hidden, hidden], hidden, batch_norm=True)
     if method == "byol":
         nets["predictor"] = byol_predictor(hidden)
     if method in ("dae", "mae"):
-        nets["decoder"] = mlp([embed_dim, hidden, hidden, in_dim])
+        nets["decoder"] = MLP(embed_dim, [hidden, hidden], in_dim, batch_norm=True)
     return nets
 
 
