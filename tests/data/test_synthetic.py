@@ -1,4 +1,4 @@
-"""Seeded synthetic generators: determinism, geometry, statistics and argument checks."""
+"""Seeded synthetic generators: determinism, geometry, statistics, argument checks, manifold distances."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from latentalign.data import Dataset
-from latentalign.data.synthetic import gaussian_mixture, gaussian_pairs, ring, swiss_roll, torus
+from latentalign.data.synthetic import (gaussian_mixture, gaussian_pairs, ring, ring_distance, swiss_roll,
+                                        swiss_roll_distance, torus, torus_distance)
 
 SMALL = {
     "gaussian_mixture": lambda seed: gaussian_mixture(200, 8, seed=seed),
@@ -192,3 +193,24 @@ def test_bad_arguments_name_the_argument(call, exc, name):
 def test_zero_canonical_correlations_allowed():
     ds = gaussian_pairs(50, 2, 3, [], seed=0)
     assert ds.X.shape == (50, 5)
+
+
+# ------------------------------------------------------------------ distances to the true manifolds
+@pytest.mark.parametrize("make, dist, tol", [(ring, ring_distance, 1e-6), (torus, torus_distance, 1e-6),
+                                             (swiss_roll, swiss_roll_distance, 4e-3)])
+def test_noise_free_points_lie_on_their_manifold(make, dist, tol):
+    ds, Q = make(n=200, noise=0.0, seed=3, return_basis=True)
+    assert dist(ds.X, Q).max() < tol  # swiss roll: spacing of the 2000-point spiral
+
+
+def test_known_offsets():
+    ds, Q = ring(n=50, noise=0.0, seed=0, return_basis=True)
+    normal = np.linalg.svd(np.eye(10) - Q @ Q.T)[0][:, :1].T  # a direction off the ring's plane
+    np.testing.assert_allclose(ring_distance(ds.X + 0.3 * normal, Q), 0.3, atol=1e-6)
+    np.testing.assert_allclose(ring_distance(1.5 * ds.X, Q), 0.5, atol=1e-6)
+    np.testing.assert_allclose(ring_distance(np.zeros((1, 10)), Q), 1.0)
+    ds, Q = torus(n=50, noise=0.0, seed=0, return_basis=True)
+    np.testing.assert_allclose(torus_distance(2 * ds.X, Q), 1.0, atol=1e-6)  # each circle r -> 2r, r = 1/sqrt2
+    ds, Q = swiss_roll(n=50, noise=0.0, seed=0, return_basis=True)
+    lifted = ds.X + (2.1 + 0.5 - (ds.X @ Q)[:, 1:2]) * Q[:, 1]  # height 2.6: 0.5 above the top edge
+    np.testing.assert_allclose(swiss_roll_distance(lifted, Q), 0.5, atol=4e-3)

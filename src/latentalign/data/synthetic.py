@@ -30,9 +30,14 @@ import numpy as np
 from .._validate import check_int, check_nonnegative, check_positive, check_seed
 from ._dataset import Dataset
 
-__all__ = ["gaussian_mixture", "ring", "torus", "swiss_roll", "gaussian_pairs"]
+__all__ = ["gaussian_mixture", "ring", "torus", "swiss_roll", "gaussian_pairs", "ring_distance", "torus_distance",
+           "swiss_roll_distance", "MANIFOLD_DISTANCE"]
 
 N_BINS = 10
+SWISS_T = (1.5 * np.pi, 4.5 * np.pi)  # the spiral's parameter range
+SWISS_HEIGHT = 21.0
+SWISS_SCALE = 0.1
+CURVE_POINTS = 2000  # spiral samples for swiss_roll_distance
 
 
 def _orthonormal(dim: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -165,13 +170,59 @@ def swiss_roll(n: int = 400, dim: int = 20, noise: float = 0.02, seed: int = 0, 
     n, dim, noise, rng = _manifold_args(n, dim, noise, seed, 3)
     Q = _orthonormal(dim, 3, rng)
     u = rng.uniform(0.0, 1.0, size=(n, 2))
-    t = 1.5 * np.pi * (1 + 2 * u[:, 0])
-    h = 21.0 * u[:, 1]
-    points = np.column_stack([t * np.cos(t), h, t * np.sin(t)]) / 10.0
+    t = SWISS_T[0] + (SWISS_T[1] - SWISS_T[0]) * u[:, 0]
+    h = SWISS_HEIGHT * u[:, 1]
+    points = np.column_stack([t * np.cos(t), h, t * np.sin(t)]) * SWISS_SCALE
     desc = f"swiss roll in a random 3-d subspace of R^{dim}, scaled 1/10, noise {noise}, seed {seed}; y = bin of t."
     latent = np.column_stack([t, h])
-    bins = _bins(t, 1.5 * np.pi, 4.5 * np.pi)
+    bins = _bins(t, *SWISS_T)
     return _manifold("swiss_roll", points, latent, bins, dim, noise, rng, Q, desc, return_basis)
+
+
+# --------------------------------------------------------------------------- distances to the manifolds
+# The point is split into its coordinates in the manifold's subspace, ``y = x Q``, and the
+# off-subspace remainder ``x - y Q^T`` (``Q`` from ``return_basis=True``); then
+# ring ``sqrt((||y|| - 1)^2 + ||off||^2)``; torus ``sqrt((||y_12|| - r)^2 + (||y_34|| - r)^2
+# + ||off||^2)``, ``r = 1/sqrt 2``; swiss roll: in-plane distance to the spiral (sampled at
+# CURVE_POINTS), the height's distance to its range and the off-subspace norm, in quadrature.
+def _split(X, Q):
+    X = np.asarray(X, dtype=np.float64)
+    Y = X @ Q
+    off = X - Y @ Q.T
+    return Y, (off * off).sum(1)
+
+
+def ring_distance(X, Q) -> np.ndarray:
+    """Distance of each row of ``X`` to the unit circle spanned by the columns of ``Q`` (dim x 2).
+
+    >>> ring_distance(np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.5]]), np.eye(3)[:, :2]).tolist()
+    [1.0, 0.5]
+    """
+    Y, off2 = _split(X, Q)
+    return np.sqrt((np.sqrt((Y * Y).sum(1)) - 1.0) ** 2 + off2)
+
+
+def torus_distance(X, Q) -> np.ndarray:
+    """Distance to the flat torus ``(cos t1, sin t1, cos t2, sin t2) Q^T / sqrt 2``."""
+    Y, off2 = _split(X, Q)
+    r = 1.0 / np.sqrt(2.0)
+    d1 = np.sqrt((Y[:, :2] ** 2).sum(1)) - r
+    d2 = np.sqrt((Y[:, 2:] ** 2).sum(1)) - r
+    return np.sqrt(d1 * d1 + d2 * d2 + off2)
+
+
+def swiss_roll_distance(X, Q, *, curve_points: int = CURVE_POINTS) -> np.ndarray:
+    """Distance to the swiss roll ``(t cos t, h, t sin t) Q^T / 10`` (spiral sampled at ``curve_points``)."""
+    Y, off2 = _split(X, Q)
+    t = np.linspace(*SWISS_T, curve_points)
+    curve = np.column_stack([t * np.cos(t), t * np.sin(t)]) * SWISS_SCALE
+    plane = Y[:, [0, 2]]
+    d2 = (plane * plane).sum(1)[:, None] - 2.0 * plane @ curve.T + (curve * curve).sum(1)[None]
+    height = Y[:, 1] - np.clip(Y[:, 1], 0.0, SWISS_HEIGHT * SWISS_SCALE)
+    return np.sqrt(np.clip(d2.min(1), 0.0, None) + height * height + off2)
+
+
+MANIFOLD_DISTANCE = {"ring": ring_distance, "torus": torus_distance, "swiss_roll": swiss_roll_distance}
 
 
 def _check_cov(cov, dim: int, name: str) -> np.ndarray:

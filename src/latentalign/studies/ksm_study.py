@@ -34,11 +34,10 @@ from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from sklearn.neighbors import KNeighborsRegressor, NearestNeighbors
 
 from ..data import digits
-from ..data.synthetic import ring, swiss_roll, torus
+from ..data.synthetic import MANIFOLD_DISTANCE, ring, swiss_roll, torus
 from ..ksm import KernelSimilarityMatching, ksm_objective
 from .base import Figure, Result, Table
-from .ksm_geometry import (MANIFOLD_DISTANCE, circular_correlation, circular_variance, population_vector_angle,
-                           preferred_angles)
+from .ksm_geometry import circular_correlation, circular_variance, population_vector_angle, preferred_angles
 
 TITLE = "KSM: kernel similarity matching as an implicit generative model"
 MANIFOLDS = {"ring": (ring, 300, 10, 2), "torus": (torus, 400, 20, 4), "swiss_roll": (swiss_roll, 400, 20, 3)}
