@@ -28,6 +28,7 @@ from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
 from ..train import make_loader, torch_generator
+from ..train.augment import random_shift
 from .collect import collect_latents
 from .correction import ClusterCorrection
 from .metrics import knn_probe_accuracy
@@ -92,20 +93,10 @@ def make_model(name: str, split: Split) -> nn.Module:
 def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, noise: float,
                     generator: torch.Generator) -> torch.Tensor:
     """Shift each sample by a uniform integer in ``[-max_shift, max_shift]`` per spatial axis
-    (zero fill), then add Gaussian noise of std ``noise``. ``x`` is flat ``(B, prod(in_shape))``."""
+    (zero fill; :func:`latentalign.train.augment.random_shift`), then add Gaussian noise of
+    std ``noise``. ``x`` is flat ``(B, prod(in_shape))``, ``in_shape = (C, *spatial)``."""
     B = x.shape[0]
-    spatial = in_shape[1:]
-    img = x.reshape(B, *spatial)
-    if max_shift > 0:
-        pad = [max_shift] * (2 * len(spatial))
-        padded = F.pad(img, pad)
-        out = torch.empty_like(img)
-        offsets = torch.randint(0, 2 * max_shift + 1, (B, len(spatial)), generator=generator)
-        for offset in torch.unique(offsets, dim=0):  # at most (2 max_shift + 1)^d groups
-            rows = torch.nonzero((offsets == offset).all(1)).flatten()
-            window = tuple(slice(int(o), int(o) + s) for o, s in zip(offset, spatial))
-            out[rows] = padded[(rows, *window)]
-        img = out
+    img = random_shift(x.reshape(B, *in_shape), max_shift, generator) if max_shift > 0 else x
     if noise > 0:
         img = img + noise * torch.randn(img.shape, generator=generator)
     return img.reshape(B, -1)

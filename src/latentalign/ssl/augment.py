@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from .._validate import as_matrix, check_int, check_ints, check_nonnegative
+from ..train.augment import random_shift
 
 __all__ = [
     "Augmentation",
@@ -132,18 +133,7 @@ class RandomShift(Augmentation):
         self.max_shift = check_int(max_shift, "max_shift", minimum=0)
 
     def forward(self, x, generator=None):
-        img = self._images(x)
-        m = self.max_shift
-        if m == 0:
-            return x.clone()
-        B, _, H, W = img.shape
-        padded = torch.nn.functional.pad(img, (m, m, m, m))
-        off = torch.randint(0, 2 * m + 1, (B, 2), generator=generator).to(x.device)
-        rows = (off[:, 0, None] + torch.arange(H, device=x.device))[:, None, :, None]
-        cols = (off[:, 1, None] + torch.arange(W, device=x.device))[:, None, None, :]
-        batch = torch.arange(B, device=x.device)[:, None, None, None]
-        chans = torch.arange(img.shape[1], device=x.device)[None, :, None, None]
-        return padded[batch, chans, rows, cols].reshape(x.shape)
+        return random_shift(self._images(x), self.max_shift, generator).reshape(x.shape)
 
 
 class GaussianNoise(Augmentation):
