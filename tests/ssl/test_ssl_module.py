@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from latentalign.models import MLP
 from latentalign.ssl.augment import GaussianNoise
 from latentalign.ssl.evaluate import embed, knn_accuracy, linear_probe
 from latentalign.ssl.losses import DenoisingLoss, VICRegLoss
-from latentalign.models import MLP
 from latentalign.ssl.module import METHODS, SSLModule, build_networks, fit_ssl, split_dataset
 
 
@@ -74,3 +74,17 @@ def test_trained_embedding_beats_chance_with_knn_and_probe(digits_split):
     Ztr, Zte = embed(module.encoder, d.X_train), embed(module.encoder, d.X_test)
     assert knn_accuracy(Ztr, d.y_train, Zte, d.y_test, k=20) > 0.6
     assert linear_probe(Ztr, d.y_train, Zte, d.y_test, kind="logistic").accuracy > 0.6
+
+
+@pytest.mark.parametrize("method", ["simclr", "dae"])
+def test_resume_equals_uninterrupted(digits_split, tmp_path, method):
+    """The augmentation generator is checkpointed: 1 epoch + resume to 3 gives the weights of 3 straight."""
+    d = digits_split
+    X, y = d.X_train[:192], d.y_train[:192]
+    kw = dict(seed=4, image_shape=(8, 8), batch_size=64)
+    full = fit_ssl(method, X, y, epochs=3, **kw)
+    first = fit_ssl(method, X, y, epochs=1, ckpt_dir=tmp_path, **kw)
+    resumed = fit_ssl(method, X, y, epochs=3, ckpt_dir=tmp_path, **kw)
+    for a, b, c in zip(full.state_dict().values(), resumed.state_dict().values(), first.state_dict().values()):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(a, c) for a, c in zip(full.state_dict().values(), first.state_dict().values()))

@@ -108,6 +108,7 @@ class SSLModule(L.LightningModule):
             self.probe = nn.Linear(check_int(dim, "feature_dim"), check_int(n_classes, "n_classes", minimum=2))
         self.automatic_optimization = False
         self._generator: torch.Generator | None = None
+        self._saved_generator: torch.Tensor | None = None  # from a checkpoint, applied at fit start
 
     # -- the SSL objective -------------------------------------------------------------
     def _views(self, x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -135,6 +136,16 @@ class SSLModule(L.LightningModule):
     # -- Lightning hooks ---------------------------------------------------------------
     def on_fit_start(self) -> None:
         self._generator = torch.Generator().manual_seed(self.seed + 7919 * self.global_rank)
+        if self._saved_generator is not None:  # resuming: the views continue where they stopped
+            self._generator.set_state(self._saved_generator)
+            self._saved_generator = None
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self._generator is not None:
+            checkpoint["ssl_augment_generator"] = self._generator.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._saved_generator = checkpoint.get("ssl_augment_generator")
 
     def training_step(self, batch, batch_idx):
         x, y, _ = split_batch(batch)
