@@ -27,6 +27,17 @@ def replace_section(old: str, name: str, section: str) -> str:
     return "\n".join(lines[:start] + new + ([""] + rest if rest else [])) + "\n"
 
 
+def publish(name: str, section: str, *, quick: bool, path: Path = RESULTS) -> int:
+    """A benchmark's last step: write ``section`` as ``## name`` of ``path`` unless ``quick`` (a smoke
+    run writes nothing), say which, and return the script's exit status."""
+    if quick:
+        print("--quick: RESULTS.md not written")
+    else:
+        update_section(name, section, path)
+        print(f"wrote {path}")
+    return 0
+
+
 def update_section(name: str, section: str, path: Path = RESULTS) -> None:
     """Rewrite ``path`` atomically with ``section`` as its ``## name`` section, keeping the others."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""

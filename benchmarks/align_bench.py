@@ -50,7 +50,7 @@ from core_bench import (  # same-folder helpers
     verdict,
 )
 
-from _results import RESULTS, update_section  # benchmarks/_results.py (script folder is on sys.path)
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from latentalign import align
 from latentalign.align.streaming import LinearCKA
 
@@ -300,12 +300,7 @@ def main(argv=None) -> int:
     m["load_end"] = os.getloadavg()[0]
     section = render(m, c1, c2, c2b, c3, c4, args.repeats, time.perf_counter() - t0)
     print("\n" + section)
-    if args.quick:
-        print("--quick: RESULTS.md not written")
-        return 0
-    update_section("align_bench", section)
-    print(f"wrote {RESULTS}")
-    return 0
+    return publish("align_bench", section, quick=args.quick)
 
 
 if __name__ == "__main__":

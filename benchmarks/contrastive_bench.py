@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _results import RESULTS, update_section  # benchmarks/ is on sys.path when run as a script
+from _results import publish  # benchmarks/ is on sys.path when run as a script
 from core_bench import _peak_kib, best, fmt_s, interleaved, machine, med
 
 from latentalign.contrastive import ClipLoss, SigLipLoss
@@ -173,12 +173,7 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - t0
     section = render(m, size, times, ratios, errs, mem, args.repeats, wall)
     print(section)
-    if args.quick:
-        print("--quick: RESULTS.md not written")
-        return 0
-    update_section("contrastive_bench", section)
-    print(f"wrote {RESULTS}")
-    return 0
+    return publish("contrastive_bench", section, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ import torch
 
 from latentalign.kernels import gram, hsic, hsic_gram
 from latentalign.neighbors import knn
-from _results import RESULTS, update_section  # benchmarks/_results.py (script folder is on sys.path)
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 
 SECTION = "## core_bench"
 
@@ -531,13 +531,7 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - t0
     print_table(c1, c2, c3)
     print(f"\nload average {m['load_start']:.2f} -> {m['load_end']:.2f}; {wall:.0f} s")
-    if args.quick:
-        print("--quick: RESULTS.md not written")
-        return 0
-    section = render(m, c1, c2, c3, args.repeats, wall)
-    update_section("core_bench", section)
-    print(f"wrote {RESULTS}")
-    return 0
+    return publish("core_bench", render(m, c1, c2, c3, args.repeats, wall), quick=args.quick)
 
 
 if __name__ == "__main__":

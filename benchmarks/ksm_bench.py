@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -46,7 +47,7 @@ from sklearn.decomposition import DictionaryLearning
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from _results import RESULTS, update_section  # benchmarks/_results.py (script folder is on sys.path)
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from latentalign.data import digits
 from latentalign.data.synthetic import ring
 from latentalign.ksm import KernelSimilarityMatching, ksm_objective
@@ -239,16 +240,11 @@ def main(argv=None) -> int:
     cases["minibatch"] = case_minibatch(X_tr, sizes["epochs"], sizes["full_iter"])
     print("[5] linear KSM vs DictionaryLearning ...", flush=True)
     cases["dictionary"] = case_dictionary(X_tr, X_te, args.repeats)
-    m["load_end"] = __import__("os").getloadavg()[0]
+    m["load_end"] = os.getloadavg()[0]
     wall = time.perf_counter() - t0
     section = render(m, cases, args.repeats, wall)
     print("\n" + section)
-    if args.quick:
-        print("--quick: RESULTS.md not written")
-        return 0
-    update_section("ksm_bench", section)
-    print(f"wrote {RESULTS}")
-    return 0
+    return publish("ksm_bench", section, quick=args.quick)
 
 
 if __name__ == "__main__":

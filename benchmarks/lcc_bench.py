@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from _results import RESULTS, update_section  # benchmarks/_results.py (script folder is on sys.path)
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from latentalign.lcc import (cluster_latents, cluster_masks, contingency, detect_communities, knn_graph,
                              knn_indices, match_clusters, modularity, pca_project)
 
@@ -322,12 +322,7 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - t0
     section = render(m, cases, args, wall)
     print("\n" + section)
-    if args.quick:
-        print("--quick: RESULTS.md not written")
-    else:
-        update_section("lcc_bench", section)
-        print(f"wrote {RESULTS}")
-    return 0
+    return publish("lcc_bench", section, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from latentalign.ssl.losses import NTXentLoss, VICRegLoss
-from _results import RESULTS, update_section  # benchmarks/_results.py (script folder is on sys.path)
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 
 SECTION = "## ssl_bench"
 BATCH, DIM = 256, 128
@@ -163,10 +163,7 @@ def main(argv=None) -> int:
     training = case_training(epochs)
     section = render(losses, training, time.perf_counter() - start, iters)
     print(section)
-    if not args.quick:
-        update_section("ssl_bench", section)
-        print(f"wrote {RESULTS}")
-    return 0
+    return publish("ssl_bench", section, quick=args.quick)
 
 
 if __name__ == "__main__":
