@@ -163,9 +163,8 @@ def run(config: dict) -> Result:
 
     start = time.perf_counter()
     jobs = [(_gauss_job, k, j) for k, j in g_jobs.items()] + [(_pair_job, k, j) for k, j in p_jobs.items()]
-    jobs.sort(key=lambda t: -_cost(t[2]))
     kind = {_gauss_job: "g", _pair_job: "p"}
-    results = run_jobs([(fn, job) for fn, _, job in jobs], workers)
+    results = run_jobs([(fn, job) for fn, _, job in jobs], workers, cost=_cost)
     done = {(kind[fn],) + key: r for (fn, key, _), r in zip(jobs, results)}
     wall = time.perf_counter() - start
     g_res = {k: done[("g",) + k] for k in g_jobs}
@@ -191,6 +190,7 @@ def run(config: dict) -> Result:
 
 
 def _cost(job: dict) -> float:
+    """Relative training time of a job (Gaussian: steps x batch^2; pairs: epochs)."""
     if "dim" in job:
         return job["steps"] * job["batch"] ** 2 / 256**2 * 1.5 + job["steps"] * 0.5
     return job["epochs"] * 12

@@ -87,8 +87,8 @@ def run(config: dict) -> Result:
              "n_directions": config["n_directions"]}
             for seed in config["seeds"] for m in config["methods"] for s in config["sigma"]]
     # longest runs (joint embedding) first, so the workers finish together
-    jobs.sort(key=lambda j: j["method"] not in JE_METHODS)
-    runs = run_jobs([(train_and_probe, job) for job in jobs], int(config["workers"]))
+    runs = run_jobs([(train_and_probe, job) for job in jobs], int(config["workers"]),
+                    cost=lambda job: float(job["method"] in JE_METHODS))
     wall = time.perf_counter() - start
     M, S = config["methods"], [float(s) for s in config["sigma"]]
     acc = {(m, s): np.array([r["accuracy"] for r in sorted(runs, key=lambda r: r["seed"])
