@@ -141,8 +141,8 @@ def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):
     """The k nearest by exact ``(distance, index)`` from candidates with search distances ``approx``;
     returns ids and squared distances."""
     idx, approx = _lexsort_rows(approx, cand)
-    a64 = approx.to(torch.float64)
-    scale = (q.to(torch.float64) ** 2).sum(1) + (data.to(torch.float64) ** 2).sum(1).max()
+    a64, d64 = approx.to(torch.float64), data.to(torch.float64)
+    scale = (q.to(torch.float64) ** 2).sum(1) + (d64**2).sum(1).max()
     tol = (4 * (data.shape[1] ** 0.5 + 4) * search_eps * scale).unsqueeze(1)
     m = min(k + 1, cand.shape[1])
     near_tie = (a64[:, 1:m] - a64[:, : m - 1] <= 2 * tol).any(1)
@@ -153,7 +153,7 @@ def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):
     rows = torch.nonzero(near_tie).flatten()
     if rows.numel() == 0:
         return idx, dist
-    d64, q64 = data.to(torch.float64), q[rows].to(torch.float64)
+    q64 = q[rows].to(torch.float64)
     ids, exact = _lexsort_rows(_direct_sq_distances(d64, q64, cand[rows]), cand[rows])
     idx[rows], dist[rows] = ids[:, :k], exact[:, :k].to(dist.dtype)
     if cand.shape[1] == k:
