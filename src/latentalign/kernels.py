@@ -205,6 +205,7 @@ class GramSums:
 
 
 _PAIRS = {"xy": (0, 1), "xx": (0, 0), "yy": (1, 1)}
+GRAM_TRIPLE = tuple(_PAIRS)  # the cross term and both self terms, as CKA-like scores need
 
 
 def gram_sums(Xt, Yt, kernel, *, unbiased: bool, sigma=None, seed: int = 0, block_size: int = GRAM_BLOCK,

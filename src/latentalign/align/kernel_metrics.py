@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import torch
 
-from ..kernels import GRAM_BLOCK, KernelFn, gram_sums, hsic, resolve_path
+from ..kernels import GRAM_BLOCK, GRAM_TRIPLE, KernelFn, gram_sums, hsic, resolve_path
 from ..moments import centered, hsic_triple
 from ._common import as_output, check_self_term, paired
 
 __all__ = ["ka", "cka", "hsic"]
-
-_TRIPLE = ("xy", "xx", "yy")
 
 
 def cka(
@@ -65,7 +63,7 @@ def cka(
         xy, xx, yy = hsic_triple(centered(Xt), centered(Yt), unbiased)
     else:
         sums = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size,
-                         pairs=_TRIPLE)
+                         pairs=GRAM_TRIPLE)
         xy, xx, yy = (s.hsic(n, unbiased) for s in sums)
     check_self_term(xx, "X")
     check_self_term(yy, "Y")
@@ -95,7 +93,7 @@ def ka(
         xy, xx, yy = ((A.T @ B).square().sum() for A, B in ((Xt, Yt), (Xt, Xt), (Yt, Yt)))
     else:
         sums = gram_sums(Xt, Yt, kernel, unbiased=False, sigma=sigma, seed=seed, block_size=block_size,
-                         shift=False, pairs=_TRIPLE)
+                         shift=False, pairs=GRAM_TRIPLE)
         xy, xx, yy = (s.kl for s in sums)
     check_self_term(xx, "X", "alignment ||K||^2")
     check_self_term(yy, "Y", "alignment ||L||^2")

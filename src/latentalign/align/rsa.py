@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .._validate import as_matrix, check_choice, check_int
-from ..kernels import GRAM_BLOCK, gram_sums, squared_distances, unit_rows
+from ..kernels import GRAM_BLOCK, GRAM_TRIPLE, gram_sums, squared_distances, unit_rows
 from ._common import as_output, check_self_term, paired, safe_sqrt, zero_diagonal
 
 __all__ = ["rsa", "dcor", "dissimilarity_matrix", "rdm_kernel", "RDMS", "COMPARISONS"]
@@ -137,7 +137,7 @@ def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: i
     if compare == "centered":
         # fx and fy are the same block function (same rdm) on differently prepared rows
         sums = gram_sums(Zx, Zy, lambda A, B: -0.5 * fx(A, B), unbiased=False, sigma=None, seed=0,
-                         block_size=block_size, shift=False, hollow=True, pairs=("xy", "xx", "yy"))
+                         block_size=block_size, shift=False, hollow=True, pairs=GRAM_TRIPLE)
         xy, xx, yy = (s.hsic(n, False) for s in sums)
         check_self_term(xx, "X")
         check_self_term(yy, "Y")

@@ -42,7 +42,7 @@ import torch.distributed as dist
 from torchmetrics import Metric
 
 from .._validate import as_matrix, check_choice, check_ints, check_nonnegative
-from ..moments import cross_moments, hsic_from_moments, linear_hsic, self_hsic, self_moments
+from ..moments import centered, cross_moments, hsic_from_moments, linear_hsic, self_hsic, self_moments
 from .stitching import Stitcher, ridge_map
 
 __all__ = ["LinearCKA", "LayerCKA"]
@@ -256,8 +256,7 @@ class LayerCKA(Metric):
         m = A[0].shape[0]
         if m < (4 if self.unbiased else 2):
             raise ValueError(f"acts_a: mode='minibatch' needs batches of at least {4 if self.unbiased else 2} rows, got {m}")
-        A = [Z - Z.mean(0) for Z in A]
-        B = [Z - Z.mean(0) for Z in B]
+        A, B = [centered(Z) for Z in A], [centered(Z) for Z in B]
         h = lambda X, Y: linear_hsic(X, Y, self.unbiased)
         self.hsic_ab = self.hsic_ab + torch.stack([torch.stack([h(X, Y) for Y in B]) for X in A])
         self.hsic_a = self.hsic_a + torch.stack([h(X, X) for X in A])
