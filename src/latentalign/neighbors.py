@@ -139,10 +139,10 @@ def _faiss_candidates(data, q, n_cand, self_search):
 
 def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):
     """The k nearest by exact ``(distance, index)`` from candidates with search distances ``approx``;
-    returns ids and squared distances."""
+    returns ids and squared distances. Only the rows that need it are touched in float64."""
     idx, approx = _lexsort_rows(approx, cand)
-    a64, d64 = approx.to(torch.float64), data.to(torch.float64)
-    scale = (q.to(torch.float64) ** 2).sum(1) + (d64**2).sum(1).max()
+    a64 = approx.to(torch.float64)
+    scale = _sq_norms64(q) + _sq_norms64(data).max()
     tol = (4 * (data.shape[1] ** 0.5 + 4) * search_eps * scale).unsqueeze(1)
     m = min(k + 1, cand.shape[1])
     near_tie = (a64[:, 1:m] - a64[:, : m - 1] <= 2 * tol).any(1)
@@ -154,29 +154,44 @@ def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):
     if rows.numel() == 0:
         return idx, dist
     q64 = q[rows].to(torch.float64)
-    ids, exact = _lexsort_rows(_direct_sq_distances(d64, q64, cand[rows]), cand[rows])
+    exact = _direct_sq_distances(data, q64, cand[rows])
+    ids, exact = _lexsort_rows(exact, cand[rows])
     idx[rows], dist[rows] = ids[:, :k], exact[:, :k].to(dist.dtype)
     if cand.shape[1] == k:
         return idx, dist
     # a point outside the candidates may tie with or beat the k-th: recompute that row in full
     outside_floor = a64[rows, -1] - tol[rows, 0]
-    for r in torch.nonzero(outside_floor <= exact[:, k - 1]).flatten().tolist():
+    redo = torch.nonzero(outside_floor <= exact[:, k - 1]).flatten().tolist()
+    if not redo:
+        return idx, dist
+    d64 = data.to(torch.float64)
+    ids_all = torch.arange(d64.shape[0], device=data.device).unsqueeze(0)
+    for r in redo:
         i = int(rows[r])
         row_d = ((d64 - q64[r]) ** 2).sum(1)
         if self_search:
             row_d[i] = float("inf")
-        ids_all = torch.arange(d64.shape[0], device=data.device)
-        row_idx, row_dist = _lexsort_rows(row_d.unsqueeze(0), ids_all.unsqueeze(0))
+        row_idx, row_dist = _lexsort_rows(row_d.unsqueeze(0), ids_all)
         idx[i], dist[i] = row_idx[0, :k], row_dist[0, :k].to(dist.dtype)
     return idx, dist
 
 
-def _direct_sq_distances(data, q, idx, rows_per_block=1024):
-    """``||q_i - x_idx[i, j]||^2`` in the precision of ``data``, summed from differences."""
-    out = torch.empty(idx.shape, dtype=data.dtype, device=data.device)
+def _sq_norms64(x: torch.Tensor) -> torch.Tensor:
+    """``||x_i||^2`` accumulated in float64, without a float64 copy of ``x``."""
+    return torch.linalg.vector_norm(x, dim=1, dtype=torch.float64) ** 2
+
+
+def _direct_sq_distances(data, q, idx, rows_per_block=128):
+    """``||q_i - x_idx[i, j]||^2`` in the precision of ``q``, summed from differences.
+
+    Rows of ``data`` are gathered in their own precision and promoted block by
+    block, so a float64 ``q`` re-ranks float32 data without copying all of it.
+    """
+    out = torch.empty(idx.shape, dtype=q.dtype, device=data.device)
     for start in range(0, idx.shape[0], rows_per_block):
         block = slice(start, start + rows_per_block)
-        out[block] = ((q[block].unsqueeze(1) - data[idx[block]]) ** 2).sum(-1)
+        diff = data[idx[block]].to(q.dtype).sub_(q[block].unsqueeze(1))
+        out[block] = diff.mul_(diff).sum(-1)
     return out
 
 
