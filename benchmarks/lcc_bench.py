@@ -198,7 +198,8 @@ def case(n: int, d: int, s: float, repeats_ours: int, repeats_ref: int) -> dict:
     out["pass_fast"] = (out["fast_ratio"] >= TARGET_FAST and out["recall_ivf"] >= MIN_RECALL
                         and out["ari_fast_vs_exact"] >= MIN_ARI and out["dq_fast"] <= MAX_DQ)
     print(f"  whole step: reference {ref_whole:.2f} s, exact {statistics.median(t_exact):.2f} s "
-          f"({out['exact_ratio']:.1f}x), fast {statistics.median(t_fast):.2f} s ({out['fast_ratio']:.1f}x, "
+          f"({out['exact_ratio']:.1f}x of at most {ref_whole / out['ref_search_s']:.1f}x), "
+          f"fast {statistics.median(t_fast):.2f} s ({out['fast_ratio']:.1f}x, "
           f"recall {out['recall_ivf']:.3f}, ARI vs exact {out['ari_fast_vs_exact']:.3f}, dQ {out['dq_fast']:.4f})",
           flush=True)
     return out
@@ -259,15 +260,18 @@ def render(m: dict, cases: list[dict], args, wall: float) -> str:
         "",
         "### (b) Whole step, exact mode: the same faiss flat search on both sides (target >= 7x at 20000 x 64)",
         "",
-        "| N x D | s | faiss flat search | reference whole step | ours `knn=\"faiss\"` whole step | ratio | "
+        "Any pipeline that runs the reference's search is bounded by the ceiling `reference whole step / faiss "
+        "search` (Amdahl, with free post-search stages); the spec's 7-12x assumed networkx Louvain at 6.1-12.8 s.",
+        "",
+        "| N x D | s | faiss flat search | reference whole step | ceiling | ours `knn=\"faiss\"` whole step | ratio | "
         "ours: search / graph / Louvain / matching+masks / banks |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in cases:
         st = c["exact_stage_s"]
         lines.append(
             f"| {c['n']} x {c['d']} | {c['s']:g} | {c['ref_search_s']:.2f} s | {c['ref_whole_s']:.2f} s | "
-            f"{med(c['ours_exact_s']):.2f} s | {c['exact_ratio']:.1f}x"
+            f"{c['ref_whole_s'] / c['ref_search_s']:.1f}x | {med(c['ours_exact_s']):.2f} s | {c['exact_ratio']:.1f}x"
             f"{' (' + _v(c['exact_ratio'] >= TARGET_EXACT) + ')' if (c['n'], c['d']) == (20000, 64) else ''} | "
             f"{st['knn']:.2f} / {st['graph']:.3f} / {st['communities']:.2f} / {st['matching']:.3f} / "
             f"{st['banks']:.3f} s |")

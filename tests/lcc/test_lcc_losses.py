@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latentalign.lcc import ExactLCCLoss, RandomizedLCCLoss, cluster_latents, lcc_loss
+from latentalign.lcc import ExactLCCLoss, RandomizedLCCLoss, cluster_latents, lcc_distances, lcc_loss, pack_banks
 
 BANK_A = torch.tensor([[0.0, 0.0], [2.0, 0.0]], dtype=torch.float64)
 BANK_B = torch.tensor([[10.0, 0.0]], dtype=torch.float64)
@@ -95,6 +95,50 @@ def test_loss_is_nonnegative_and_invariant_to_duplicated_features(seed, k):
     doubled = {a: [torch.cat([b, b], 1) for b in banks] for a, banks in targets.items()}
     L2 = lcc_loss(torch.cat([u, u], 1), labels, mc, doubled, k)
     assert L2.item() == pytest.approx(L.item(), rel=1e-9, abs=1e-12)
+
+
+def _loss_one_bank_at_a_time(u, labels, mc, targets, k):
+    """The spec's formula written out: per MC sample, per bank of its class, mean of the k nearest, then min."""
+    terms = []
+    for i in range(u.shape[0]):
+        banks = targets.get(int(labels[i]), [])
+        if not mc[i] or labels[i] < 0 or not banks:
+            continue
+        per_bank = []
+        for bank in banks:
+            near = torch.argsort(((bank - u[i].detach()) ** 2).sum(1))[: min(k, bank.shape[0])]
+            per_bank.append(torch.linalg.vector_norm(u[i] - bank[near].mean(0)) / math.sqrt(u.shape[1]))
+        terms.append(torch.stack(per_bank).min())
+    return torch.stack(terms).mean() if terms else u.sum() * 0
+
+
+@given(st.integers(0, 10_000), st.integers(1, 6))
+def test_batched_loss_equals_the_formula_one_bank_at_a_time(seed, k):
+    g = torch.Generator().manual_seed(seed)
+    # classes 0..3 own 1-3 banks of 1-9 members (some smaller than k); class 4 owns none; label -1 is ignored
+    targets = {a: [torch.randn(int(torch.randint(1, 10, (1,), generator=g)), 3, generator=g, dtype=torch.float64)
+                   for _ in range(int(torch.randint(1, 4, (1,), generator=g)))] for a in range(4)}
+    u = torch.randn(20, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(-1, 6, (20,), generator=g)
+    mc = torch.rand(20, generator=g) < 0.8
+    L = lcc_loss(u, labels, mc, targets, k)
+    (grad,) = torch.autograd.grad(L, u)
+    v = u.detach().clone().requires_grad_(True)
+    expect = _loss_one_bank_at_a_time(v, labels, mc, targets, k)
+    (expect_grad,) = torch.autograd.grad(expect, v)
+    assert L.item() == pytest.approx(expect.item(), rel=1e-12, abs=1e-12)
+    assert torch.allclose(grad, expect_grad, atol=1e-12)
+    assert lcc_loss(u, labels, mc, pack_banks(targets), k).item() == L.item()  # packed once, same value
+
+
+def test_distances_to_a_plain_list_of_banks():
+    d = lcc_distances(_mc_latents(), [BANK_A, BANK_B], 2)
+    expect = torch.tensor([[3.0, 6.0], [8.0, 1.0]], dtype=torch.float64) / math.sqrt(2)
+    assert torch.allclose(d, expect)
+    with pytest.raises(ValueError, match="^banks: expected non-empty"):
+        pack_banks([BANK_A, torch.zeros(0, 2)])
+    with pytest.raises(ValueError, match="^banks: expected at least one"):
+        pack_banks({})
 
 
 def test_latent_dimension_must_match_the_banks():

@@ -30,7 +30,7 @@ from .graph import knn_graph, knn_indices, pca_project
 from .matching import Masks, cluster_masks, contingency, match_clusters, shuffle_communities
 from .metrics import cluster_metrics, knn_probe_accuracy, loo_knn_accuracy
 from .state import ClusterState, cluster_latents, cluster_options
-from .losses import ExactLCCLoss, RandomizedLCCLoss, lcc_distances, lcc_loss
+from .losses import ExactLCCLoss, PackedBanks, RandomizedLCCLoss, lcc_distances, lcc_loss, pack_banks
 from .correction import ClusterCorrection
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "detect_communities", "modularity", "relabel_by_size",
     "contingency", "match_clusters", "cluster_masks", "Masks", "shuffle_communities",
     "ClusterState", "cluster_latents", "cluster_options",
-    "ExactLCCLoss", "RandomizedLCCLoss", "lcc_loss", "lcc_distances",
+    "ExactLCCLoss", "RandomizedLCCLoss", "lcc_loss", "lcc_distances", "pack_banks", "PackedBanks",
     "ClusterCorrection", "LCCCallback",
     "cluster_metrics", "loo_knn_accuracy", "knn_probe_accuracy",
 ]

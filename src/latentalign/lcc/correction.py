@@ -41,7 +41,7 @@ from .._validate import as_matrix, check_choice, check_int, check_k, check_nonne
 from ..models import LayerRecorder
 from .collect import MAX_BYTES, check_labels, collect_latents
 from .distributed import gather_collected, is_distributed, share_clustering
-from .losses import ExactLCCLoss, RandomizedLCCLoss
+from .losses import ExactLCCLoss, PackedBanks, RandomizedLCCLoss, pack_banks
 from .state import ClusterState, cluster_latents, cluster_options
 
 __all__ = ["ClusterCorrection", "LOSSES"]
@@ -122,6 +122,7 @@ class ClusterCorrection:
         self.reduce, self.max_bytes = reduce, max_bytes
         self.state: dict[str, ClusterState] = {}
         self.targets: dict[str, dict[int, list[torch.Tensor]]] = {}
+        self._packed: dict[str, tuple[dict, PackedBanks]] = {}
         self.stats: dict = {}
         self.history: list[dict] = []
         self._next_epoch = 0
@@ -173,20 +174,26 @@ class ClusterCorrection:
 
     def end_epoch(self) -> None:
         """Drop the state (the callback calls this at every epoch end unless ``persist``)."""
-        self.state, self.targets = {}, {}
+        self.state, self.targets, self._packed = {}, {}, {}
 
     @property
     def active(self) -> bool:
         return bool(self.state)
 
     # -- per batch -------------------------------------------------------------------
-    def _targets_on(self, name: str, device: torch.device) -> dict[int, list[torch.Tensor]]:
-        """The layer's banks, moved to ``device`` once per clustering (not once per batch)."""
+    def _packed_on(self, name: str, u: torch.Tensor) -> PackedBanks | dict:
+        """``targets[name]`` packed, on ``u``'s device and dtype: once per clustering, not once per batch;
+        ``{}`` when no class received a cluster."""
         targets = self.targets[name]
-        if any(b.device != device for banks in targets.values() for b in banks):
-            targets = {a: [b.to(device) for b in banks] for a, banks in targets.items()}
-            self.targets[name] = targets
-        return targets
+        if not targets:
+            return {}
+        source, packed = self._packed.get(name, (None, None))
+        if source is not targets:
+            packed = pack_banks(targets)
+        if packed.members.device != u.device or packed.members.dtype != u.dtype:
+            packed = packed.to(device=u.device, dtype=u.dtype)
+        self._packed[name] = (targets, packed)
+        return packed
 
     @contextmanager
     def capture(self, model: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
@@ -231,10 +238,9 @@ class ClusterCorrection:
             c = state.communities[idx.cpu()]
             y = labels.cpu()
             mc = (y >= 0) & (state.matching[c] != y)
-            targets = self._targets_on(name, u.device)
-            value = self.loss_fn(u, labels.to(u.device), mc.to(u.device), targets)
+            value = self.loss_fn(u, labels.to(u.device), mc.to(u.device), self._packed_on(name, u))
             matched = torch.zeros(self.n_classes, dtype=torch.bool)
-            matched[list(targets)] = True
+            matched[list(self.targets[name])] = True
             has_target = matched[y.clamp_min(0)]
             per_layer[name] = float(value.detach())
             n_mc[name] = int((mc & has_target).sum())

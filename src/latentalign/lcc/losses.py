@@ -12,8 +12,11 @@ the batch MC set ``S = {i : y_i >= 0, m(c[idx_i]) != y_i, y_i matched}``:
 - ``L = (1/|S|) sum_{i in S} l_i``; ``u.sum() * 0`` when ``S`` is empty (keeps
   every parameter in the graph, as DDP needs).
 
-Everything runs with torch on the batch's device, one (class, bank) pair at a
-time (``cdist`` + ``topk``): no per-sample loop, no search library in the step.
+Everything runs with torch on the batch's device, for all MC rows and banks
+at once: the banks are packed once per clustering (:func:`pack_banks`), the
+targets of a batch come from one ``cdist`` and one ``topk`` over a padded
+``(rows, bank, member)`` view (no gradient), and only ``||u_i - t_{i,b}||``
+carries one. No per-sample or per-bank loop, no search library in the step.
 The gradient is finite (zero) at zero distance.
 
 Example (the spec's check 3)
@@ -29,7 +32,7 @@ Example (the spec's check 3)
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -37,43 +40,134 @@ from torch import nn
 from .._validate import check_int, check_seed
 from .state import ClusterState
 
-__all__ = ["lcc_distances", "lcc_loss", "ExactLCCLoss", "RandomizedLCCLoss", "Targets"]
+__all__ = ["lcc_distances", "lcc_loss", "pack_banks", "PackedBanks", "ExactLCCLoss", "RandomizedLCCLoss",
+           "Targets"]
 
 Targets = Mapping[int, Sequence[torch.Tensor]]
 """Class -> its banks (each ``(n_b, D)``); a class absent from the map has no target."""
 
-
-def lcc_distances(u: torch.Tensor, banks: Sequence[torch.Tensor], k: int) -> torch.Tensor:
-    """``(n, len(banks))``: ``||u_i - t_{i,b}|| / sqrt(D)``, ``t_{i,b}`` the mean of the
-    ``min(k, n_b)`` members of bank ``b`` nearest ``u_i.detach()``."""
-    cols = []
-    scale = math.sqrt(u.shape[1])
-    anchor = u.detach()
-    for bank in banks:
-        bank = bank.to(device=u.device, dtype=u.dtype)
-        near = torch.cdist(anchor, bank).topk(min(k, bank.shape[0]), dim=1, largest=False).indices
-        target = bank[near].mean(dim=1)
-        cols.append(torch.linalg.vector_norm(u - target, dim=1) / scale)
-    return torch.stack(cols, dim=1)
+_TARGET_CHUNK = 2**22
+"""Largest ``rows x banks x members`` distance view of one target-selection chunk (16 MiB in float32)."""
 
 
-def lcc_loss(u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor, targets: Targets, k: int) -> torch.Tensor:
-    """Mean over ``S = mc & (labels >= 0) & (class has a bank)`` of ``min_b lcc_distances``.
+class PackedBanks(NamedTuple):
+    """Banks ``b = 0..B-1`` stacked for batched target selection.
+
+    ``members`` ``(R + 1, D)``: every bank's rows, bank after bank, then one zero
+    padding row; ``slots`` ``(B, n_max)``: bank ``b``'s row ids in ``members``,
+    padded with ``R``; ``sizes`` ``(B,)``: ``n_b``; ``by_class`` ``(A, M)``: row ``a``
+    lists the banks of class ``a``, padded with ``-1`` (no row is owned when packed
+    from a plain list).
+    """
+
+    members: torch.Tensor
+    slots: torch.Tensor
+    sizes: torch.Tensor
+    by_class: torch.Tensor
+
+    @property
+    def dim(self) -> int:
+        return int(self.members.shape[1])
+
+    def to(self, device=None, dtype=None) -> "PackedBanks":
+        return PackedBanks(self.members.to(device=device, dtype=dtype), self.slots.to(device),
+                           self.sizes.to(device), self.by_class.to(device))
+
+
+def pack_banks(banks: Targets | Sequence[torch.Tensor]) -> PackedBanks:
+    """Pack ``{class: [bank, ...]}`` (or a plain list of banks, owner ``-1``) into :class:`PackedBanks`."""
+    if isinstance(banks, Mapping):
+        pairs = [(int(a), b) for a in sorted(banks) for b in banks[a]]
+    else:
+        pairs = [(-1, b) for b in banks]
+    if not pairs:
+        raise ValueError("banks: expected at least one bank")
+    tensors = [b.detach() for _, b in pairs]
+    dim = tensors[0].shape[1]
+    if any(b.ndim != 2 or b.shape[1] != dim or b.shape[0] == 0 for b in tensors):
+        raise ValueError(f"banks: expected non-empty (n_b, {dim}) tensors, got shapes "
+                         f"{[tuple(b.shape) for b in tensors]}")
+    device, dtype = tensors[0].device, tensors[0].dtype
+    sizes = torch.tensor([b.shape[0] for b in tensors], device=device)
+    total = int(sizes.sum())
+    members = torch.cat([*(b.to(device=device, dtype=dtype) for b in tensors), torch.zeros(1, dim, dtype=dtype,
+                                                                                          device=device)])
+    starts = torch.cumsum(sizes, 0) - sizes
+    pos = torch.arange(int(sizes.max()), device=device)
+    slots = torch.where(pos < sizes[:, None], starts[:, None] + pos, torch.full_like(pos, total))
+    return PackedBanks(members, slots, sizes, _class_table(torch.tensor([a for a, _ in pairs], device=device)))
+
+
+def _targets(anchor: torch.Tensor, packed: PackedBanks, k: int, banks: torch.Tensor) -> torch.Tensor:
+    """``(n, M, D)``: ``t_{i,j}``, the mean of the ``min(k, n_b)`` members of bank ``b = banks[i, j]``
+    nearest ``anchor_i``."""
+    members, slots, sizes, _ = packed
+    (n, n_cols), width, dim = banks.shape, slots.shape[1], members.shape[1]
+    kk = min(k, width)
+    out = torch.empty(n, n_cols, dim, dtype=members.dtype, device=members.device)
+    step = max(1, _TARGET_CHUNK // max(members.shape[0], n_cols * max(width, kk * dim)))
+    for start in range(0, n, step):
+        rows, cols = anchor[start:start + step], banks[start:start + step]
+        d = torch.cdist(rows, members[:-1])
+        d = torch.cat([d, d.new_full((d.shape[0], 1), float("inf"))], 1)  # the padding row is never near
+        view = torch.gather(d, 1, slots[cols].flatten(1)).view(rows.shape[0], n_cols, width)
+        near = view.topk(kk, dim=2, largest=False).indices  # (rows, M, kk): positions within each bank
+        keep = (near < sizes[cols][..., None]).to(members.dtype)[..., None]
+        picked = members[slots[cols[..., None], near]]  # (rows, M, kk, D)
+        out[start:start + step] = (picked * keep).sum(2) / keep.sum(2)
+    return out
+
+
+def lcc_distances(u: torch.Tensor, banks: Sequence[torch.Tensor] | PackedBanks, k: int,
+                  which: torch.Tensor | None = None) -> torch.Tensor:
+    """``(n, B)``: ``||u_i - t_{i,b}|| / sqrt(D)``, ``t_{i,b}`` the mean of the
+    ``min(k, n_b)`` members of bank ``b`` nearest ``u_i.detach()``; with ``which``
+    ``(n, M)`` (bank ids), only the banks ``which[i]`` of each row."""
+    packed = banks if isinstance(banks, PackedBanks) else pack_banks(banks)
+    packed = packed.to(device=u.device, dtype=u.dtype)
+    if which is None:
+        which = torch.arange(packed.slots.shape[0], device=u.device).expand(u.shape[0], -1)
+    with torch.no_grad():
+        t = _targets(u.detach(), packed, k, which)
+    return torch.linalg.vector_norm(u[:, None, :] - t, dim=2) / math.sqrt(u.shape[1])
+
+
+def lcc_loss(u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor, targets: Targets | PackedBanks,
+             k: int) -> torch.Tensor:
+    """Mean over ``S = mc & (labels >= 0) & (class has a bank)`` of ``min_{b: m(b) = y_i} lcc_distances``.
 
     ``u`` ``(n, D)``, ``labels`` ``(n,)`` int, ``mc`` ``(n,)`` bool: the batch's
-    misclustered flags. Returns ``u.sum() * 0`` when ``S`` is empty.
+    misclustered flags; ``targets`` the class banks, or them packed once by
+    :func:`pack_banks`. Returns ``u.sum() * 0`` when ``S`` is empty.
     """
-    labels = labels.to(u.device)
-    mc = mc.to(u.device)
-    total, count = u.sum() * 0.0, 0
-    for a in torch.unique(labels[mc & (labels >= 0)]).tolist():
-        banks = targets.get(int(a))
-        if not banks:
-            continue  # targetless: class a received no cluster
-        rows = torch.nonzero(mc & (labels == a)).flatten()
-        total = total + lcc_distances(u[rows], banks, k).min(dim=1).values.sum()
-        count += rows.numel()
-    return total / count if count else total
+    zero = u.sum() * 0.0
+    if not isinstance(targets, PackedBanks):
+        if not any(len(b) for b in targets.values()):
+            return zero
+        targets = pack_banks({a: b for a, b in targets.items() if len(b)})
+    labels, mc = labels.to(u.device), mc.to(u.device)
+    table = targets.by_class.to(u.device)
+    known = (labels >= 0) & (labels < table.shape[0])
+    rows = torch.nonzero(mc & known & (table[torch.where(known, labels, 0)] >= 0).any(1)).flatten()
+    if rows.numel() == 0:
+        return zero
+    which = table[labels[rows]]
+    d = lcc_distances(u[rows], targets, k, which.clamp_min(0))
+    nearest = torch.where(which >= 0, d, torch.full_like(d, float("inf"))).min(dim=1).values
+    return nearest.sum() / rows.numel() + zero
+
+
+def _class_table(owner: torch.Tensor) -> torch.Tensor:
+    """``(max class + 1, M)``: row ``a`` lists the banks ``b`` with ``owner[b] = a``, padded with ``-1``."""
+    n_rows = max(int(owner.max()) + 1, 1)
+    counts = torch.bincount(owner[owner >= 0], minlength=n_rows)
+    table = torch.full((n_rows, max(int(counts.max()), 1)), -1, dtype=torch.long, device=owner.device)
+    order = torch.argsort(owner, stable=True)
+    order = order[owner[order] >= 0]
+    first = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(order.numel(), device=owner.device) - first[owner[order]]
+    table[owner[order], rank] = order
+    return table
 
 
 def _check_latents(u: torch.Tensor, dim: int) -> torch.Tensor:
@@ -91,8 +185,12 @@ class _BankLoss(nn.Module):
 
     k: int
 
-    def forward(self, u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor, targets: Targets) -> torch.Tensor:
-        dim = next((b[0].shape[1] for b in targets.values() if b), u.shape[-1])
+    def forward(self, u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor,
+                targets: Targets | PackedBanks) -> torch.Tensor:
+        if isinstance(targets, PackedBanks):
+            dim = targets.dim
+        else:
+            dim = next((b[0].shape[1] for b in targets.values() if b), u.shape[-1])
         return lcc_loss(_check_latents(u, dim), labels, mc, targets, self.k)
 
 
