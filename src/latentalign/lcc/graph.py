@@ -1,7 +1,8 @@
 """The kNN graph of the latents as a scipy CSR matrix, with optional PCA.
 
-- ``knn_indices(Z, k, backend)``: ``exact`` (the core's blocked torch search),
-  ``faiss`` (flat L2, same result) or ``ivf`` (approximate: faiss
+- ``knn_indices(Z, k, backend)``: ``exact`` (the core's exact search: faiss flat
+  for CPU latents, blocked torch for GPU latents, the same ids), ``faiss`` (flat
+  L2, always) or ``ivf`` (approximate: faiss
   ``IndexIVFFlat`` with ``ceil(sqrt N)`` lists, k-means trained with a fixed seed
   on <= 64 points per list for 10 iterations, probing 5% of the lists and at least 8
   (recall@10 on the benchmark's 20-component data: 0.99 at N = 20k and 50k; a fixed
@@ -79,8 +80,8 @@ def knn_indices(Z, k: int, *, backend: str = "exact", seed: int = 0) -> torch.Te
     check_choice(backend, "knn", KNN_BACKENDS)
     Z = as_matrix(Z, "Z", dtype=None).detach()
     k = check_k(k, Z.shape[0], "k")
-    if backend == "exact":
-        return knn(Z, k, backend="torch").indices.cpu()
+    if backend == "exact":  # both core backends give the same ids; faiss selects faster on CPU
+        return knn(Z, k, backend="torch" if Z.is_cuda else "faiss").indices.cpu()
     if backend == "faiss":
         return knn(Z, k, backend="faiss").indices.cpu()
     return _ivf_indices(Z.to("cpu", torch.float32), k, check_seed(seed))

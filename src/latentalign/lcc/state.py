@@ -136,7 +136,7 @@ def cluster_latents(
 ) -> ClusterState:
     """Cluster latents ``Z (N, D)`` with labels ``y (N,)`` (negative: ignored) into a :class:`ClusterState`.
 
-    ``knn``: ``"exact"`` (blocked torch), ``"faiss"`` (flat) or ``"ivf"`` (approximate);
+    ``knn``: ``"exact"`` (faiss flat on CPU, blocked torch on GPU), ``"faiss"`` (flat) or ``"ivf"`` (approximate);
     ``pca_dim``: project to this many principal axes for the graph when ``D > pca_dim``;
     ``preset="fast"``: ``pca_dim=64`` (unless given) and ``knn="ivf"``.
     ``method``: ``"louvain"``, ``"leiden"``, ``"igraph-leiden"`` or ``"networkx"`` (oracle). ``metrics=False``
