@@ -51,7 +51,7 @@ def finetune(
     from ..models import LayerRecorder
     from ..train import seed_everything
     from .correction import ClusterCorrection
-    from .finetune import accuracy, latent_metrics, load_split, make_model, train_epochs
+    from .finetune import latent_metrics, load_split, make_model, train_epochs
 
     check_int(pretrain_epochs, "pretrain_epochs", minimum=0)
     check_int(epochs, "epochs", minimum=0)
@@ -67,12 +67,12 @@ def finetune(
         task = bar.add_task("CE pre-training", total=pretrain_epochs + epochs)
         step = lambda record: bar.advance(task)  # noqa: E731
         train_epochs(net, opt, split, pretrain_epochs, seed=seed, augment=augment, on_epoch=step)
-        before = {"test_accuracy": accuracy(net, split.X_test, split.y_test),
+        before = {"test_accuracy": split.accuracy(net, "test"),
                   "clusters": latent_metrics(net, split, corr.layers, k=k)}
         bar.update(task, description="LCC fine-tuning")
         records = train_epochs(net, opt, split, epochs, corr=corr, seed=seed, first_epoch=pretrain_epochs,
                                augment=augment, on_epoch=step)
-        after = {"test_accuracy": accuracy(net, split.X_test, split.y_test),
+        after = {"test_accuracy": split.accuracy(net, "test"),
                  "clusters": latent_metrics(net, split, corr.layers, k=k)}
     write_json(out, {
         "config": {"data": data, "model": model, "layers": list(layer), "weight": weight, "k": k, "loss": loss,

@@ -27,7 +27,7 @@ from torch import nn
 from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
-from ..train import make_loader, torch_generator
+from ..train import evaluate_classifier, make_loader, torch_generator
 from ..train.augment import random_shift
 from .collect import collect_latents
 from .correction import ClusterCorrection
@@ -35,7 +35,7 @@ from .metrics import knn_probe_accuracy
 from .state import cluster_latents
 
 __all__ = ["DATASETS", "MODELS", "Split", "load_split", "make_model", "shift_and_noise", "train_epochs",
-           "accuracy", "epoch_seed", "latent_metrics"]
+           "epoch_seed", "latent_metrics"]
 
 DATASETS = ("digits", "mnist1d")
 MODELS = ("mlp", "cnn")
@@ -59,6 +59,13 @@ class Split:
     @property
     def n_classes(self) -> int:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    def accuracy(self, model: nn.Module, part: str = "test") -> float:
+        """Accuracy of ``model`` on ``part`` (``"train"``, ``"val"`` or ``"test"``), by
+        :func:`~latentalign.train.evaluate_classifier` (eval mode, training flags restored)."""
+        check_choice(part, "part", ("train", "val", "test"))
+        X, y = getattr(self, f"X_{part}"), getattr(self, f"y_{part}")
+        return evaluate_classifier(model, [(torch.from_numpy(X), torch.from_numpy(y))])["acc"]
 
 
 def load_split(name: str, seed: int = 0) -> Split:
@@ -105,19 +112,6 @@ def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, 
 def epoch_seed(seed: int, epoch: int) -> int:
     """The augmentation seed of ``epoch``: a function of ``(seed, epoch)`` only."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint32)[0])
-
-
-def accuracy(model: nn.Module, X, y) -> float:
-    """Test accuracy of ``model`` (eval mode, ``no_grad``; training flags restored)."""
-    flags = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        with torch.no_grad():
-            pred = model(torch.as_tensor(X)).argmax(1)
-    finally:
-        for m, f in flags.items():
-            m.training = f
-    return float((pred == torch.as_tensor(y)).float().mean())
 
 
 def latent_metrics(model: nn.Module, split: Split, layers, *, k: int = 10, seed: int = 0) -> dict[str, dict]:

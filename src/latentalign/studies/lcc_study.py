@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ..lcc import ClusterCorrection, collect_latents, lcc_loss
-from ..lcc.finetune import accuracy, latent_metrics, load_split, make_model, train_epochs
+from ..lcc.finetune import latent_metrics, load_split, make_model, train_epochs
 from ..train import make_loader, seed_everything
 from .base import Figure, Result, Table, run_jobs
 
@@ -122,7 +122,7 @@ def _tune_job(job) -> dict:
             for w in config["weights"]:
                 loss, matching = ARM_TYPES[arm]
                 m, _ = _phase2(split, model, opt_state, seed, config, weight=w, loss=loss, matching=matching)
-                out[(arm, w)] = accuracy(m, split.X_val, split.y_val)
+                out[(arm, w)] = split.accuracy(m, "val")
     return out
 
 
@@ -179,7 +179,7 @@ def _seed_job(job) -> dict:
         for label, arm, w, _ in arms:
             loss, matching = ARM_TYPES[arm] if arm else ("exact", "aligned")
             m, records = _phase2(split, model, opt_state, seed, config, weight=w, loss=loss, matching=matching)
-            out["arms"][label] = {"acc": accuracy(m, split.X_test, split.y_test), "records": records,
+            out["arms"][label] = {"acc": split.accuracy(m, "test"), "records": records,
                                   "after": latent_metrics(m, split, LAYER, k=config["k"], seed=0)[LAYER]}
     return out
 
