@@ -3,6 +3,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from latentalign.train import EpochSampler, IndexedDataset, make_loader, seed_everything, torch_generator
 
@@ -52,6 +53,17 @@ def test_make_loader_order_and_reproducibility():
     assert _order(c) == ea[2]
     c.sampler.set_epoch(0)
     assert _order(c) == ea[0]
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_plain_dataloader_over_the_loaders_dataset_gets_the_same_batches(workers):
+    X, y = np.random.default_rng(3).normal(size=(10, 3)).astype(np.float32), np.arange(10) % 3
+    ours = list(make_loader(X, y, batch_size=4, num_workers=workers))
+    plain = list(DataLoader(make_loader(X, y).dataset, batch_size=4, num_workers=workers))  # default collate
+    assert len(ours) == len(plain) == 3
+    for a, b in zip(ours, plain):
+        assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert [tuple(t.shape) for t in plain[0]] == [(4, 3), (4,), (4,)]
 
 
 def test_loader_does_not_touch_global_rng():

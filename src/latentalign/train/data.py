@@ -18,11 +18,12 @@ Example
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from typing import Iterator, Mapping
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from .._validate import _to_tensor, as_labels, as_matrix, check_seed
 from .seed import torch_generator
@@ -94,21 +95,37 @@ class IndexedDataset(Dataset):
 class _WholeBatches(IndexedDataset):
     """:func:`make_loader`'s view of an array-backed :class:`IndexedDataset`: the loader takes
     each batch with one indexing (``__getitems__``) instead of ``batch_size`` item calls and a
-    stack (about 50x less loading time; the batches are identical). Paired with
-    :func:`_as_batch` as the loader's ``collate_fn``; not meant for other loaders."""
+    stack (about 50x less loading time; the batches are identical). Any other loader over it
+    still gets correct batches: its collate sees a sequence of ``(x, y, idx)`` samples."""
 
     def __init__(self, base: IndexedDataset):
         self.dataset, self.X, self.y, self._n = None, base.X, base.y, base._n
 
-    def __getitems__(self, indices):
+    def __getitems__(self, indices) -> "_BatchRows":
         idx = torch.as_tensor(indices, dtype=torch.long)
         y = self.y[idx] if self.y is not None else torch.full((idx.shape[0],), NO_LABEL, dtype=torch.long)
-        return self.X[idx], y, idx
+        return _BatchRows((self.X[idx], y, idx))
 
 
-def _as_batch(batch):
-    """``collate_fn`` for :class:`_WholeBatches`: the batch is already one."""
-    return batch
+class _BatchRows(Sequence):
+    """One batch fetched whole: :func:`_as_batch` returns ``.batch`` as is, and for any other
+    collate it is the sequence of its ``(x, y, idx)`` rows."""
+
+    def __init__(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
+        self.batch = batch
+
+    def __len__(self) -> int:
+        return int(self.batch[2].shape[0])
+
+    def __getitem__(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return tuple(t[i] for t in self.batch)
+
+
+def _as_batch(rows):
+    """``collate_fn`` of :func:`make_loader`'s array-backed loaders: a fetched batch is already one."""
+    return rows.batch if isinstance(rows, _BatchRows) else default_collate(rows)
 
 
 class EpochSampler(Sampler[int]):
