@@ -15,8 +15,8 @@ the batch MC set ``S = {i : y_i >= 0, m(c[idx_i]) != y_i, y_i matched}``:
 Everything runs with torch on the batch's device, for all MC rows and banks
 at once: the banks are packed once per clustering (:func:`pack_banks`), the
 targets of a batch come from one ``cdist`` and one ``topk`` over a padded
-``(rows, bank, member)`` view (no gradient), and only ``||u_i - t_{i,b}||``
-carries one. No per-sample or per-bank loop, no search library in the step.
+``(MC row, bank of the row's class, member)`` view (no gradient), and only
+``||u_i - t_{i,b}||`` carries one. No per-sample or per-bank loop, no search library in the step.
 The gradient is finite (zero) at zero distance.
 
 Example (the spec's check 3)
@@ -47,7 +47,7 @@ Targets = Mapping[int, Sequence[torch.Tensor]]
 """Class -> its banks (each ``(n_b, D)``); a class absent from the map has no target."""
 
 _TARGET_CHUNK = 2**22
-"""Largest ``rows x banks x members`` distance view of one target-selection chunk (16 MiB in float32)."""
+"""Largest distance view (rows x banks x members) or target gather of one selection chunk: 16 MiB in float32."""
 
 
 class PackedBanks(NamedTuple):
