@@ -89,12 +89,13 @@ def kernel_form(X: torch.Tensor, K: torch.Tensor, gamma: float) -> tuple[torch.T
 def gaussian_grad(Z: torch.Tensor, K: torch.Tensor, A: torch.Tensor, gamma: float, sigma: float,
                   with_sigma: bool = False):
     """Total gradient ``-(diag(P 1) Z - P Z) / sigma^2`` with ``P = -gamma (A A^T) o K``; with
-    ``with_sigma`` also ``dF/d log sigma = sum P o D^2 / (2 sigma^2)`` (``D^2`` squared distances)."""
+    ``with_sigma`` also ``dF/d log sigma = -<Z, dF/dZ>`` (``F`` depends on ``Z / sigma`` only, so
+    scaling ``sigma`` by ``e^t`` is scaling ``Z`` by ``e^-t``; equal to ``sum P o D^2 / (2 sigma^2)``)."""
     P = -gamma * (A @ A.T) * K
     grad = -(P.sum(1, keepdim=True) * Z - P @ Z) / (sigma * sigma)
     if not with_sigma:
         return grad
-    return grad, (P * squared_distances(Z, Z)).sum() / (2.0 * sigma * sigma)
+    return grad, -(Z * grad).sum()
 
 
 def linear_feature_form(X: torch.Tensor, Z: torch.Tensor, gamma: float):
