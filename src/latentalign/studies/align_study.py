@@ -35,7 +35,7 @@ from ..data import digits, mfeat, mnist1d
 from ..models import MLP, LayerRecorder
 from ..train import fit_classifier, make_loader, seed_everything
 from . import _align_figures as figs
-from .base import Result, Table
+from .base import Result, Table, torch_threads
 
 TITLE = "Alignment bounds linear stitching (random features, trained MLPs, multi-view digits)"
 
@@ -77,9 +77,7 @@ MFEAT_STITCH = {"e_star": {("pix", "mor"): 0.30, ("mor", "pix"): 0.83},
 
 
 def run(config: dict) -> Result:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.get("threads", 1))
-    try:
+    with torch_threads(config.get("threads", 1)):
         result = Result(summary="")
         timings = {}
         for name, part in (("random_features", _random_features), ("trained_networks", _trained_networks),
@@ -90,8 +88,6 @@ def run(config: dict) -> Result:
         result.numbers["seconds"] = timings
         result.summary = _summary(result)
         return result
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _spearman(x, y) -> float:

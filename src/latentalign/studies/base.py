@@ -18,9 +18,12 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import torch
 
 # name -> module; capabilities add their study here when they land
 STUDIES: dict[str, str] = {
@@ -68,20 +71,36 @@ class Result:
         self.checks.append(Check(claim, bool(passed), detail))
 
 
-def run_jobs(tasks: list[tuple[Callable[[Any], Any], Any]], workers: int,
-             cost: Callable[[Any], float] | None = None) -> list:
-    """``[fn(arg) for fn, arg in tasks]``, in ``workers`` spawned processes when ``workers > 1``.
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch threads, then restore the caller's count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
-    ``fn`` must be a module-level function (it is pickled) and should seed and set its own
-    torch threads, so a job's result does not depend on where it ran. With ``cost(arg)``
-    the most expensive jobs start first (so the workers finish together); results keep
-    the order of ``tasks``.
+
+def _with_threads(fn: Callable[[Any], Any], arg: Any, threads: int) -> Any:
+    with torch_threads(threads):
+        return fn(arg)
+
+
+def run_jobs(tasks: list[tuple[Callable[[Any], Any], Any]], workers: int,
+             cost: Callable[[Any], float] | None = None, threads: int = 1) -> list:
+    """``[fn(arg) for fn, arg in tasks]``, each with ``threads`` torch threads, in ``workers``
+    spawned processes when ``workers > 1`` (the caller's thread count is left as it was).
+
+    ``fn`` must be a module-level function (it is pickled) and should seed itself, so a
+    job's result does not depend on where it ran. With ``cost(arg)`` the most expensive
+    jobs start first (so the workers finish together); results keep the order of ``tasks``.
     """
     if workers <= 1 or len(tasks) <= 1:
-        return [fn(arg) for fn, arg in tasks]
+        return [_with_threads(fn, arg, threads) for fn, arg in tasks]
     order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i][1])) if cost else list(range(len(tasks)))
     with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {i: pool.submit(tasks[i][0], tasks[i][1]) for i in order}
+        futures = {i: pool.submit(_with_threads, tasks[i][0], tasks[i][1], threads) for i in order}
         return [futures[i].result() for i in range(len(tasks))]
 
 

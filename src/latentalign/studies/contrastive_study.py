@@ -75,12 +75,9 @@ LOSS_LABELS = {"clip": "CLIP (1,1)", "cond:2,0": "(2,0)", "cond:0,2": "(0,2)", "
 
 # --------------------------------------------------------------------------- jobs (run in workers)
 def _gauss_job(job: dict) -> dict:
-    import torch
-
     from ..contrastive import ConditionalLoss, build_loss, gaussian
     from ..contrastive.recovery import fit_linear
 
-    torch.set_num_threads(1)
     start = time.perf_counter()
     if job["loss"] == "l2":
         loss = ConditionalLoss(2, 0, tilt="l2", temperature=1.0, gather=False)
@@ -92,15 +89,12 @@ def _gauss_job(job: dict) -> dict:
 
 
 def _pair_job(job: dict) -> dict:
-    import torch
-
     from ..contrastive import build_loss, retrieval
     from ..contrastive.experiment import encode_prompts, evaluate_pair, train_pair
     from ..contrastive.module import pair_loader
     from ..contrastive.pairs import load_pair
     from ..train import quiet_lightning
 
-    torch.set_num_threads(1)
     start = time.perf_counter()
     data = load_pair(job["pair"], seed=job["split_seed"])
     loss = build_loss(job["loss"], tilt=job["tilt"], temperature=job["temperature"], gather=False)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import time
-from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,7 +35,7 @@ import torch
 from ..lcc import ClusterCorrection, collect_latents, lcc_loss
 from ..lcc.finetune import latent_metrics, load_split, make_model, train_epochs
 from ..train import make_loader, seed_everything
-from .base import Figure, Result, Table, run_jobs
+from .base import Figure, Result, Table, run_jobs, torch_threads
 
 TITLE = "LCC: latent cluster correction of small classifiers (digits, MNIST-1D)"
 LAYER = "penultimate"
@@ -73,16 +72,6 @@ ARM_TYPES = {"aligned": ("exact", "aligned"), "shuffled": ("exact", "shuffled"),
              "randomized": ("randomized", "aligned")}
 
 
-@contextmanager
-def _threads(n):
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _arm_types(data, config):
     return [a for a in ARM_TYPES if a != "randomized" or data in config["randomized_on"]]
 
@@ -115,14 +104,13 @@ def _phase2(split, model, opt_state, seed, config, *, weight, loss="exact", matc
 def _tune_job(job) -> dict:
     """Validation accuracy of every (arm type, w) for one (data, model, seed)."""
     data, model_name, seed, config = job
-    with _threads(config["threads"]):
-        split, model, opt_state, _ = _phase1(data, model_name, seed, config)
-        out = {}
-        for arm in _arm_types(data, config):
-            for w in config["weights"]:
-                loss, matching = ARM_TYPES[arm]
-                m, _ = _phase2(split, model, opt_state, seed, config, weight=w, loss=loss, matching=matching)
-                out[(arm, w)] = split.accuracy(m, "val")
+    split, model, opt_state, _ = _phase1(data, model_name, seed, config)
+    out = {}
+    for arm in _arm_types(data, config):
+        for w in config["weights"]:
+            loss, matching = ARM_TYPES[arm]
+            m, _ = _phase2(split, model, opt_state, seed, config, weight=w, loss=loss, matching=matching)
+            out[(arm, w)] = split.accuracy(m, "val")
     return out
 
 
@@ -143,7 +131,7 @@ def _tune(config) -> dict:
     datasets = sorted({d for d, _ in config["cases"]})
     jobs = [(data, model_name, seed, config) for data in datasets for model_name in config["tune_models"]
             for seed in config["val_seeds"]]
-    runs = run_jobs([(_tune_job, job) for job in jobs], config["workers"], cost=_job_cost)
+    runs = run_jobs([(_tune_job, job) for job in jobs], config["workers"], cost=_job_cost, threads=config["threads"])
     for data in datasets:
         scores = {(a, w): [] for a in _arm_types(data, config) for w in config["weights"]}
         for job, accs in zip(jobs, runs):
@@ -172,15 +160,14 @@ def _arms(data, config, chosen):
 def _seed_job(job) -> dict:
     """Phase 1 and every arm's phase 2 for one (data, model, seed): test accuracy, metrics, records."""
     data, model_name, seed, config, arms = job
-    with _threads(config["threads"]):
-        split, model, opt_state, p1 = _phase1(data, model_name, seed, config)
-        out = {"phase1_s": p1 / config["epochs"][data][0], "arms": {},
-               "before": latent_metrics(model, split, LAYER, k=config["k"], seed=0)[LAYER]}
-        for label, arm, w, _ in arms:
-            loss, matching = ARM_TYPES[arm] if arm else ("exact", "aligned")
-            m, records = _phase2(split, model, opt_state, seed, config, weight=w, loss=loss, matching=matching)
-            out["arms"][label] = {"acc": split.accuracy(m, "test"), "records": records,
-                                  "after": latent_metrics(m, split, LAYER, k=config["k"], seed=0)[LAYER]}
+    split, model, opt_state, p1 = _phase1(data, model_name, seed, config)
+    out = {"phase1_s": p1 / config["epochs"][data][0], "arms": {},
+           "before": latent_metrics(model, split, LAYER, k=config["k"], seed=0)[LAYER]}
+    for label, arm, w, _ in arms:
+        loss, matching = ARM_TYPES[arm] if arm else ("exact", "aligned")
+        m, records = _phase2(split, model, opt_state, seed, config, weight=w, loss=loss, matching=matching)
+        out["arms"][label] = {"acc": split.accuracy(m, "test"), "records": records,
+                              "after": latent_metrics(m, split, LAYER, k=config["k"], seed=0)[LAYER]}
     return out
 
 
@@ -188,7 +175,7 @@ def _run_cases(config, chosen) -> dict:
     """``{"data/model": case}`` with every seed's runs gathered per arm."""
     jobs = [(data, model_name, seed, config, _arms(data, config, chosen))
             for data, model_name in config["cases"] for seed in config["seeds"]]
-    runs = run_jobs([(_seed_job, job) for job in jobs], config["workers"], cost=_job_cost)
+    runs = run_jobs([(_seed_job, job) for job in jobs], config["workers"], cost=_job_cost, threads=config["threads"])
     cases = {}
     for (data, model_name, _, _, arms), run in zip(jobs, runs):
         case = cases.setdefault(f"{data}/{model_name}", {
@@ -272,7 +259,7 @@ def run(config: dict) -> Result:
         for a in _arm_types(d, config)}
     tune_s = time.perf_counter() - t_start
     summaries = {name: _summarise(case) for name, case in _run_cases(config, chosen).items()}
-    with _threads(config["threads"]):
+    with torch_threads(config["threads"]):
         mech = _mechanism(config)
     wall = time.perf_counter() - t_start
 

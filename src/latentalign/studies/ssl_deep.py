@@ -57,9 +57,6 @@ def corrupt(X: np.ndarray, basis: np.ndarray, sigma: float, seed: int) -> np.nda
 
 def train_and_probe(job: dict) -> dict:
     """One run: corrupt, train ``job["method"]`` for ``job["epochs"]``, probe; returns the job with ``accuracy``."""
-    import torch
-
-    torch.set_num_threads(1)
     from ..ssl.augment import Compose, GaussianNoise, RandomShift, StructuredNoise
     from ..ssl.evaluate import embed, linear_probe
     from ..ssl.module import fit_ssl, split_dataset
