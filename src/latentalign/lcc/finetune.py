@@ -27,7 +27,7 @@ from torch import nn
 from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
-from ..train import evaluate_classifier, make_loader, torch_generator
+from ..train import epoch_seed, evaluate_classifier, make_loader, torch_generator
 from ..train.augment import random_shift
 from .collect import collect_latents
 from .correction import ClusterCorrection
@@ -35,7 +35,7 @@ from .metrics import knn_probe_accuracy
 from .state import cluster_latents
 
 __all__ = ["DATASETS", "MODELS", "Split", "load_split", "make_model", "shift_and_noise", "train_epochs",
-           "epoch_seed", "latent_metrics"]
+           "latent_metrics"]
 
 DATASETS = ("digits", "mnist1d")
 MODELS = ("mlp", "cnn")
@@ -107,11 +107,6 @@ def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, 
     if noise > 0:
         img = img + noise * torch.randn(img.shape, generator=generator)
     return img.reshape(B, -1)
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """The augmentation seed of ``epoch``: a function of ``(seed, epoch)`` only."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint32)[0])
 
 
 def latent_metrics(model: nn.Module, split: Split, layers, *, k: int = 10, seed: int = 0) -> dict[str, dict]:

@@ -5,7 +5,7 @@
 
 from .data import NO_LABEL, EpochSampler, IndexedDataset, make_loader, split_batch
 from .probes import knn_probe, linear_probe
-from .seed import seed_everything, torch_generator
+from .seed import epoch_seed, seed_everything, torch_generator
 
 __all__ = [
     "IndexedDataset",
@@ -14,6 +14,7 @@ __all__ = [
     "NO_LABEL",
     "seed_everything",
     "torch_generator",
+    "epoch_seed",
     "ClassifierModule",
     "LastCheckpoint",
     "fit_classifier",

@@ -21,12 +21,11 @@ import numbers
 from collections.abc import Sequence
 from typing import Iterator, Mapping
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from .._validate import _to_tensor, as_labels, as_matrix, check_seed
-from .seed import torch_generator
+from .seed import epoch_seed, torch_generator
 
 __all__ = ["IndexedDataset", "EpochSampler", "make_loader", "NO_LABEL"]
 
@@ -152,8 +151,7 @@ class EpochSampler(Sampler[int]):
     def permutation(self, epoch: int) -> torch.Tensor:
         if not self.shuffle:
             return torch.arange(self.n)
-        key = int(np.random.SeedSequence([self.seed, int(epoch)]).generate_state(1, dtype=np.uint32)[0])
-        return torch.randperm(self.n, generator=torch_generator(key))
+        return torch.randperm(self.n, generator=torch_generator(epoch_seed(self.seed, epoch)))
 
     def __iter__(self) -> Iterator[int]:
         if not self._explicit and self._iterated:

@@ -17,7 +17,7 @@ import torch
 
 from .._validate import check_seed
 
-__all__ = ["seed_everything", "torch_generator", "rng_state", "set_rng_state"]
+__all__ = ["seed_everything", "torch_generator", "epoch_seed", "rng_state", "set_rng_state"]
 
 
 def seed_everything(seed: int) -> int:
@@ -35,6 +35,12 @@ def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
     g = torch.Generator(device=device)
     g.manual_seed(seed)
     return g
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A 32-bit seed that depends only on ``(seed, epoch)`` (numpy ``SeedSequence``): the shuffling
+    or augmentation of epoch ``e`` is the same whether or not training was interrupted."""
+    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1, dtype=np.uint32)[0])
 
 
 def rng_state() -> dict:
