@@ -26,7 +26,7 @@ def brute_force(X, k, queries=None, metric="euclidean"):
     return idx, (d if metric == "cosine" else np.sqrt(d))
 
 
-@pytest.mark.parametrize("backend", ["torch", "faiss"])
+@pytest.mark.parametrize("backend", ["torch", "faiss", "auto"])
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_equals_brute_force_on_random_data(backend, metric, dtype):

@@ -92,7 +92,9 @@ def knn(
     x: str = typer.Argument(..., help="Data (n, d): .npy, .npz[:key] or .pt[:key]."),
     k: int = typer.Option(10, "-k", help="Neighbours per row, 1 <= k <= n-1 (self excluded)."),
     metric: str = typer.Option("euclidean", help="euclidean or cosine."),
-    backend: str = typer.Option("torch", help="torch (blocked exact) or faiss (flat, exact)."),
+    backend: str = typer.Option(
+        "torch", help="torch (blocked), faiss (flat) or auto (faiss on CPU, torch on GPU); all exact, same neighbours."
+    ),
     out: Path = typer.Option(..., "--out", help="Output .npz with arrays 'indices' and 'distances'."),
 ) -> None:
     """Exact k nearest neighbours of every row, written to an .npz file.

@@ -39,7 +39,7 @@ from ._validate import as_matrix, check_choice, check_k
 from .kernels import unit_rows
 
 METRICS = ("euclidean", "cosine")
-BACKENDS = ("torch", "faiss")
+BACKENDS = ("torch", "faiss", "auto")
 _BLOCK_BYTES = 32 * 2**20
 _MARGIN = 8
 
@@ -65,7 +65,9 @@ def knn(
     Distances are Euclidean ``||x - q||`` or cosine ``1 - cos(x, q)``. With
     ``queries=None`` self is excluded, so ``1 <= k <= n - 1``; with separate
     queries ``1 <= k <= n``. ``block_size`` is the number of query rows per
-    block (default: as many as fit in 32 MiB of scores).
+    block (default: as many as fit in 32 MiB of scores). ``backend="auto"`` is
+    faiss for CPU data (its fused selection is faster there) and torch on a GPU;
+    every backend returns the same neighbours.
     """
     check_choice(metric, "metric", METRICS)
     check_choice(backend, "backend", BACKENDS)
@@ -87,6 +89,8 @@ def knn(
         data = unit_rows(data, "X")
         q = data if self_search else unit_rows(q, "queries")
     n_cand = min(k + _MARGIN, data.shape[0] - (1 if self_search else 0))
+    if backend == "auto":
+        backend = "torch" if data.is_cuda else "faiss"
     if backend == "torch":
         cand, approx = _torch_candidates(data, q, n_cand, self_search, block_size)
         search_eps = torch.finfo(work).eps
@@ -130,11 +134,23 @@ def _faiss_candidates(data, q, n_cand, self_search):
     extra = 1 if self_search else 0
     found_d, found = index.search(queries, n_cand + extra)
     found, found_d = torch.from_numpy(found).to(torch.long), torch.from_numpy(found_d)
-    if self_search:  # keep the first n_cand non-self ids of each row (self may be absent when duplicated)
-        is_self = found == torch.arange(found.shape[0]).unsqueeze(1)
-        order = torch.argsort(is_self.to(torch.int8), dim=1, stable=True)[:, :n_cand]
+    if self_search:  # self may be absent from its own row when duplicated
+        order, _ = non_self_columns(found, torch.arange(found.shape[0]), n_cand)
         found, found_d = torch.gather(found, 1, order), torch.gather(found_d, 1, order)
     return found.to(data.device), found_d.to(device=data.device, dtype=data.dtype)
+
+
+def non_self_columns(ids: torch.Tensor, own: torch.Tensor, n_keep: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a search that returned each query's own id among its hits: the columns of the first
+    ``n_keep`` entries of each row of ``ids`` that are neither the row's own id ``own[i]`` nor
+    ``-1`` (faiss: no hit), order kept, and how many such entries each row has.
+
+    >>> cols, n_other = non_self_columns(torch.tensor([[0, 2, 1], [3, 1, 5]]), torch.tensor([0, 1]), 2)
+    >>> cols.tolist(), n_other.tolist()
+    ([[1, 2], [0, 2]], [2, 2])
+    """
+    skip = (ids == own.unsqueeze(1)) | (ids < 0)
+    return torch.argsort(skip.to(torch.int8), dim=1, stable=True)[:, :n_keep], (~skip).sum(1)
 
 
 def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):

@@ -1,8 +1,8 @@
 """The kNN graph of the latents as a scipy CSR matrix, with optional PCA.
 
-- ``knn_indices(Z, k, backend)``: ``exact`` (the core's exact search: faiss flat
-  for CPU latents, blocked torch for GPU latents, the same ids), ``faiss`` (flat
-  L2, always) or ``ivf`` (approximate: faiss
+- ``knn_indices(Z, k, backend)``: ``exact`` (the core's exact search with
+  ``backend="auto"``: faiss flat for CPU latents, blocked torch for GPU latents, the
+  same ids), ``faiss`` (flat L2, always) or ``ivf`` (approximate: faiss
   ``IndexIVFFlat`` with ``ceil(sqrt N)`` lists, k-means trained with a fixed seed
   on <= 64 points per list for 10 iterations, probing 5% of the lists and at least 8
   (recall@10 on the benchmark's 20-component data: 0.99 at N = 20k and 50k; a fixed
@@ -34,7 +34,7 @@ import scipy.sparse as sp
 import torch
 
 from .._validate import as_matrix, check_choice, check_int, check_k, check_seed
-from ..neighbors import knn
+from ..neighbors import knn, non_self_columns
 
 __all__ = ["KNN_BACKENDS", "knn_indices", "knn_graph", "pca_project", "EIGH_MAX_DIM"]
 
@@ -80,10 +80,8 @@ def knn_indices(Z, k: int, *, backend: str = "exact", seed: int = 0) -> torch.Te
     check_choice(backend, "knn", KNN_BACKENDS)
     Z = as_matrix(Z, "Z", dtype=None).detach()
     k = check_k(k, Z.shape[0], "k")
-    if backend == "exact":  # both core backends give the same ids; faiss selects faster on CPU
-        return knn(Z, k, backend="torch" if Z.is_cuda else "faiss").indices.cpu()
-    if backend == "faiss":
-        return knn(Z, k, backend="faiss").indices.cpu()
+    if backend != "ivf":
+        return knn(Z, k, backend="auto" if backend == "exact" else "faiss").indices.cpu()
     return _ivf_indices(Z.to("cpu", torch.float32), k, check_seed(seed))
 
 
@@ -106,12 +104,9 @@ def _ivf_indices(Z: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     index.nprobe = min(n_lists, max(IVF_NPROBE, math.ceil(IVF_PROBE_SHARE * n_lists)))
     _, found = index.search(x, k + 1)
     found = torch.from_numpy(found).long()
-    rows = torch.arange(n).unsqueeze(1)
-    keep = (found != rows) & (found >= 0)
-    # first k valid non-self ids of each row (stable: keeps the distance order)
-    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]
+    order, n_other = non_self_columns(found, torch.arange(n), k)
     out = torch.gather(found, 1, order)
-    short = torch.nonzero(keep.sum(1) < k).flatten()
+    short = torch.nonzero(n_other < k).flatten()
     if short.numel():
         out[short] = _exact_rows(Z, short, k)
     return out
@@ -120,9 +115,7 @@ def _ivf_indices(Z: torch.Tensor, k: int, seed: int) -> torch.Tensor:
 def _exact_rows(Z: torch.Tensor, rows: torch.Tensor, k: int) -> torch.Tensor:
     """Exact self-excluded neighbours of the given rows (the IVF fallback)."""
     nb = knn(Z, k + 1, queries=Z[rows]).indices
-    is_self = nb == rows.unsqueeze(1)
-    order = torch.argsort(is_self.to(torch.int8), dim=1, stable=True)[:, :k]
-    return torch.gather(nb, 1, order)
+    return torch.gather(nb, 1, non_self_columns(nb, rows, k)[0])
 
 
 def knn_graph(indices) -> sp.csr_matrix:
