@@ -53,9 +53,9 @@ _TARGET_CHUNK = 2**22
 class PackedBanks(NamedTuple):
     """Banks ``b = 0..B-1`` stacked for batched target selection.
 
-    ``members`` ``(R + 1, D)``: every bank's rows, bank after bank, then one zero
-    padding row; ``slots`` ``(B, n_max)``: bank ``b``'s row ids in ``members``,
-    padded with ``R``; ``sizes`` ``(B,)``: ``n_b``; ``by_class`` ``(A, M)``: row ``a``
+    ``members`` ``(R, D)``: every bank's rows, bank after bank; ``slots``
+    ``(B, n_max)``: bank ``b``'s row ids in ``members`` (the first ``n_b`` columns;
+    the padding repeats row 0 and is masked by ``sizes``); ``sizes`` ``(B,)``: ``n_b``; ``by_class`` ``(A, M)``: row ``a``
     lists the banks of class ``a``, padded with ``-1`` (no row is owned when packed
     from a plain list).
     """
@@ -89,12 +89,10 @@ def pack_banks(banks: Targets | Sequence[torch.Tensor]) -> PackedBanks:
                          f"{[tuple(b.shape) for b in tensors]}")
     device, dtype = tensors[0].device, tensors[0].dtype
     sizes = torch.tensor([b.shape[0] for b in tensors], device=device)
-    total = int(sizes.sum())
-    members = torch.cat([*(b.to(device=device, dtype=dtype) for b in tensors), torch.zeros(1, dim, dtype=dtype,
-                                                                                          device=device)])
+    members = torch.cat([b.to(device=device, dtype=dtype) for b in tensors])
     starts = torch.cumsum(sizes, 0) - sizes
     pos = torch.arange(int(sizes.max()), device=device)
-    slots = torch.where(pos < sizes[:, None], starts[:, None] + pos, torch.full_like(pos, total))
+    slots = torch.where(pos < sizes[:, None], starts[:, None] + pos, torch.zeros_like(pos))
     return PackedBanks(members, slots, sizes, _class_table(torch.tensor([a for a, _ in pairs], device=device)))
 
 
@@ -106,13 +104,14 @@ def _targets(anchor: torch.Tensor, packed: PackedBanks, k: int, banks: torch.Ten
     kk = min(k, width)
     out = torch.empty(n, n_cols, dim, dtype=members.dtype, device=members.device)
     step = max(1, _TARGET_CHUNK // max(members.shape[0], n_cols * max(width, kk * dim)))
+    pos = torch.arange(width, device=members.device)
     for start in range(0, n, step):
         rows, cols = anchor[start:start + step], banks[start:start + step]
-        d = torch.cdist(rows, members[:-1])
-        d = torch.cat([d, d.new_full((d.shape[0], 1), float("inf"))], 1)  # the padding row is never near
+        d = torch.cdist(rows, members)
         view = torch.gather(d, 1, slots[cols].flatten(1)).view(rows.shape[0], n_cols, width)
-        near = view.topk(kk, dim=2, largest=False).indices  # (rows, M, kk): positions within each bank
-        keep = (near < sizes[cols][..., None]).to(members.dtype)[..., None]
+        size = sizes[cols][..., None]  # (rows, M, 1)
+        near = view.masked_fill_(pos >= size, float("inf")).topk(kk, dim=2, largest=False).indices
+        keep = (near < size).to(members.dtype)[..., None]  # a bank shorter than kk also yields padding: weight 0
         picked = members[slots[cols[..., None], near]]  # (rows, M, kk, D)
         out[start:start + step] = (picked * keep).sum(2) / keep.sum(2)
     return out
