@@ -22,12 +22,6 @@ __all__ = ["align_command", "compare_models_command", "app"]
 _ARRAY_HELP = ".npy, .npz[:key] or .pt[:key]"
 
 
-def _load(spec: str, name: str):
-    from .._io import load_array  # "path" or "path:key"
-
-    return load_array(spec, name)
-
-
 def _names(text: str, what: str) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
@@ -81,7 +75,7 @@ def align_command(
     from rich.progress import track
     from rich.table import Table
 
-    from .._io import write_json
+    from .._io import load_array, write_json
     from .registry import metric
     from .significance import significance
     from .stitching import stitch as fit_both
@@ -90,7 +84,7 @@ def align_command(
         infos = [metric(name) for name in _names(metrics, "metrics")]
     except ValueError as err:  # the registry calls its argument "name"
         raise ValueError(str(err).replace("name:", "metrics:", 1)) from err
-    X, Y = _load(a, "A"), _load(b, "B")
+    X, Y = load_array(a, "A"), load_array(b, "B")
     rows = {}
     for info in track(infos, description="alignment", console=Console(stderr=True), transient=True):
         opts = _options(info, k, unbiased, kernel)
@@ -160,13 +154,14 @@ def _load_model(path: Path, name: str, arch: str, hidden: str | None, in_dim: in
 def _dataset(data: str, labels: str | None):
     import numpy as np
 
+    from .._io import load_array
     from ..data import digits, mnist1d
 
     if data in ("digits", "mnist1d"):
         ds = digits() if data == "digits" else mnist1d()
         return ds.X, ds.y
-    X = np.asarray(_load(data, "data"), dtype=np.float32)
-    y = None if labels is None else np.asarray(_load(labels, "labels"))
+    X = np.asarray(load_array(data, "data"), dtype=np.float32)
+    y = None if labels is None else np.asarray(load_array(labels, "labels"))
     return X, y
 
 
