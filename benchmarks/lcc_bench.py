@@ -40,9 +40,7 @@ and ``--threads 1`` gives steadier ratios.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
-import platform
 import statistics
 import sys
 import time
@@ -54,6 +52,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
+from core_bench import machine as core_machine, verdict  # same-folder helpers
 from latentalign.lcc import (cluster_latents, cluster_masks, contingency, detect_communities, knn_graph,
                              knn_indices, match_clusters, modularity, pca_project)
 
@@ -209,25 +208,12 @@ def case(n: int, d: int, s: float, repeats_ours: int, repeats_ref: int) -> dict:
 
 # --------------------------------------------------------------------------- report
 def machine() -> dict:
+    """core_bench's machine facts plus the libraries of this comparison."""
     import faiss
     import sknetwork
 
-    model = "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), model)
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "faiss": faiss.__version__,
-            "faiss_threads": faiss.omp_get_max_threads(), "networkx": nx.__version__,
-            "sknetwork": sknetwork.__version__,
-            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "load_start": os.getloadavg()[0]}
-
-
-def _v(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
+    return {**core_machine(), "faiss_threads": faiss.omp_get_max_threads(), "networkx": nx.__version__,
+            "sknetwork": sknetwork.__version__}
 
 
 def render(m: dict, cases: list[dict], args, wall: float) -> str:
@@ -258,7 +244,7 @@ def render(m: dict, cases: list[dict], args, wall: float) -> str:
             f"| {c['n']} x {c['d']} | {c['s']:g} | {min(c['ref_post_s']):.2f} s | {med(c['ours_post_s']):.3f} s | "
             f"{c['post_ratio']:.1f}x | {c['ari_ours_vs_networkx']:.3f} | {c['q_ours']:.4f} / {c['q_networkx']:.4f} | "
             f"{c['k_ours']} / {c['k_networkx']} | {c['cc_share_ours']:.4f} / {c['cc_share_networkx']:.4f} | "
-            f"{_v(c['pass_post'])} |")
+            f"{verdict(c['pass_post'])} |")
     lines += [
         "",
         "### (b) Whole step, exact mode: the same faiss flat search on both sides (target >= 7x at 20000 x 64)",
@@ -275,7 +261,7 @@ def render(m: dict, cases: list[dict], args, wall: float) -> str:
         lines.append(
             f"| {c['n']} x {c['d']} | {c['s']:g} | {c['ref_search_s']:.2f} s | {c['ref_whole_s']:.2f} s | "
             f"{c['ref_whole_s'] / c['ref_search_s']:.1f}x | {med(c['ours_exact_s']):.2f} s | {c['exact_ratio']:.1f}x"
-            f"{' (' + _v(c['exact_ratio'] >= TARGET_EXACT) + ')' if (c['n'], c['d']) == (20000, 64) else ''} | "
+            f"{' (' + verdict(c['exact_ratio'] >= TARGET_EXACT) + ')' if (c['n'], c['d']) == (20000, 64) else ''} | "
             f"{st['knn']:.2f} / {st['graph']:.3f} / {st['communities']:.2f} / {st['matching']:.3f} / "
             f"{st['banks']:.3f} s |")
     lines += [
@@ -293,7 +279,7 @@ def render(m: dict, cases: list[dict], args, wall: float) -> str:
             f"| {c['n']} x {c['d']} | {c['s']:g} | {c['ref_whole_s']:.2f} s | {med(c['ours_fast_s']):.2f} s | "
             f"{c['fast_ratio']:.1f}x | {st['pca']:.2f} / {st['knn']:.2f} / {st['communities']:.2f} | "
             f"{c['recall_ivf']:.3f} | {c['recall_vs_full_space']:.3f} | {c['ari_fast_vs_exact']:.3f} / "
-            f"{c['ari_fast_vs_networkx']:.3f} | {c['dq_fast']:.4f} | {_v(c['pass_fast'])} |")
+            f"{c['ari_fast_vs_networkx']:.3f} | {c['dq_fast']:.4f} | {verdict(c['pass_fast'])} |")
     lines += ["", "The LCC overhead as a share of a training epoch is measured by the LCC study "
               "(`latentalign report --only lcc`, table \"Time per stage\").", ""]
     return "\n".join(lines)
