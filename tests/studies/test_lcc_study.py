@@ -24,6 +24,7 @@ def test_quick_config_reaches_the_mechanism_checks():
         assert 0.3 < r["acc"][0] <= 1.0 and r["n_seeds"] == 1
     assert {f.name for f in result.figures} == {"accuracy", "cc_share", "stage_times"}
     assert "Published claim" in result.summary
+    assert "altaris/lcc, commit 2550020" in result.summary and "shuffled arm" in result.summary
 
 
 @pytest.mark.slow
