@@ -10,6 +10,7 @@ def test_quick_align_study_reproduces_the_claims_direction(tmp_path):
     result = align_study.run(align_study.QUICK_CONFIG)
     failed = [f"{c.claim}: {c.detail}" for c in result.checks if not c.passed]
     assert not failed, failed
+    assert {c.key for c in result.checks} == set(align_study.CLAIMS)  # the quick run checks every claim
     rf = result.numbers["random_features"]
     assert rf["spearman_cka_estar"]["1->2"] < 0 and rf["spearman_cka_estar"]["2->1"] < 0  # more aligned, less error
     assert all(p["lower_12"] <= p["e_star_12"] + 1e-9 <= p["upper_12"] + 2e-9 for p in rf["points"])

@@ -13,6 +13,7 @@ def result():
 def test_quick_study_reaches_the_published_directions(result):
     failed = [f"{c.claim}: {c.detail}" for c in result.checks if not c.passed]
     assert not failed, failed
+    assert {c.key for c in result.checks} == set(contrastive_study.CLAIMS)  # the quick run checks every claim
     n = result.numbers
     # (a) SGD angles to the top-r CCA subspace
     assert all(angle < 0.05 for angle in n["sgd_max_angles"].values())
@@ -28,6 +29,6 @@ def test_quick_study_reaches_the_published_directions(result):
 
 
 def test_quick_study_has_its_tables_and_figures(result):
-    assert len(result.tables) == 4  # no negatives ablation in the quick config
-    assert {f.name for f in result.figures} == {"error_vs_dim", "samples"}
+    assert len(result.tables) == 5
+    assert {f.name for f in result.figures} == {"error_vs_dim", "error_vs_batch", "error_vs_data", "samples"}
     assert set(contrastive_study.QUICK_CONFIG) == set(contrastive_study.DEFAULT_CONFIG)

@@ -1,22 +1,26 @@
 """What a study returns, and the registry ``latentalign report`` runs.
 
-A study module exposes ``TITLE``, ``DEFAULT_CONFIG`` (a dict of plain values that
-finishes in minutes on 2 CPU cores), ``QUICK_CONFIG`` (seconds, for tests) and
-``run(config) -> Result``. ``Result`` holds numbers (JSON), tables, figures
-(matplotlib) and checks: the direction of the published claim, pass or fail.
+A study module exposes ``TITLE``, ``CLAIMS`` (every published claim it checks, as
+data), ``DEFAULT_CONFIG`` (a dict of plain values that finishes in minutes on 2 CPU
+cores), ``QUICK_CONFIG`` (seconds, for tests) and ``run(config) -> Result``. Both
+configs check the same ``CLAIMS``: a threshold lives in the claim, never in a config.
+``Result`` holds numbers (JSON), tables, figures (matplotlib) and checks: each claim,
+pass or fail, with the sentence the report prints.
 
 Example
 -------
->>> r = Result(summary="two numbers")
->>> r.check("accuracy above chance", 0.9 > 0.1, "0.90 vs 0.10")
->>> r.checks[0].passed
-True
+>>> claims = {"accuracy": Claim("test accuracy >= {threshold}", ">=", 0.9)}
+>>> r = Result(summary="one number", claims=claims)
+>>> r.claim("accuracy", 0.93, "0.930")
+>>> r.checks[0].claim, r.checks[0].passed
+('test accuracy >= 0.9', True)
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing
+import operator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,11 +55,55 @@ class Figure:
     figure: Any  # matplotlib.figure.Figure
 
 
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+    "in": lambda value, bounds: bounds[0] <= value <= bounds[1],
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A published claim a study checks: the sentence quotes the threshold that is asserted.
+
+    ``text`` writes the threshold as ``{threshold}`` (for ``op="in"``, the pair as
+    ``{lo}`` and ``{hi}``); a measured value holds when ``value op threshold``. With
+    ``op=None`` the claim is a yes/no statement checked by a boolean (its text then
+    quotes no threshold of its own).
+    """
+
+    text: str
+    op: str | None = None
+    threshold: Any = None
+
+    def __post_init__(self):
+        if self.op is None:
+            if self.threshold is not None:
+                raise ValueError(f"threshold: a yes/no claim has none, got {self.threshold!r}")
+            return
+        if self.op not in _OPS:
+            raise ValueError(f"op: expected one of {', '.join(_OPS)} or None, got {self.op!r}")
+        slots = ("{lo}", "{hi}") if self.op == "in" else ("{threshold}",)
+        missing = [slot for slot in slots if slot not in self.text]
+        if missing:
+            raise ValueError(f"text: must quote its threshold as {' and '.join(missing)}: {self.text!r}")
+
+    def render(self, **fields) -> str:
+        """The claim's sentence with its threshold (and ``fields``, e.g. a case name) filled in."""
+        if self.op == "in":
+            fields = {"lo": self.threshold[0], "hi": self.threshold[1], **fields}
+        return self.text.format(threshold=self.threshold, **fields)
+
+    def holds(self, value) -> bool:
+        """``value op threshold``, or ``bool(value)`` for a yes/no claim."""
+        return bool(value) if self.op is None else bool(_OPS[self.op](value, self.threshold))
+
+
 @dataclass
 class Check:
     claim: str
     passed: bool
     detail: str = ""
+    key: str = ""  # the claim's key in the study's CLAIMS
 
 
 @dataclass
@@ -65,9 +113,17 @@ class Result:
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    claims: dict[str, Claim] = field(default_factory=dict, repr=False)
+
+    def claim(self, key: str, value, detail: str = "", **fields) -> None:
+        """Check the study's claim ``key`` on the measured ``value`` (a number, or a bool for a yes/no claim)."""
+        if key not in self.claims:
+            raise KeyError(f"key: {key!r} is not one of this study's claims ({', '.join(self.claims)})")
+        claim = self.claims[key]
+        self.checks.append(Check(claim.render(**fields), claim.holds(value), detail, key))
 
     def check(self, claim: str, passed: bool, detail: str = "") -> None:
-        """Record whether the study reproduced ``claim``."""
+        """Record whether the study reproduced ``claim`` (a study not yet on ``CLAIMS``)."""
         self.checks.append(Check(claim, bool(passed), detail))
 
 

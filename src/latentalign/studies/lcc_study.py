@@ -35,9 +35,17 @@ import torch
 from ..lcc import ClusterCorrection, collect_latents, lcc_loss
 from ..lcc.finetune import latent_metrics, load_split, make_model, train_epochs
 from ..train import make_loader, seed_everything
-from .base import Figure, Result, Table, run_jobs, torch_threads
+from .base import Claim, Figure, Result, Table, run_jobs, torch_threads
 
 TITLE = "LCC: latent cluster correction of small classifiers (digits, MNIST-1D)"
+CLAIMS = {
+    "mechanism": Claim("mechanism (spec check 12): one epoch of CE + 1·LCC on a fixed clustering brings the MC "
+                       "latents closer to their targets than CE alone"),
+    "shuffled_mc": Claim("shuffled matching makes most samples MC (share >= {threshold} at the first LCC epoch)",
+                         ">=", 0.8),
+    "aligned_band": Claim("aligned LCC at the validated w stays within ±{threshold} pt of CE (spec's expected shape)",
+                          "<=", 0.5),
+}
 # What the authors' released code does (read at altaris/lcc 2550020; emulated in
 # tests/lcc/test_lcc_reference_ordering.py, which shows the pairing equals our shuffled arm).
 REFERENCE_ORDERING = (
@@ -67,7 +75,6 @@ DEFAULT_CONFIG = {
     "noise": 0.05,
     "threads": 1,
     "workers": 2,
-    "check_accuracy_band": 0.5,
 }
 QUICK_CONFIG = {
     **DEFAULT_CONFIG,
@@ -77,7 +84,6 @@ QUICK_CONFIG = {
     "weights": [1.0],
     "epochs": {"digits": [2, 2], "mnist1d": [2, 2]},
     "workers": 1,
-    "check_accuracy_band": None,
 }
 
 ARM_TYPES = {"aligned": ("exact", "aligned"), "shuffled": ("exact", "shuffled"),
@@ -278,12 +284,12 @@ def run(config: dict) -> Result:
     result = Result(summary="", numbers={
         "chosen_weights": {f"{d}/{a}": v for (d, a), v in chosen.items()}, "cases": summaries,
         "mechanism": mech, "tuning_s": tune_s, "wall_s": wall,
-    })
+    }, claims=CLAIMS)
     for name, s in summaries.items():
         result.tables.append(_table(name, s))
     result.tables.append(_time_table(summaries))
     result.figures += [_accuracy_figure(summaries), _purity_figure(summaries), _time_figure(summaries)]
-    _checks(result, summaries, mech, config)
+    _checks(result, summaries, mech)
     result.summary = _sentence(summaries, config, wall)
     return result
 
@@ -372,20 +378,15 @@ def _time_figure(summaries) -> Figure:
     return Figure("stage_times", "Time per epoch of each stage (1 thread).", fig)
 
 
-def _checks(result, summaries, mech, config) -> None:
-    result.check("mechanism (spec check 12): one epoch of CE + 1·LCC on a fixed clustering brings the MC latents "
-                 "closer to their targets than CE alone", mech["lcc"] < mech["ce"],
+def _checks(result, summaries, mech) -> None:
+    result.claim("mechanism", mech["lcc"] < mech["ce"],
                  f"mean distance {mech['lcc']:.4f} (LCC) vs {mech['ce']:.4f} (CE) over {mech['n_mc']} MC samples")
     shuffled = [(f"{n} {k}", r["mc_first"]) for n, s in summaries.items() for k, r in s["rows"].items()
                 if r["arm"] == "shuffled"]
-    result.check("shuffled matching makes most samples MC (share >= 0.8 at the first LCC epoch)",
-                 all(v >= 0.8 for _, v in shuffled), ", ".join(f"{n}: {v:.3f}" for n, v in shuffled))
-    band = config.get("check_accuracy_band")
-    if band is not None:
-        rows = [(n, k, 100 * r["delta"][0]) for n, s in summaries.items() for k, r in s["rows"].items()
-                if r["arm"] == "aligned" and r["validated"]]
-        result.check(f"aligned LCC at the validated w stays within ±{band} pt of CE (spec's expected shape)",
-                     all(abs(d) <= band for *_, d in rows), ", ".join(f"{n} {k}: {d:+.2f} pt" for n, k, d in rows))
+    result.claim("shuffled_mc", min(v for _, v in shuffled), ", ".join(f"{n}: {v:.3f}" for n, v in shuffled))
+    rows = [(n, k, 100 * r["delta"][0]) for n, s in summaries.items() for k, r in s["rows"].items()
+            if r["arm"] == "aligned" and r["validated"]]
+    result.claim("aligned_band", max(abs(d) for *_, d in rows), ", ".join(f"{n} {k}: {d:+.2f} pt" for n, k, d in rows))
 
 
 def _sentence(summaries, config, wall) -> str:

@@ -29,9 +29,19 @@ import numpy as np
 from ..ssl.evaluate import linear_probe, probe_loss_gap
 from ..ssl.linear import joint_embedding_closed_form, reconstruction_closed_form, supervised_closed_form
 from ..ssl.noise_model import make_linear_dataset
-from .base import Figure, Result, Table
+from .base import Claim, Figure, Result, Table
 
 TITLE = "SSL (linear): joint embedding vs reconstruction under strong noise, closed forms on digits"
+CLAIMS = {
+    "je_at_oracle": Claim("JE (α²={alpha2} > α²_JE) stays within {threshold} of the oracle at every noise level",
+                          "<=", 0.03),
+    "rc_falls": Claim("RC (α²={alpha2}) falls below {threshold} x JE's accuracy at gamma_max={gamma_max}", "<", 0.5),
+    "low_noise_flip": Claim("low noise (gamma_max={gamma_max}, α=0): RC beats JE (Corollary 4.5's flip)"),
+    "rc_recovers": Claim("RC recovers once α² passes α²_RC (gamma_max={gamma_max}, α²_RC={alpha2_rc:.1f}: "
+                         "α²={big} beats α²={alpha2})"),
+    "gap_je_below_rc": Claim("probe-loss gap at gamma_max={gamma_max}, α²={alpha2}, n={n}: JE below RC and "
+                             "shrinking with n"),
+}
 DEFAULT_CONFIG = {
     "source": "digits", "k": 20, "n_noise": 20, "theta_max": 1.0,
     "gamma_max": [0.1, 0.3, 1, 3, 10, 30, 100, 1000], "alpha2": [0, 1, 2, 4, 16, 64], "seeds": [0, 1, 2],
@@ -118,6 +128,7 @@ def run(config: dict) -> Result:
                  "oracle": {f"gamma_max={g}": inf[(g, "oracle")] for g in G},
                  "probe_loss_gap": {f"gamma_max={g}|alpha2={a}|{fam}": v for (g, a, fam), v in gaps.items()},
                  "gap_n": list(config["gap_n"])},
+        claims=CLAIMS,
     )
     result.tables.append(Table(
         f"Test accuracy (mean over seeds), lstsq probe; α² = {a_hi}, α = 0 and α² = {a_big}",
@@ -132,30 +143,32 @@ def _checks(result, mean, inf, gaps, config, a_lo, a_hi, a_big) -> None:
     G = config["gamma_max"]
     je_flat = [abs(mean[(g, a_hi, "joint_embedding")] - inf[(g, "oracle")]) for g in G
                if inf[(g, "alpha2_je")] < a_hi]
-    result.check(f"JE (α²={a_hi} > α²_JE) stays within 0.03 of the oracle at every noise level",
-                 bool(je_flat) and max(je_flat) <= 0.03, f"largest gap {max(je_flat, default=float('nan')):.3f}")
+    result.claim("je_at_oracle", max(je_flat, default=float("inf")),
+                 f"largest gap {max(je_flat, default=float('nan')):.3f}", alpha2=a_hi)
     g_top = max(G)
-    rc_top = mean[(g_top, a_hi, "reconstruction")]
-    result.check(f"RC (α²={a_hi}) falls towards chance at gamma_max={g_top} while JE does not",
-                 rc_top < 0.5 * mean[(g_top, a_hi, "joint_embedding")],
-                 f"RC {rc_top:.3f} vs JE {mean[(g_top, a_hi, 'joint_embedding')]:.3f}")
+    rc_top, je_top = mean[(g_top, a_hi, "reconstruction")], mean[(g_top, a_hi, "joint_embedding")]
+    result.claim("rc_falls", rc_top / je_top, f"RC {rc_top:.3f} vs JE {je_top:.3f}", alpha2=a_hi, gamma_max=g_top)
     low = [g for g in G if inf[(g, "alpha2_rc")] < inf[(g, "alpha2_je")] and g >= 1]
     if low:
         g = low[0]
         rc0, je0 = mean[(g, a_lo, "reconstruction")], mean[(g, a_lo, "joint_embedding")]
-        result.check(f"low noise (gamma_max={g}, α=0): RC beats JE (Corollary 4.5's flip)", rc0 > je0,
-                     f"RC {rc0:.3f} vs JE {je0:.3f}")
+        result.claim("low_noise_flip", rc0 > je0, f"RC {rc0:.3f} vs JE {je0:.3f}", gamma_max=g)
+    else:
+        result.claim("low_noise_flip", False, "no gamma_max >= 1 of the config has α²_RC < α²_JE", gamma_max="-")
     recover = [g for g in G if a_hi <= inf[(g, "alpha2_rc")] < a_big]
-    for g in recover[-1:]:
-        result.check(f"RC recovers once α² passes α²_RC (gamma_max={g}, α²_RC={inf[(g, 'alpha2_rc')]:.1f}: "
-                     f"α²={a_big} beats α²={a_hi})",
-                     mean[(g, a_big, "reconstruction")] > mean[(g, a_hi, "reconstruction")],
-                     f"{mean[(g, a_big, 'reconstruction')]:.3f} vs {mean[(g, a_hi, 'reconstruction')]:.3f}")
+    if recover:
+        g = recover[-1]
+        after, before = mean[(g, a_big, "reconstruction")], mean[(g, a_hi, "reconstruction")]
+        result.claim("rc_recovers", after > before, f"{after:.3f} vs {before:.3f}", gamma_max=g,
+                     alpha2_rc=inf[(g, "alpha2_rc")], big=a_big, alpha2=a_hi)
+    else:
+        result.claim("rc_recovers", False, f"no gamma_max of the config has α²_RC in [{a_hi}, {a_big})",
+                     gamma_max="-", alpha2_rc=float("nan"), big=a_big, alpha2=a_hi)
     g_gap = max(config["gap_gamma_max"])
     je_gap, rc_gap = gaps[(g_gap, a_hi, "joint_embedding")], gaps[(g_gap, a_hi, "reconstruction")]
-    result.check(f"probe-loss gap at gamma_max={g_gap}, α²={a_hi}, n={config['gap_n'][-1]}: JE below RC and "
-                 "shrinking with n", je_gap[-1] < rc_gap[-1] and je_gap[-1] < je_gap[0],
-                 f"JE {je_gap[0]:.4f} -> {je_gap[-1]:.4f}, RC {rc_gap[0]:.4f} -> {rc_gap[-1]:.4f}")
+    result.claim("gap_je_below_rc", je_gap[-1] < rc_gap[-1] and je_gap[-1] < je_gap[0],
+                 f"JE {je_gap[0]:.4f} -> {je_gap[-1]:.4f}, RC {rc_gap[0]:.4f} -> {rc_gap[-1]:.4f}",
+                 gamma_max=g_gap, alpha2=a_hi, n=config["gap_n"][-1])
 
 
 _STYLE = {"reconstruction": ("tab:red", "RC"), "joint_embedding": ("tab:blue", "JE"),
