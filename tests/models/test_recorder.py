@@ -179,6 +179,8 @@ class _TupleOut(nn.Module):
             return h, h
         if self.extra == "dict":
             return {"h": h}
+        if self.extra == "no tensor first":
+            return None, h
         return h, (h, h)  # LSTM-like: (output, (h, c)) keeps the output
 
 
@@ -192,17 +194,17 @@ class _Wrap(nn.Module):
         return out["h"] if isinstance(out, dict) else out[0]
 
 
-@pytest.mark.parametrize("extra", ["none", "one", "nested"])
+@pytest.mark.parametrize("extra", ["none", "one", "nested", "two", "dict"])
 def test_tuple_outputs_keep_the_tensor(extra):
+    """A tuple's first element and a mapping's first tensor are the output (transformers, nn.MultiheadAttention)."""
     model, (X, y) = _Wrap(extra), _data(n=9)
     rec = LayerRecorder(model, "block").record(make_loader(X, y, batch_size=4, shuffle=True))
     with torch.no_grad():
         assert torch.allclose(rec.activations["block"], model.block.lin(X), atol=1e-6)
 
 
-@pytest.mark.parametrize("extra", ["two", "dict"])
-def test_other_outputs_are_type_errors(extra):
-    model, (X, y) = _Wrap(extra), _data(n=4)
+def test_other_outputs_are_type_errors():
+    model, (X, y) = _Wrap("no tensor first"), _data(n=4)
     with pytest.raises(TypeError, match="^layers: 'block'"):
         LayerRecorder(model, "block").record(make_loader(X, y))
     assert not model.block._forward_hooks

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Iterator, Mapping
+from typing import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from .._validate import _to_tensor, as_labels, as_matrix, check_seed
+from ..models.batches import unpack_batch
 from .seed import epoch_seed, torch_generator
 
 __all__ = ["IndexedDataset", "EpochSampler", "make_loader", "NO_LABEL"]
@@ -200,44 +201,12 @@ def make_loader(
     )
 
 
-_NEEDS_IDS = (
-    "batches need sample ids, as (x, y, idx) or a dict with 'x', 'idx' (and optionally 'y'); got {what}. "
-    "Wrap your dataset in latentalign.train.IndexedDataset (or use make_loader) to add them"
-)
-
-
 def split_batch(batch, *, require_ids: bool = False):
-    """``(x, y or None, idx or None)`` from a batch.
-
-    Accepted: ``(x, y, idx)``, ``(x, y)``, ``x`` alone, or a dict with ``"x"`` and
-    optionally ``"y"``, ``"idx"``. With ``require_ids`` a batch without ids raises
-    ``ValueError`` (recording and clustering join samples only by id), and ids are
-    checked to be a 1-D non-negative integer tensor.
+    """``(x, y or None, idx or None)`` from a batch: :func:`latentalign.models.batches.unpack_batch`
+    without the mask (the training loops' view).
 
     >>> split_batch((torch.zeros(2, 3), torch.tensor([0, 1]), torch.tensor([4, 7])))[2].tolist()
     [4, 7]
     """
-    if isinstance(batch, Mapping):
-        if "x" not in batch:
-            raise ValueError(f"batch: dict batches need an 'x' key, got {sorted(batch)}")
-        x, y, idx = batch["x"], batch.get("y"), batch.get("idx")
-    elif isinstance(batch, (tuple, list)):
-        if not 1 <= len(batch) <= 3:
-            raise ValueError(f"batch: expected (x, y, idx), (x, y) or x, got a {len(batch)}-tuple")
-        x, y, idx = (*batch, None, None)[:3]
-    else:
-        x, y, idx = batch, None, None
-    if idx is None:
-        if require_ids:
-            what = f"a {len(batch)}-tuple" if isinstance(batch, (tuple, list)) else type(batch).__name__
-            raise ValueError("batch: " + _NEEDS_IDS.format(what=what))
-    else:
-        idx = torch.as_tensor(idx)
-        if idx.ndim != 1 or idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
-            raise ValueError(f"batch: sample ids (idx) must be a 1-D integer tensor, got {idx.dtype} {tuple(idx.shape)}")
-        if idx.numel() and int(idx.min()) < 0:
-            raise ValueError(f"batch: sample ids (idx) must be >= 0, got {int(idx.min())}")
-        idx = idx.long()
-    if y is not None and not isinstance(y, torch.Tensor):
-        y = torch.as_tensor(y)
+    x, y, idx, _ = unpack_batch(batch, require_ids=require_ids)
     return x, y, idx
