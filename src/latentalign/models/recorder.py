@@ -54,8 +54,9 @@ class Recording(NamedTuple):
 
     ``ids``: int64 ``(n,)``; ``activations[name]``: float32 ``(n, d)`` (or ``(n, ...)``
     with ``reduce=None``); ``labels``: int64 ``(n,)`` or ``None`` when batches carry none.
-    With ``pool=None`` a sequence layer keeps its tokens, ``(n, T, d)`` zero-padded to the
-    longest batch, and ``mask`` ``(n, T)`` (bool) marks the valid ones. All on CPU.
+    With ``pool=None`` a sequence layer keeps its tokens, ``(n, T, d)`` with zeros at every
+    padding position (``T``: the longest batch), and ``mask`` ``(n, T)`` (bool) marks the
+    valid ones. All on CPU.
     """
 
     ids: torch.Tensor
@@ -262,7 +263,10 @@ class LayerRecorder:
         mask = None if batch.mask is None else check_mask(batch.mask, tuple(t.shape), "attention_mask")
         if self.pool is not None:
             return _reduce(pool_tokens(t, mask, self.pool), self.reduce), False
-        return t, True
+        if mask is None:
+            return t, True
+        keep = mask.to(t.device).reshape(*mask.shape, *(1,) * (t.ndim - 2))
+        return torch.where(keep, t, torch.zeros((), dtype=t.dtype, device=t.device)), True  # padding reads 0
 
     def record(
         self,
