@@ -23,3 +23,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The bundled MiniLM (a transformers BertModel, eval mode) and its tokenizer, loaded once, offline.
+    Tests must not change it: perturb a ``copy.deepcopy``."""
+    from latentalign.models.pretrained import bundled_minilm_path, load_pretrained
+
+    return load_pretrained(bundled_minilm_path())

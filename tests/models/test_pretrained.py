@@ -4,16 +4,11 @@ import pytest
 import torch
 
 from latentalign.models import LayerRecorder
-from latentalign.models.pretrained import bundled_minilm_path, load_pretrained, resolve_model_path, text_batches
+from latentalign.models.pretrained import bundled_minilm_path, resolve_model_path, text_batches
 
 SENTENCES = ["a cat", "a handwritten digit seven", "the number four, written by hand on a small grey card",
              "hi", "a pen drawing of the digit 3", "an image"]
 LAYERS = [f"encoder.layer.{i}" for i in range(6)]
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return load_pretrained(bundled_minilm_path())
 
 
 def _hand_masked_means(model, batches):
