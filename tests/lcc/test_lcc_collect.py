@@ -174,3 +174,31 @@ def test_bad_clustering_inputs():
         cluster_latents(X, y[:10], 3)
     with pytest.raises(ValueError, match="^matching"):
         cluster_latents(X, y, 3, matching="random")
+
+
+def test_token_batches_pooled_over_the_mask_with_sample_ids_and_forward():
+    """transformers-style dict batches (no ids: sample_ids=) give one masked-mean row per sentence."""
+
+    class Tokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.emb = nn.Embedding(10, 3)
+
+        def forward(self, input_ids, attention_mask=None):
+            return self.emb(input_ids)
+
+    ids = torch.tensor([[1, 2, 0], [3, 4, 5], [6, 0, 0]])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 0]])
+    batches = [{"input_ids": ids[:2], "attention_mask": mask[:2], "labels": torch.tensor([0, 1])},
+               {"input_ids": ids[2:, :1], "attention_mask": mask[2:, :1], "labels": torch.tensor([1])}]
+    model = Tokens()
+    col = collect_latents(model, batches, "emb", n_samples=3, sample_ids=[2, 0, 1])
+    emb = model.emb.weight.detach()
+    expected = torch.stack([emb[[3, 4, 5]].mean(0), emb[[6]].mean(0), emb[[1, 2]].mean(0)])
+    assert col.labels.tolist() == [1, 1, 0] and torch.allclose(col.latents["emb"], expected, atol=1e-6)
+    last = collect_latents(model, batches, "emb", n_samples=3, sample_ids=[2, 0, 1], pool="last",
+                           forward=lambda m, inputs: m(inputs["input_ids"]))
+    assert torch.equal(last.latents["emb"], emb[[5, 6, 2]])
+    with pytest.raises(ValueError, match="^pool: LCC clusters one latent row per sample"):
+        collect_latents(model, batches, "emb", n_samples=3, sample_ids=[2, 0, 1], pool=None)

@@ -83,6 +83,9 @@ def collect_latents(
     *,
     n_samples: int | None = None,
     reduce: str = "flatten",
+    pool: str = "mean",
+    forward=None,
+    sample_ids=None,
     allow_missing: bool = False,
     max_bytes: int = MAX_BYTES,
     device: str | torch.device | None = None,
@@ -90,9 +93,13 @@ def collect_latents(
     """Latents of ``layers`` and labels for every sample id ``0..n_samples-1``.
 
     Batches are ``(x, y, idx)`` or dicts with ``"x"``, ``"y"``, ``"idx"``
-    (:data:`SampleIdDataset` adds the ids). ``n_samples`` defaults to
+    (:data:`SampleIdDataset` adds the ids), or ``transformers`` style dicts (``input_ids``,
+    ``attention_mask``, ``labels``, ``idx``); ``sample_ids``: the rows' ids in loader order for
+    batches without ids; ``forward(model, inputs)``: an unusual call (see
+    :mod:`latentalign.models.batches`). ``n_samples`` defaults to
     ``len(loader.dataset)``. ``reduce``: ``"flatten"`` (default) or ``"mean"``
-    over spatial dims. Raises ``ValueError`` if the buffers would exceed
+    over spatial dims; ``pool``: how a token sequence becomes one row ("mean", "cls",
+    "last", "max", over the attention mask; see :func:`latentalign.models.pooling.pool_tokens`). Raises ``ValueError`` if the buffers would exceed
     ``max_bytes`` (float32), if an id is missing (unless ``allow_missing``), or if
     the batches carry no labels. ``training`` flags are restored.
     """
@@ -102,10 +109,11 @@ def collect_latents(
         raise ValueError(f"n_samples: expected a positive integer, got {n_samples!r}")
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral) or max_bytes < 1:
         raise ValueError(f"max_bytes: expected a positive integer, got {max_bytes!r}")
-    recorder = LayerRecorder(model, layers, reduce=reduce)
-    rec = recorder.record(
-        loader, device=device, expected_n=int(n_samples), allow_missing=allow_missing, max_bytes=int(max_bytes)
-    )
+    if pool is None:
+        raise ValueError("pool: LCC clusters one latent row per sample; pick 'mean', 'cls', 'last' or 'max'")
+    recorder = LayerRecorder(model, layers, reduce=reduce, pool=pool)
+    rec = recorder.record(loader, device=device, expected_n=int(n_samples), allow_missing=allow_missing,
+                          max_bytes=int(max_bytes), forward=forward, sample_ids=sample_ids)
     if rec.labels is None:
         raise ValueError("loader: batches carry no labels; LCC needs (x, y, idx) batches with class labels")
     if rec.n == n_samples:
