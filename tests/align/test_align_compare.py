@@ -129,3 +129,16 @@ def test_pairs_progress_undefined_and_bad_input():
     with pytest.raises(TypeError, match=r"^model_a:"):
         compare_models("A", B, make_loader(X, y))
     assert res.to_dict()["metrics"]["cka"][0][0] is None
+
+
+def test_a_pair_of_loaders_feeds_each_model_its_own_inputs_in_every_pass():
+    """B reads 4 features, A 6: recording, native logits and penalties must each use the model's own loader."""
+    torch.manual_seed(11)
+    A, B = MLP(6, (8,), 3), MLP(4, (8,), 3)
+    X, y = _data(50, 5)
+    res = compare_models(A, B, (make_loader(X, y, batch_size=20), make_loader(X[:, :4], y, batch_size=20)),
+                         metrics=("cka",), lam=1e-2)
+    with torch.no_grad():
+        native_b = float((B(X[:, :4]).argmax(1) == y).double().mean())
+    assert res.accuracy["b"] == pytest.approx(native_b)
+    assert np.isfinite(res.stitching["a->b"]["delta_ce"]).all() and np.isfinite(res.stitching["b->a"]["delta_ce"]).all()

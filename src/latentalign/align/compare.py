@@ -297,13 +297,14 @@ def _penalty(model, layer, stitcher: Stitcher, source_eval, target_eval, ids, la
     return d_ce, d_acc, (math.nan if lip is None else math.sqrt(2.0) * lip * math.sqrt(e_abs))
 
 
-def _natives(models, labels, ids, loader, how) -> dict:
-    """Each model's logits on the evaluation rows, when labels exist and both models output class logits."""
+def _natives(models, labels, ids, loaders: dict, how) -> dict:
+    """Each model's logits on the evaluation rows (``loaders[key]``), when labels exist and both models
+    output class logits."""
     if labels is None:
         return {}
     out = {}
     for key, model, forward in zip("ab", models, how["forward"]):
-        logits = _swap_logits(model, None, None, ids, loader, dict(how, forward=forward))
+        logits = _swap_logits(model, None, None, ids, loaders[key], dict(how, forward=forward))
         if logits is None or logits.shape[1] <= int(labels.max()):
             return {}
         out[key] = logits
@@ -387,9 +388,10 @@ def compare_models(
             result.p_values[name] = p_mat
     if not stitch:
         return result
-    eval_target = eval_loader if eval_loader is not None else (loader[0] if _is_pair(loader) else loader)
+    target = eval_loader if eval_loader is not None else loader
+    targets = dict(zip("ab", target if _is_pair(target) else (target, target)))  # each model's evaluation pass
     eval_how = dict(how, sample_ids=sample_ids if eval_loader is None else None)
-    natives = _natives((model_a, model_b), labels, eval_a.ids, eval_target, eval_how)
+    natives = _natives((model_a, model_b), labels, eval_a.ids, targets, eval_how)
     result.accuracy = {k: float((v.argmax(1) == labels).double().mean()) for k, v in natives.items()}
     result.stitching = {d: {f: np.full((La, Lb), np.nan) for f in STITCH_FIELDS} for d in ("a->b", "b->a")}
     for i, j in todo:
@@ -402,19 +404,18 @@ def compare_models(
             result.undefined.append(f"stitch({la}, {lb}): {err}")
             done += 2
             continue
-        for key, d, (model, layer, src, dst, forward) in (
-            ("a->b", st.forward, (model_b, lb, held[0], held[1], how["forward"][1])),
-            ("b->a", st.backward, (model_a, la, held[1], held[0], how["forward"][0])),
+        for key, d, (model, layer, src, dst, t) in (
+            ("a->b", st.forward, (model_b, lb, held[0], held[1], "b")),
+            ("b->a", st.backward, (model_a, la, held[1], held[0], "a")),
         ):
             out = result.stitching[key]
             for f in ("e_star", "lower", "upper", "e_train", "e_test"):
                 out[f][i, j] = getattr(d, f)
             out["lam"][i, j] = d.stitcher.lam
             if natives:
-                target_model = "b" if key == "a->b" else "a"
+                target_how = dict(eval_how, forward=how["forward"]["ab".index(t)])
                 out["delta_ce"][i, j], out["delta_acc"][i, j], out["ce_bound"][i, j] = _penalty(
-                    model, layer, d.stitcher, src, dst, eval_a.ids, labels, eval_target, dict(eval_how, forward=forward),
-                    natives[target_model])
+                    model, layer, d.stitcher, src, dst, eval_a.ids, labels, targets[t], target_how, natives[t])
             done += 1
             if progress is not None:
                 progress(done, total)
