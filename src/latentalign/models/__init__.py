@@ -1,4 +1,6 @@
-"""Encoders with named layers and a forward-hook recorder.
+"""Encoders with named layers, a forward-hook recorder, and what any model (transformers included) needs
+to be recorded: batches, calls, outputs (``batches``), token pooling (``pooling``), offline loading
+(``pretrained``).
 
 >>> from latentalign.models import build_model, layer_names
 >>> layer_names(build_model("mlp", in_dim=64, n_classes=10))
@@ -6,6 +8,9 @@
 """
 
 from .encoders import ACTIVATIONS, CNN1d, CNN2d, MLP, build_model, layer_names
+from .pooling import POOLS, pool_tokens
+from .pretrained import bundled_minilm_path, load_pretrained, text_batches
 from .recorder import LayerRecorder, Recording
 
-__all__ = ["MLP", "CNN2d", "CNN1d", "build_model", "layer_names", "ACTIVATIONS", "LayerRecorder", "Recording"]
+__all__ = ["MLP", "CNN2d", "CNN1d", "build_model", "layer_names", "ACTIVATIONS", "LayerRecorder", "Recording",
+           "pool_tokens", "POOLS", "load_pretrained", "text_batches", "bundled_minilm_path"]
