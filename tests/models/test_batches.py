@@ -257,3 +257,22 @@ def test_mask_that_does_not_fit_the_output_names_the_mask():
     batches = _token_batches([0, 1])
     with pytest.raises(ValueError, match=r"^attention_mask: expected a \(batch, tokens\) mask of shape \(2, 2\)"):
         LayerRecorder(Shorter(), "embeddings").record(batches)
+
+
+def test_context_manager_pools_over_a_given_mask_with_gradients():
+    """Training loops (e.g. a loss on a pooled layer) set rec.mask; the rows equal record()'s, and carry grad."""
+    model = TinyEncoder()
+    batch = _token_batches([0, 1, 2, 3], width=2, batch_size=4)[0]
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    recorded = LayerRecorder(model, "layer.1", pool="mean").record([batch]).activations["layer.1"]
+    with LayerRecorder(model, "layer.1", pool="mean") as rec:
+        rec.mask = batch["attention_mask"]
+        model(**inputs)
+        pooled = rec.outputs["layer.1"]
+        assert pooled.shape == (4, 4) and pooled.requires_grad
+        assert torch.equal(pooled.detach(), recorded)
+        pooled.sum().backward()
+        assert model.embeddings.weight.grad[0].abs().sum() == 0  # the padding token got no gradient
+        rec.mask = torch.ones(4, 3)
+        with pytest.raises(ValueError, match=r"^mask: expected a \(batch, tokens\) mask of shape \(4, 8\)"):
+            model(**inputs)

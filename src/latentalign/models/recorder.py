@@ -148,7 +148,9 @@ class LayerRecorder:
         In a token batch (dict inputs or an ``attention_mask``: see
         :class:`~latentalign.models.batches.Batch`), how a sequence output ``(B, T, ...)`` becomes
         one row per sample, over the valid tokens only; ``None`` keeps the tokens
-        (:attr:`Recording.mask` marks them). Applied by :meth:`record`, which sees the mask.
+        (:attr:`Recording.mask` marks them). :meth:`record` reads the mask from each batch; in
+        context-manager use, set ``rec.mask`` to the batch's ``(B, T)`` attention mask before the
+        forward pass and sequence outputs are pooled over it (with autograd, e.g. for a loss).
     detach : bool
         In context-manager use, store detached outputs (``record`` always detaches).
 
@@ -190,6 +192,7 @@ class LayerRecorder:
         self.reduce, self.pool = reduce, pool
         self.detach = bool(detach)
         self.outputs: dict[str, torch.Tensor] = {}
+        self.mask: torch.Tensor | None = None
         self.expanded: dict[str, list[str]] = {n: [n] for n in layers if n not in self._hidden}
         self._modules = {name: modules[name] for name in layers if name not in self._hidden}
         self._modules.update({name: modules[h.module] for name, h in self._hidden.items()})
@@ -231,6 +234,8 @@ class LayerRecorder:
         if self._recording:  # record() pools or reduces with the batch's mask
             self.outputs[name] = t.detach()
             return
+        if self.mask is not None and t.ndim >= 3 and self.pool is not None:
+            t = pool_tokens(t, check_mask(self.mask, tuple(t.shape), "mask"), self.pool)
         t = _reduce(t, self.reduce)
         self.outputs[name] = t.detach() if self.detach else t
 
