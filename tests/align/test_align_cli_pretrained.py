@@ -16,13 +16,17 @@ SENTENCES = ["a cat on a mat", "a handwritten digit seven", "the number four, wr
 
 @pytest.fixture(scope="module")
 def two_dirs(minilm, tmp_path_factory):
-    """The bundled MiniLM as a package name, and a perturbed copy saved with save_pretrained, and sentences."""
+    """Sentences, and a stand-in for a fine-tuned checkpoint: MiniLM under a classification head, weights
+    perturbed, saved with save_pretrained (head included) beside its tokenizer."""
+    from transformers import BertForSequenceClassification
+
     model, tokenizer = minilm
     root = tmp_path_factory.mktemp("cmp")
-    variant = copy.deepcopy(model)
+    variant = BertForSequenceClassification(model.config)
+    variant.bert.load_state_dict(copy.deepcopy(model.state_dict()))
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        for p in variant.parameters():
+        for p in variant.bert.parameters():
             p.add_(0.05 * p.std() * torch.randn(p.shape, generator=g))
     variant.save_pretrained(root / "variant")
     tokenizer.save_pretrained(root / "variant")

