@@ -4,14 +4,17 @@ r"""Compare two models layer by layer: alignment matrices, stitching errors, bou
 
 1. One pass over ``loader`` records the chosen layers of both models (the foundation's
    :class:`~latentalign.models.LayerRecorder` on the pair, rows ordered by sample id).
-   With a tuple ``loader=(loader_a, loader_b)`` each model gets its own pass and the two
-   recordings must hold the same sample ids, else ``ValueError``.
+   With a tuple ``loader=(loader_a, loader_b)`` each model gets its own pass (e.g. its own
+   tokenizer's batches) and the two recordings must hold the same sample ids, else
+   ``ValueError``. Batches may be ``transformers`` dicts; token sequences are pooled over
+   the attention mask (``pool``), or with ``pool=None`` every valid token is a row.
 2. Every metric gives an ``La x Lb`` matrix, on ``eval_loader``'s rows when given
-   (held-out comparison), else on ``loader``'s.
+   (held-out comparison), else on ``loader``'s; with ``permutations`` also a matrix of
+   permutation p-values.
 3. With ``stitch=True``, for every pair ``(i, j)`` and both directions: the ridge stitcher
    fit on ``loader``'s rows (:func:`latentalign.align.stitch`), its in-sample ``e_star``
-   and bound, its held-out ``e_test`` on ``eval_loader``; and, when batches carry labels,
-   the task penalty: a second pass over the evaluation rows in which a forward hook on
+   and bound, its held-out ``e_test`` on ``eval_loader``; and, when batches carry labels and
+   both models output class logits, the task penalty: a second pass over the evaluation rows in which a forward hook on
    the target model's layer ``j`` swaps in the stitched activations of the source layer
    ``i``, giving ``delta_ce``, ``delta_acc`` and (for Linear/ReLU heads) the CE bound.
 
