@@ -41,8 +41,10 @@ import torch
 import torch.distributed as dist
 from torchmetrics import Metric
 
+from .._deprecate import renamed_kwargs
 from .._validate import as_matrix, check_choice, check_ints, check_nonnegative
 from ..moments import centered, cross_moments, hsic_from_moments, linear_hsic, self_hsic, self_moments
+from ..train.distributed import is_distributed
 from .stitching import Stitcher, ridge_map
 
 __all__ = ["LinearCKA", "LayerCKA"]
@@ -60,7 +62,7 @@ def _batch(Z, name: str, dim: int | None = None) -> torch.Tensor:
 def _first_batch_shift(blocks: list[torch.Tensor]) -> list[torch.Tensor]:
     """Column means of each block, rank 0's broadcast to every rank under torch.distributed."""
     means = torch.cat([b.mean(0) for b in blocks])
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if is_distributed():
         dist.broadcast(means, src=0)
     return list(torch.split(means, [b.shape[1] for b in blocks]))
 
@@ -79,7 +81,7 @@ class LinearCKA(Metric):
 
     ``compute()`` equals ``align.cka(X_all, Y_all, unbiased=...)`` to ~1e-12 whatever the
     batching or the number of DDP ranks; ``hsic()`` gives the HSIC itself and
-    ``stitcher(lam)`` the ridge stitcher of :func:`latentalign.align.stitch` from the same states.
+    ``stitcher(ridge)`` the ridge stitcher of :func:`latentalign.align.stitch` from the same states.
     """
 
     is_differentiable = False
@@ -142,9 +144,10 @@ class LinearCKA(Metric):
         with self.sync_context(should_sync=self.sync_on_compute):
             return self._hsic_terms()[0]
 
-    def stitcher(self, lam: float = 1e-3, direction: str = "1->2") -> Stitcher:
+    @renamed_kwargs(lam="ridge")
+    def stitcher(self, ridge: float = 1e-3, direction: str = "1->2") -> Stitcher:
         """The ridge stitcher ``X -> Y`` (``"1->2"``) or ``Y -> X`` from the streamed moments."""
-        lam = check_nonnegative(lam, "lam")
+        ridge = check_nonnegative(ridge, "ridge")
         check_choice(direction, "direction", ("1->2", "2->1"))
         with self.sync_context(should_sync=self.sync_on_compute):
             n = float(self.n)
@@ -154,9 +157,9 @@ class LinearCKA(Metric):
             xty = self.xty if direction == "1->2" else self.xty.T
             C11 = (g_in - torch.outer(s_in, s_in) / n) / n
             C12 = (xty - torch.outer(s_in, s_out) / n) / n
-            T, lam_eff = ridge_map(C11, C12, lam)
+            T, ridge_eff = ridge_map(C11, C12, ridge)
             sh_in, sh_out = (self._shift[0], self._shift[1]) if direction == "1->2" else (self._shift[1], self._shift[0])
-            return Stitcher(T, sh_in + s_in / n, sh_out + s_out / n, lam, lam_eff)
+            return Stitcher(T, sh_in + s_in / n, sh_out + s_out / n, ridge, ridge_eff)
 
 
 class LayerCKA(Metric):

@@ -20,24 +20,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..train.distributed import gather_with_grad
-from ..train.distributed import world as default_world
+from ..train.distributed import check_gather, gather_with_grad, world
 from .tilts import tilted_scores
 
 __all__ = ["ScoreBlocks", "score_blocks", "world", "gather_with_grad", "check_gather"]
-
-
-def check_gather(gather) -> str | bool:
-    """``gather`` must be ``"auto"``, ``True`` or ``False``."""
-    if gather not in ("auto", True, False) or (gather != "auto" and not isinstance(gather, bool)):
-        raise ValueError(f"gather: expected 'auto', True or False, got {gather!r}")
-    return gather
-
-
-def world(gather="auto") -> tuple[int, int]:
-    """``(rank, world_size)`` to gather over: ``(0, 1)`` unless ``gather`` is on and
-    ``torch.distributed`` is initialised with more than one process."""
-    return (0, 1) if gather is False else default_world()
 
 
 def _check_equal_batches(n: int, world_size: int, device) -> None:

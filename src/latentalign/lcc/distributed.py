@@ -18,14 +18,11 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
+from ..train.distributed import is_distributed
 from .collect import Collected
 from .state import ClusterState
 
-__all__ = ["is_distributed", "gather_collected", "share_clustering"]
-
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+__all__ = ["gather_collected", "share_clustering"]
 
 
 def _device() -> torch.device:

@@ -19,14 +19,30 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-__all__ = ["world", "gather_with_grad"]
+__all__ = ["world", "is_distributed", "check_gather", "gather_with_grad"]
 
 
-def world() -> tuple[int, int]:
-    """``(rank, world_size)`` of the default process group, ``(0, 1)`` without one."""
-    if dist.is_available() and dist.is_initialized():
+def world(gather="auto") -> tuple[int, int]:
+    """``(rank, world_size)`` of the default process group, ``(0, 1)`` without one or when ``gather`` is False.
+
+    ``gather`` is the losses' flag (:func:`check_gather`): ``"auto"`` and ``True`` both
+    gather whenever :func:`is_distributed`, and at world size 1 gathering is a no-op.
+    """
+    if gather is not False and dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def is_distributed() -> bool:
+    """Whether ``torch.distributed`` is initialised with more than one process."""
+    return world()[1] > 1
+
+
+def check_gather(gather) -> str | bool:
+    """``gather`` must be ``"auto"``, ``True`` or ``False``."""
+    if gather not in ("auto", True, False) or (gather != "auto" and not isinstance(gather, bool)):
+        raise ValueError(f"gather: expected 'auto', True or False, got {gather!r}")
+    return gather
 
 
 class _GatherWithGrad(torch.autograd.Function):
