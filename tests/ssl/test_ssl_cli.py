@@ -18,7 +18,7 @@ def test_train_writes_encoder_metrics_and_embeddings(tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["method"] == "dae" and metrics["n_train"] == 1200 and metrics["n_test"] == 597
-    assert 0.3 < metrics["logistic_probe"] <= 1 and 0.3 < metrics["knn_accuracy"] <= 1
+    assert 0.3 < metrics["logistic_probe"] <= 1 and 0.3 < metrics["knn_probe"] <= 1
     state = torch.load(out / "encoder.pt")
     assert state["hidden1.linear.weight"].shape == (256, 64)  # a models.MLP with named layers
     assert np.load(out / "embeddings.npz")["Z_test"].shape == (597, 16)

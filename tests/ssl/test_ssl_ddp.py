@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
     g = torch.Generator().manual_seed(0)
     z1, z2 = torch.randn(8, 3, generator=g, dtype=torch.float64), torch.randn(8, 3, generator=g, dtype=torch.float64)
     rows = slice(4 * rank, 4 * rank + 4)
-    for name, loss in (("vicreg", VICRegLoss(gather_distributed=True)), ("ntxent", NTXentLoss(gather_distributed=True))):
+    for name, loss in (("vicreg", VICRegLoss(gather=True)), ("ntxent", NTXentLoss(gather=True))):
         a, b = z1[rows].clone().requires_grad_(), z2[rows].clone().requires_grad_()
         value = loss(a, b)
         value.backward()

@@ -18,9 +18,9 @@ from latentalign.ssl.losses import (
     NTXentLoss,
     VICRegLoss,
     byol_predictor,
-    covariance,
-    invariance,
-    variance,
+    covariance_loss,
+    invariance_loss,
+    variance_loss,
 )
 
 Z1 = torch.tensor([[1.0, 2.0], [3.0, 0.0], [-1.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
@@ -33,17 +33,20 @@ def _randn(*shape, seed=0):
 
 # ---------------------------------------------------------------- VICReg
 def test_vicreg_hand_computed_example():
-    assert invariance(Z1, Z2).item() == pytest.approx(0.5)
+    assert invariance_loss(Z1, Z2).item() == pytest.approx(0.5)
     # column 2 of each view has unbiased variance 2/3: relu(1 - sqrt(2/3 + 1e-4)) / 2 dims
     expected_var = (1 - math.sqrt(2 / 3 + 1e-4)) / 2
-    assert variance(Z1).item() == pytest.approx(expected_var) == pytest.approx(0.0917211, abs=1e-7)
-    assert variance(Z2).item() == pytest.approx(0.0917211, abs=1e-7)
-    assert covariance(Z1).item() == pytest.approx(4 / 9) and covariance(Z2).item() == pytest.approx(1 / 9)
-    loss, terms = VICRegLoss()(Z1, Z2, return_terms=True)
+    assert variance_loss(Z1).item() == pytest.approx(expected_var) == pytest.approx(0.0917211, abs=1e-7)
+    assert variance_loss(Z2).item() == pytest.approx(0.0917211, abs=1e-7)
+    assert covariance_loss(Z1).item() == pytest.approx(4 / 9) and covariance_loss(Z2).item() == pytest.approx(1 / 9)
+    terms = VICRegLoss()(Z1, Z2, return_terms=True)
+    loss = terms["loss"]
     assert loss.item() == pytest.approx(25 * 0.5 + 25 * expected_var + 5 / 9) == pytest.approx(15.34858, abs=1e-5)
     summed = VICRegLoss(var_reduction="sum")(Z1, Z2)
     assert summed.item() == pytest.approx(loss.item() + 25 * expected_var)
-    assert set(terms) == {"invariance", "variance", "covariance"}
+    assert set(terms) == {"loss", "invariance", "variance", "covariance"}
+    assert terms["loss"].item() == pytest.approx(float(25 * terms["invariance"] + 25 * terms["variance"]
+                                                       + terms["covariance"]))
 
 
 def _vicreg_restated(z1, z2, eps=1e-4):
@@ -239,7 +242,7 @@ def test_linear_je_loss_minimiser_spans_the_closed_form_row_space():
                 v2.append(X + s2 * L[:, (j + 1) % d])
     x1, x2 = torch.as_tensor(np.vstack(v1)), torch.as_tensor(np.vstack(v2))
     W = (0.1 * _randn(k, d, seed=13)).requires_grad_()
-    loss = LinearJELoss(lam=5.0)
+    loss = LinearJELoss(whitening_weight=5.0)
     opt = torch.optim.LBFGS([W], max_iter=5000, tolerance_grad=1e-14, tolerance_change=1e-16, history_size=50,
                             line_search_fn="strong_wolfe")
 

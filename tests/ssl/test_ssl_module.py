@@ -6,7 +6,8 @@ import torch
 
 from latentalign.models import MLP
 from latentalign.ssl.augment import GaussianNoise
-from latentalign.ssl.evaluate import embed, knn_accuracy, linear_probe
+from latentalign.ssl.evaluate import KNN_SETTINGS, embed
+from latentalign.train import knn_probe, linear_probe
 from latentalign.ssl.losses import DenoisingLoss, VICRegLoss
 from latentalign.ssl.module import METHODS, SSLModule, build_networks, fit_ssl, split_dataset
 
@@ -72,8 +73,8 @@ def test_trained_embedding_beats_chance_with_knn_and_probe(digits_split):
     d = digits_split
     module = fit_ssl("dae", "digits", epochs=5, seed=0)  # the training split of split_dataset("digits", 0)
     Ztr, Zte = embed(module.encoder, d.X_train), embed(module.encoder, d.X_test)
-    assert knn_accuracy(Ztr, d.y_train, Zte, d.y_test, k=20) > 0.6
-    assert linear_probe(Ztr, d.y_train, Zte, d.y_test, kind="logistic").accuracy > 0.6
+    assert knn_probe(Ztr, d.y_train, Zte, d.y_test, **KNN_SETTINGS) > 0.6
+    assert linear_probe(Ztr, d.y_train, Zte, d.y_test, kind="logistic") > 0.6
 
 
 @pytest.mark.parametrize("method", ["simclr", "dae"])

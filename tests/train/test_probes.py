@@ -29,8 +29,47 @@ def test_linear_probe_separable_and_random():
 def test_linear_probe_accepts_torch_and_constant_features():
     Z, y = _blobs(c=2)
     Z = np.hstack([Z, np.ones((len(Z), 1))])
-    acc = linear_probe(torch.tensor(Z, dtype=torch.float32), torch.tensor(y), Z, y, C=0.5, max_iter=200)
+    acc = linear_probe(torch.tensor(Z, dtype=torch.float32), torch.tensor(y), Z, y, ridge=2.0, max_iter=200)
     assert acc == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("ridge", [0.01, 1.0, 100.0])
+def test_logistic_ridge_is_one_over_sklearns_C(ridge):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(2)
+    Z, y = rng.normal(size=(300, 6)), rng.integers(0, 3, size=300)
+    Z[:, 0] += y  # weakly informative: the ridge changes the predictions
+    scaler = StandardScaler().fit(Z[:200])
+    clf = LogisticRegression(C=1.0 / ridge, max_iter=1000).fit(scaler.transform(Z[:200]), y[:200])
+    expected = float(np.mean(clf.predict(scaler.transform(Z[200:])) == y[200:]))
+    assert linear_probe(Z[:200], y[:200], Z[200:], y[200:], ridge=ridge) == expected
+
+
+def test_lstsq_probe_is_the_argmax_of_one_hot_ridge_regression():
+    rng = np.random.default_rng(3)
+    Z, y = rng.normal(size=(120, 4)), rng.integers(0, 3, size=120)
+    Z[:, 1] += 2 * y
+    ridge = 0.1
+    A = np.c_[Z[:80], np.ones(80)]
+    penalty = np.diag([ridge * 80] * 4 + [0.0])  # per-sample ridge on the weights, none on the intercept
+    V = np.linalg.solve(A.T @ A + penalty, A.T @ np.eye(3)[y[:80]])
+    expected = np.mean((np.c_[Z[80:], np.ones(40)] @ V).argmax(1) == y[80:])
+    assert linear_probe(Z[:80], y[:80], Z[80:], y[80:], kind="lstsq", ridge=ridge) == expected
+    assert linear_probe(Z[:80], y[:80], Z[80:], y[80:], kind="lstsq") != pytest.approx(0.0)
+
+
+def test_deprecated_probe_keywords_warn_and_agree():
+    Z, y = _blobs(n=120, c=3, sep=1.5)
+    with pytest.warns(DeprecationWarning, match="'C' is deprecated, use 'ridge'.*0.3"):
+        old = linear_probe(Z[:80], y[:80], Z[80:], y[80:], C=0.25)
+    assert old == linear_probe(Z[:80], y[:80], Z[80:], y[80:], ridge=4.0)
+    with pytest.raises(TypeError, match="^ridge: got both 'C'"):
+        linear_probe(Z[:80], y[:80], Z[80:], y[80:], C=1.0, ridge=1.0)
+    with pytest.warns(DeprecationWarning, match="'backend' is deprecated, use 'knn_backend'"):
+        old = knn_probe(Z[:80], y[:80], Z[80:], y[80:], k=5, backend="faiss")
+    assert old == knn_probe(Z[:80], y[:80], Z[80:], y[80:], k=5, knn_backend="faiss")
 
 
 def _knn_brute(Ztr, ytr, Zte, yte, k, metric):
@@ -109,8 +148,10 @@ def test_probe_specific_errors():
     with pytest.raises(ValueError, match="^metric"):
         knn_probe(Z[:20], y[:20], Z[20:], y[20:], metric="manhattan")
     assert knn_probe(Z[:20], y[:20], Z[20:], y[20:], k=20) >= 0.0  # k = n_train is allowed
-    with pytest.raises(ValueError, match="^C"):
-        linear_probe(Z[:20], y[:20], Z[20:], y[20:], C=0)
+    with pytest.raises(ValueError, match="^ridge"):
+        linear_probe(Z[:20], y[:20], Z[20:], y[20:], ridge=0)
+    with pytest.raises(ValueError, match="^kind"):
+        linear_probe(Z[:20], y[:20], Z[20:], y[20:], kind="svm")
     with pytest.raises(ValueError, match="^max_iter"):
         linear_probe(Z[:20], y[:20], Z[20:], y[20:], max_iter=0)
     with pytest.raises(ValueError, match="^y_train"):

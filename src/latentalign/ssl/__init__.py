@@ -8,7 +8,9 @@
 - :mod:`~latentalign.ssl.losses`: VICReg, NT-Xent, BYOL (+ EMA), denoising and masked
   reconstruction as ``nn.Module`` losses with their terms as functions.
 - :mod:`~latentalign.ssl.augment`: plain-torch batched augmentations.
-- :mod:`~latentalign.ssl.evaluate`: lstsq / logistic probes, weighted kNN, probe-loss gap.
+- :mod:`~latentalign.ssl.evaluate`: the lstsq probe loss and the probe-loss gap; the probes
+  themselves are :func:`latentalign.train.linear_probe` and :func:`latentalign.train.knn_probe`
+  (with :data:`KNN_SETTINGS`).
 - :mod:`~latentalign.ssl.module`: Lightning ``SSLModule`` (online probe, DDP) and ``fit_ssl``.
 
 Example
@@ -19,7 +21,7 @@ Example
 """
 
 from .augment import Compose, GaussianNoise, RandomFlip, RandomMask, RandomShift, StructuredNoise, TwoViews, random_mask
-from .evaluate import ProbeResult, embed, knn_accuracy, linear_probe, probe_loss_gap
+from .evaluate import KNN_SETTINGS, ProbeResult, embed, knn_accuracy, linear_probe, lstsq_probe_loss, probe_loss_gap
 from .linear import (
     JESolution,
     RCSolution,
@@ -51,7 +53,7 @@ __all__ = [
     "MaskedReconstructionLoss", "LinearJELoss",
     "RandomShift", "GaussianNoise", "StructuredNoise", "RandomMask", "RandomFlip", "Compose", "TwoViews",
     "random_mask",
-    "linear_probe", "knn_accuracy", "probe_loss_gap", "embed", "ProbeResult",
+    "lstsq_probe_loss", "probe_loss_gap", "KNN_SETTINGS", "embed", "ProbeResult",
     "SSLModule", "fit_ssl",
 ]
 

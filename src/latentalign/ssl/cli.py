@@ -48,7 +48,8 @@ def train(
     import torch
 
     from .._io import atomic_path, write_json
-    from .evaluate import embed, knn_accuracy, linear_probe
+    from ..train import knn_probe, linear_probe
+    from .evaluate import KNN_SETTINGS, embed
     from .module import fit_ssl, split_dataset
 
     split = split_dataset(data, seed)
@@ -61,9 +62,9 @@ def train(
         "method": method, "data": data, "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
         "embed_dim": embed_dim, "train_seconds": seconds,
         "n_train": int(len(split.y_train)), "n_test": int(len(split.y_test)),
-        "logistic_probe": linear_probe(Z_tr, split.y_train, Z_te, split.y_test, kind="logistic").accuracy,
-        "lstsq_probe": linear_probe(Z_tr, split.y_train, Z_te, split.y_test).accuracy,
-        "knn_accuracy": knn_accuracy(Z_tr, split.y_train, Z_te, split.y_test),
+        "logistic_probe": linear_probe(Z_tr, split.y_train, Z_te, split.y_test, kind="logistic"),
+        "lstsq_probe": linear_probe(Z_tr, split.y_train, Z_te, split.y_test, kind="lstsq"),
+        "knn_probe": knn_probe(Z_tr, split.y_train, Z_te, split.y_test, **KNN_SETTINGS),
         "protocol": "encoder trained on the unlabelled training split; probes fit on training embeddings, "
                     "scored on test embeddings; kNN k=20, cosine, exp(sim/0.1) votes",
     }
@@ -74,7 +75,7 @@ def train(
             np.savez_compressed(fh, Z_test=Z_te, y_test=split.y_test)
     write_json(out / "metrics.json", metrics)
     typer.echo(f"{method} on {data}: logistic probe {metrics['logistic_probe']:.3f}, "
-               f"kNN {metrics['knn_accuracy']:.3f} ({seconds:.1f} s); wrote {out}")
+               f"kNN {metrics['knn_probe']:.3f} ({seconds:.1f} s); wrote {out}")
 
 
 @app.command()

@@ -1,27 +1,29 @@
-r"""Evaluation protocol of the SSL capability: linear probes, kNN accuracy, probe-loss gap.
+r"""Evaluation protocol of the SSL capability: the shared probes, the probe loss and its gap.
 
 Protocol (recorded by every study): a probe is fit on *training* embeddings and
 scored on *held-out test* embeddings; in the noise-model experiments the inputs
 are corrupted on both sides (same ``Γ``, independent draws). The paper's exact
 probe split is not reproduced.
 
-* ``linear_probe(kind="lstsq")``: one-hot least squares with intercept
-  (``ridge`` on the weights, not the intercept), argmax prediction; also returns
-  the training probe loss ``min_V (1/n)Σ_i‖y_i − V z_i‖²`` (the paper's metric).
-* ``linear_probe(kind="logistic")``: standardised features and scikit-learn's
-  multinomial logistic regression, ``C = 1`` (:func:`latentalign.train.linear_probe`).
-* :func:`knn_accuracy`: votes of the ``k`` nearest training embeddings weighted by
-  ``exp(sim/t)`` (``sim`` = cosine similarity, or minus the Euclidean distance), or
-  uniform; ties go to the smallest label; neighbours from :func:`latentalign.neighbors.knn`.
+* :func:`latentalign.train.linear_probe` (``kind="lstsq"``: one-hot least squares with
+  intercept, ``ridge`` on the weights, not the intercept; ``kind="logistic"``:
+  standardised features and scikit-learn's logistic regression, ``ridge = 1``);
+* :func:`lstsq_probe_loss`: the lstsq probe's training loss
+  ``min_V (1/n)Σ_i‖y_i − V z_i‖²`` (the paper's metric), and :func:`probe_loss_gap`;
+* :func:`latentalign.train.knn_probe` with the SSL evaluation's settings
+  (:data:`KNN_SETTINGS`: ``k = 20``, votes weighted by ``exp(sim/t)``, ``t = 0.1``, cosine).
+
+``linear_probe`` and ``knn_accuracy`` of this module are deprecated aliases (removed in 0.3).
 
 Example
 -------
 >>> import numpy as np
+>>> from latentalign.train import knn_probe, linear_probe
 >>> rng = np.random.default_rng(0)
 >>> y = np.repeat([0, 1], 100); Z = rng.normal(size=(200, 2)) + 6 * y[:, None]
->>> linear_probe(Z[::2], y[::2], Z[1::2], y[1::2]).accuracy
-1.0
->>> knn_accuracy(Z[::2], y[::2], Z[1::2], y[1::2], k=5, metric="euclidean")
+>>> linear_probe(Z[::2], y[::2], Z[1::2], y[1::2], kind="lstsq"), round(lstsq_probe_loss(Z, y), 3)
+(1.0, 0.028)
+>>> knn_probe(Z[::2], y[::2], Z[1::2], y[1::2], **{**KNN_SETTINGS, "k": 5, "metric": "euclidean"})
 1.0
 """
 
@@ -32,13 +34,15 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._validate import check_choice, check_nonnegative
-from ..train.probes import check_probe_split, knn_probe
-from ..train.probes import linear_probe as logistic_probe
+from .._deprecate import deprecated
+from .._validate import check_nonnegative
+from ..train.probes import DEFAULT_RIDGE, check_probe_split, knn_probe, lstsq_fit, with_intercept
+from ..train.probes import linear_probe as _linear_probe
 
-__all__ = ["ProbeResult", "linear_probe", "lstsq_probe_loss", "knn_accuracy", "probe_loss_gap", "embed"]
+__all__ = ["KNN_SETTINGS", "ProbeResult", "lstsq_probe_loss", "probe_loss_gap", "embed"]
 
-PROBES = ("lstsq", "logistic")
+KNN_SETTINGS = {"k": 20, "temperature": 0.1, "metric": "cosine", "weights": "exp"}
+"""The kNN probe of the SSL evaluation: ``knn_probe(..., **KNN_SETTINGS)``."""
 
 
 class ProbeResult(NamedTuple):
@@ -48,37 +52,13 @@ class ProbeResult(NamedTuple):
     train_loss: float | None
 
 
-def _lstsq_fit(Z: np.ndarray, Y: np.ndarray, ridge: float) -> np.ndarray:
-    """``V`` (d + 1, c) minimising ``‖[Z, 1] V − Y‖² + ridge·n·‖V_weights‖²``."""
-    A = np.hstack([Z, np.ones((Z.shape[0], 1))])
-    penalty = np.full(A.shape[1], ridge * Z.shape[0])
-    penalty[-1] = 0.0
-    return np.linalg.solve(A.T @ A + np.diag(penalty), A.T @ Y)
-
-
-def _with_intercept(Z: np.ndarray, V: np.ndarray) -> np.ndarray:
-    return Z @ V[:-1] + V[-1]
-
-
-def linear_probe(Z_train, y_train, Z_test, y_test, *, kind: str = "lstsq", ridge: float = 1e-6) -> ProbeResult:
-    """Accuracy on ``(Z_test, y_test)`` of a linear probe fit on ``(Z_train, y_train)``."""
-    check_choice(kind, "kind", PROBES)
-    Ztr, ytr, Zte, yte = check_probe_split(Z_train, y_train, Z_test, y_test)
-    if kind == "logistic":
-        return ProbeResult(logistic_probe(Ztr, ytr, Zte, yte), None)
-    ridge = check_nonnegative(ridge, "ridge")
-    ztr, zte = Ztr.cpu().numpy(), Zte.cpu().numpy()
-    labels_tr, labels_te = ytr.cpu().numpy(), yte.cpu().numpy()
-    Y = np.eye(int(max(labels_tr.max(), labels_te.max())) + 1)[labels_tr]
-    V = _lstsq_fit(ztr, Y, ridge)
-    resid = Y - _with_intercept(ztr, V)
-    pred = _with_intercept(zte, V).argmax(axis=1)
-    return ProbeResult(float(np.mean(pred == labels_te)), float(np.sum(resid**2) / ztr.shape[0]))
-
-
-def lstsq_probe_loss(Z, y, *, ridge: float = 1e-6) -> float:
-    """Training loss ``min_V (1/n)Σ_i‖onehot(y_i) − V[z_i, 1]‖²`` of the lstsq probe."""
-    return linear_probe(Z, y, Z, y, ridge=ridge).train_loss
+def lstsq_probe_loss(Z, y, *, ridge: float = DEFAULT_RIDGE["lstsq"]) -> float:
+    """Training loss ``min_V (1/n)Σ_i‖onehot(y_i) − V[z_i, 1]‖²`` of the lstsq probe (``ridge`` per sample)."""
+    Zt, yt, _, _ = check_probe_split(Z, y, Z, y)
+    z, labels = Zt.cpu().numpy(), yt.cpu().numpy()
+    Y = np.eye(int(labels.max()) + 1)[labels]
+    resid = Y - with_intercept(z, lstsq_fit(z, Y, check_nonnegative(ridge, "ridge")))
+    return float(np.sum(resid**2) / z.shape[0])
 
 
 def probe_loss_gap(Z_corrupted, Z_clean, y, *, ridge: float = 1e-6) -> float:
@@ -87,21 +67,21 @@ def probe_loss_gap(Z_corrupted, Z_clean, y, *, ridge: float = 1e-6) -> float:
     return abs(lstsq_probe_loss(Z_corrupted, y, ridge=ridge) - lstsq_probe_loss(Z_clean, y, ridge=ridge))
 
 
-def knn_accuracy(
-    Z_train,
-    y_train,
-    Z_test,
-    y_test,
-    *,
-    k: int = 20,
-    temperature: float = 0.1,
-    metric: str = "cosine",
-    weights: str = "exp",
-) -> float:
-    """Weighted kNN accuracy: class score ``Σ_{j ∈ kNN, y_j = c} w_j``, ``w_j = exp(sim_j / t)``
-    (``weights="exp"``) or 1 (``"uniform"``): :func:`latentalign.train.knn_probe` with the
-    SSL evaluation's defaults (k = 20, exp weights, t = 0.1)."""
-    return knn_probe(Z_train, y_train, Z_test, y_test, k=k, metric=metric, weights=weights, temperature=temperature)
+def linear_probe(Z_train, y_train, Z_test, y_test, *, kind: str = "lstsq", ridge: float | None = None) -> ProbeResult:
+    """Deprecated (removed in 0.3): :func:`latentalign.train.linear_probe` (which returns the
+    accuracy; here ``kind`` defaults to ``"lstsq"``) and, for lstsq, :func:`lstsq_probe_loss`."""
+    deprecated("latentalign.ssl", "'linear_probe'", "'latentalign.train.linear_probe' (and 'lstsq_probe_loss')")
+    if kind != "lstsq":  # the old logistic probe ignored ridge (C = 1)
+        return ProbeResult(_linear_probe(Z_train, y_train, Z_test, y_test, kind=kind), None)
+    ridge = DEFAULT_RIDGE["lstsq"] if ridge is None else ridge
+    accuracy = _linear_probe(Z_train, y_train, Z_test, y_test, kind="lstsq", ridge=ridge)
+    return ProbeResult(accuracy, lstsq_probe_loss(Z_train, y_train, ridge=ridge))
+
+
+def knn_accuracy(Z_train, y_train, Z_test, y_test, **settings) -> float:
+    """Deprecated (removed in 0.3): ``latentalign.train.knn_probe(..., **KNN_SETTINGS)``."""
+    deprecated("latentalign.ssl", "'knn_accuracy'", "'latentalign.train.knn_probe' (with ssl.KNN_SETTINGS)")
+    return knn_probe(Z_train, y_train, Z_test, y_test, **{**KNN_SETTINGS, **settings})
 
 
 def embed(encoder: torch.nn.Module, X, *, batch_size: int = 512) -> np.ndarray:

@@ -2,11 +2,11 @@ r"""Deep SSL objectives as ``nn.Module`` losses; their terms are plain functions
 
 Joint embedding (predict in latent space):
 
-* :class:`VICRegLoss` (Bardes et al. 2022): ``inv_weight·invariance(z1, z2) +
-  var_weight·(variance(z1) + variance(z2))/2 + cov_weight·(covariance(z1) + covariance(z2))``
-  with ``invariance = mean((z1 − z2)²)`` over ``B·D`` entries,
-  ``variance(z) = mean_j relu(γ − √(Var_j z + eps))`` (unbiased variance) and
-  ``covariance(z) = Σ_{i≠j} C_ij² / D`` (``C`` the unbiased covariance). Variance-term
+* :class:`VICRegLoss` (Bardes et al. 2022): ``inv_weight·invariance_loss(z1, z2) +
+  var_weight·(variance_loss(z1) + variance_loss(z2))/2 + cov_weight·(covariance_loss(z1) + covariance_loss(z2))``
+  with ``invariance_loss = mean((z1 − z2)²)`` over ``B·D`` entries,
+  ``variance_loss(z) = mean_j relu(γ − √(Var_j z + eps))`` (unbiased variance) and
+  ``covariance_loss(z) = Σ_{i≠j} C_ij² / D`` (``C`` the unbiased covariance). Variance-term
   convention: the two views' terms are *averaged* (``var_reduction="mean"``, as
   facebookresearch/vicreg and lightly); solo-learn *sums* them (``"sum"``).
   Statistics are computed in float32 (or float64 if given) with autocast off.
@@ -27,10 +27,11 @@ Reconstruction (predict in input space):
 :class:`LinearJELoss` is Thm 3.2's penalised objective for gradient tests.
 
 Every loss takes ``(B, D)`` (or image) batches, raises ``ValueError`` for mismatched
-shapes or ``B < 2`` where statistics need it, and returns ``(loss, terms)`` with
-``return_terms=True``. With ``gather_distributed=True`` the batch statistics use the
-batch of every rank (:func:`~latentalign.train.distributed.gather_with_grad`, gradients flow back to each rank; a no-op at
-world size 1).
+shapes or ``B < 2`` where statistics need it, and with ``return_terms=True`` returns a
+dict of its named terms with the total under ``"loss"``. ``gather`` (VICReg, NT-Xent):
+``"auto"`` (default) and ``True`` compute the batch statistics on the batch of every rank
+(:func:`~latentalign.train.distributed.gather_with_grad`, gradients flow back to each rank)
+when ``torch.distributed`` runs with more than one process; a no-op at world size 1.
 
 Example
 -------
@@ -53,26 +54,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._deprecate import renamed_kwargs, renamed_objects
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
-from ..train.distributed import gather_with_grad, world
+from ..train.distributed import check_gather, gather_with_grad, world
 from .augment import random_mask
 
 __all__ = [
-    "invariance",
-    "variance",
-    "covariance",
+    "invariance_loss",
+    "variance_loss",
+    "covariance_loss",
     "VICRegLoss",
-    "nt_xent",
+    "nt_xent_loss",
     "NTXentLoss",
-    "byol_term",
+    "byol_loss",
     "BYOLLoss",
     "EMA",
     "byol_predictor",
     "DenoisingLoss",
-    "masked_mse",
+    "masked_reconstruction_loss",
     "MaskedReconstructionLoss",
     "LinearJELoss",
 ]
+
+__getattr__ = renamed_objects(__name__, {  # the names before the glossary (deprecated, removed in 0.3)
+    "invariance": "invariance_loss", "variance": "variance_loss", "covariance": "covariance_loss",
+    "nt_xent": "nt_xent_loss", "byol_term": "byol_loss", "masked_mse": "masked_reconstruction_loss",
+})
 
 VAR_REDUCTIONS = ("mean", "sum")
 
@@ -100,18 +107,18 @@ def _no_autocast(z: torch.Tensor):
 
 
 # ------------------------------------------------------------------ VICReg
-def invariance(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """``mean((z1 − z2)²)`` over all ``B·D`` entries."""
     return F.mse_loss(z1, z2)
 
 
-def variance(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
+def variance_loss(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
     """``mean_j relu(γ − √(Var_j z + eps))``, ``Var`` unbiased over the batch (``B >= 2``)."""
     std = torch.sqrt(z.var(dim=0) + eps)
     return F.relu(gamma - std).mean()
 
 
-def covariance(z: torch.Tensor) -> torch.Tensor:
+def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """``Σ_{i≠j} C_ij² / D`` with ``C = (z − z̄)ᵀ(z − z̄)/(B − 1)``."""
     zc = z - z.mean(dim=0)
     C = zc.T @ zc / (z.shape[0] - 1)
@@ -128,9 +135,9 @@ class VICRegLoss(nn.Module):
 
     kind = "joint_embedding"
 
+    @renamed_kwargs(gather_distributed="gather")
     def __init__(self, inv_weight: float = 25.0, var_weight: float = 25.0, cov_weight: float = 1.0,
-                 gamma: float = 1.0, eps: float = 1e-4, var_reduction: str = "mean",
-                 gather_distributed: bool = False):
+                 gamma: float = 1.0, eps: float = 1e-4, var_reduction: str = "mean", gather="auto"):
         super().__init__()
         self.inv_weight = check_nonnegative(inv_weight, "inv_weight")
         self.var_weight = check_nonnegative(var_weight, "var_weight")
@@ -138,31 +145,32 @@ class VICRegLoss(nn.Module):
         self.gamma = check_positive(gamma, "gamma")
         self.eps = check_positive(eps, "eps")
         self.var_reduction = check_choice(var_reduction, "var_reduction", VAR_REDUCTIONS)
-        self.gather_distributed = bool(gather_distributed)
+        self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
         _pair(z1, z2)
         with _no_autocast(z1):
             z1, z2 = _stats_dtype(z1), _stats_dtype(z2)
-            inv = invariance(z1, z2)
-            if self.gather_distributed:
+            inv = invariance_loss(z1, z2)
+            if world(self.gather)[1] > 1:
                 z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
-            v1, v2 = variance(z1, self.gamma, self.eps), variance(z2, self.gamma, self.eps)
+            v1, v2 = variance_loss(z1, self.gamma, self.eps), variance_loss(z2, self.gamma, self.eps)
             var = (v1 + v2) / 2 if self.var_reduction == "mean" else v1 + v2
-            c1, c2 = covariance(z1), covariance(z2)
+            c1, c2 = covariance_loss(z1), covariance_loss(z2)
             loss = self.inv_weight * inv + self.var_weight * var + self.cov_weight * (c1 + c2)
         if return_terms:
-            return loss, {"invariance": inv, "variance": var, "covariance": c1 + c2}
+            return {"loss": loss, "invariance": inv, "variance": var, "covariance": c1 + c2}
         return loss
 
 
 # ------------------------------------------------------------------ SimCLR
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather_distributed: bool = False):
+@renamed_kwargs(gather_distributed="gather")
+def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather="auto"):
     """NT-Xent of two views: rows ``i`` and ``i + B`` of ``normalize([z1; z2])`` are positives."""
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     B = z1.shape[0]
-    rank, _ = world()
-    keys = gather_with_grad(z) if gather_distributed else z  # (2B) or world * (2B) rows
+    rank, world_size = world(check_gather(gather))
+    keys = gather_with_grad(z) if world_size > 1 else z  # (2B) or world * (2B) rows
     sim = z @ keys.T / temperature
     offset = rank * 2 * B if keys is not z else 0
     rows = torch.arange(2 * B, device=z.device)
@@ -176,27 +184,27 @@ class NTXentLoss(nn.Module):
 
     kind = "joint_embedding"
 
-    def __init__(self, temperature: float = 0.5, gather_distributed: bool = False):
+    @renamed_kwargs(gather_distributed="gather")
+    def __init__(self, temperature: float = 0.5, gather="auto"):
         super().__init__()
         self.temperature = check_positive(temperature, "temperature")
-        self.gather_distributed = bool(gather_distributed)
+        self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
         _pair(z1, z2)
         with _no_autocast(z1):
-            loss = nt_xent(_stats_dtype(z1), _stats_dtype(z2), self.temperature,
-                           gather_distributed=self.gather_distributed)
-        return (loss, {"nt_xent": loss}) if return_terms else loss
+            loss = nt_xent_loss(_stats_dtype(z1), _stats_dtype(z2), self.temperature, gather=self.gather)
+        return {"loss": loss} if return_terms else loss
 
 
 # ------------------------------------------------------------------ BYOL
-def byol_term(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """``mean_i (2 − 2 cos(p_i, sg(z_i)))``: the prediction ``p`` regresses the stopped target ``z``."""
+def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``mean_i (2 − 2 cos(p_i, sg(z_i)))``: one direction, prediction ``p`` regresses the stopped target ``z``."""
     return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=1)).mean()
 
 
 class BYOLLoss(nn.Module):
-    """``(byol_term(p1, z2) + byol_term(p2, z1)) / 2``: online predictions ``p``, target projections ``z``."""
+    """``(byol_loss(p1, z2) + byol_loss(p2, z1)) / 2``: online predictions ``p``, target projections ``z``."""
 
     kind = "byol"
 
@@ -204,9 +212,9 @@ class BYOLLoss(nn.Module):
         _pair(p1, p2, ("p1", "p2"), min_batch=1)
         _pair(z1, z2, ("z1", "z2"), min_batch=1)
         _pair(p1, z1, ("p1", "z1"), min_batch=1)
-        t12, t21 = byol_term(p1, z2), byol_term(p2, z1)
+        t12, t21 = byol_loss(p1, z2), byol_loss(p2, z1)
         loss = (t12 + t21) / 2
-        return (loss, {"p1_z2": t12, "p2_z1": t21}) if return_terms else loss
+        return {"loss": loss, "p1_z2": t12, "p2_z1": t21} if return_terms else loss
 
 
 def byol_predictor(dim: int) -> nn.Sequential:
@@ -262,7 +270,7 @@ class DenoisingLoss(nn.Module):
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, return_terms: bool = False):
         _same_shape(x_hat, x)
         loss = ((x_hat - x) ** 2).flatten(1).sum(dim=1).mean()
-        return (loss, {"reconstruction": loss}) if return_terms else loss
+        return {"loss": loss} if return_terms else loss
 
 
 def _patches(t: torch.Tensor, patch: int | None) -> torch.Tensor:
@@ -274,7 +282,7 @@ def _patches(t: torch.Tensor, patch: int | None) -> torch.Tensor:
     return t.reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5).reshape(B, (H // p) * (W // p), -1)
 
 
-def masked_mse(x_hat: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_reconstruction_loss(x_hat: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of ``(x̂ − target)²`` over the entries where ``mask`` is True (the hidden units)."""
     n_hidden = mask.sum()
     if int(n_hidden) == 0:
@@ -312,8 +320,8 @@ class MaskedReconstructionLoss(nn.Module):
                 raise ValueError("norm_target: needs patches of at least 2 entries (set patch)")
             normed = (units - units.mean(-1, keepdim=True)) / (units.var(-1, keepdim=True) + 1e-6).sqrt()
             target = _unpatch(normed, x.shape, self.patch)
-        loss = masked_mse(x_hat, target, mask)
-        return (loss, {"reconstruction": loss}) if return_terms else loss
+        loss = masked_reconstruction_loss(x_hat, target, mask)
+        return {"loss": loss} if return_terms else loss
 
 
 def _unpatch(units: torch.Tensor, shape: torch.Size, patch: int | None) -> torch.Tensor:
@@ -330,18 +338,20 @@ class LinearJELoss(nn.Module):
 
     For linear ``z = Wx`` this is ``2Tr(WΣWᵀ) + λ‖WŜWᵀ − I‖²_F`` in expectation, with ``Ŝ``
     the (uncentred) second moment of the views; its minimiser spans ``W*``'s row space.
+    ``λ`` is ``whitening_weight`` (a term's weight, as VICReg's ``*_weight``; not a ridge).
     """
 
     kind = "joint_embedding"
 
-    def __init__(self, lam: float = 1.0):
+    @renamed_kwargs(lam="whitening_weight")
+    def __init__(self, whitening_weight: float = 1.0):
         super().__init__()
-        self.lam = check_positive(lam, "lam")
+        self.whitening_weight = check_positive(whitening_weight, "whitening_weight")
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
         _pair(z1, z2, min_batch=1)
         inv = ((z1 - z2) ** 2).sum(dim=1).mean()
         S = (z1.T @ z1 + z2.T @ z2) / (2 * z1.shape[0])
         white = ((S - torch.eye(S.shape[0], dtype=S.dtype, device=S.device)) ** 2).sum()
-        loss = inv + self.lam * white
-        return (loss, {"invariance": inv, "whitening": white}) if return_terms else loss
+        loss = inv + self.whitening_weight * white
+        return {"loss": loss, "invariance": inv, "whitening": white} if return_terms else loss

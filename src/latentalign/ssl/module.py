@@ -12,7 +12,7 @@ The online probe is a ``Linear`` on the *detached* encoder features of the first
 (the encoder's input), trained with its own Adam optimiser on the batch labels;
 SSL gradients never reach it and its gradients never reach the encoder. Both
 optimisers step once per batch (manual optimisation), so the module runs under
-Lightning DDP unchanged (use ``gather_distributed=True`` losses there).
+Lightning DDP unchanged (the VICReg and NT-Xent losses gather across ranks by default, ``gather="auto"``).
 
 ``fit_ssl(method, X, y, ...)`` builds the spec's networks (MLP encoder with BatchNorm
 ``D → 256 → 256 → 16``, projector ``16 → 256 → 256 → 256``, decoder ``16 → 256 → 256 → D``,
@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._deprecate import renamed_kwargs
 from .._validate import check_choice, check_int, check_nonnegative, check_positive, check_seed
 from ..models import MLP
 from ..train import make_loader, seed_everything, split_batch
@@ -233,13 +234,14 @@ def split_dataset(name: str, seed: int = 0, *, n_train: int = 1200) -> SSLData:
     return SSLData(ds.X[tr], ds.y[tr], ds.X[te], ds.y[te], None)
 
 
-def make_loss(method: str, *, gather_distributed: bool = False, mask_ratio: float = 0.5) -> nn.Module:
-    """The loss of ``method`` with its documented defaults."""
+@renamed_kwargs(gather_distributed="gather")
+def make_loss(method: str, *, gather="auto", mask_ratio: float = 0.5) -> nn.Module:
+    """The loss of ``method`` with its documented defaults (``gather``: see :mod:`~latentalign.ssl.losses`)."""
     check_choice(method, "method", METHODS)
     if method == "vicreg":
-        return VICRegLoss(gather_distributed=gather_distributed)
+        return VICRegLoss(gather=gather)
     if method == "simclr":
-        return NTXentLoss(0.5, gather_distributed=gather_distributed)
+        return NTXentLoss(0.5, gather=gather)
     if method == "byol":
         return BYOLLoss()
     if method == "dae":
@@ -322,7 +324,7 @@ def fit_ssl(
     nets = build_networks(method, in_dim, embed_dim=embed_dim, encoder=encoder)
     n_classes = None if y is None else int(np.max(np.asarray(y))) + 1
     module = SSLModule(
-        nets["encoder"], make_loss(method, gather_distributed=distributed),
+        nets["encoder"], make_loss(method, gather=distributed),
         augment if augment is not None else default_augment(image_shape),
         head=nets["head"], decoder=nets["decoder"], predictor=nets["predictor"], lr=lr,
         weight_decay=weight_decay, n_classes=n_classes if n_classes and n_classes > 1 else None, seed=seed,

@@ -64,7 +64,8 @@ def corrupt(X: np.ndarray, basis: np.ndarray, sigma: float, seed: int) -> np.nda
 def train_and_probe(job: dict) -> dict:
     """One run: corrupt, train ``job["method"]`` for ``job["epochs"]``, probe; returns the job with ``accuracy``."""
     from ..ssl.augment import Compose, GaussianNoise, RandomShift, StructuredNoise
-    from ..ssl.evaluate import embed, linear_probe
+    from ..ssl.evaluate import embed
+    from ..train import linear_probe
     from ..ssl.module import fit_ssl, split_dataset
 
     start = time.perf_counter()
@@ -80,7 +81,7 @@ def train_and_probe(job: dict) -> dict:
         augment = Compose([RandomShift(1, image_shape=data.image_shape), GaussianNoise(0.1), inject])
     module = fit_ssl(job["method"], X_tr, data.y_train, epochs=job["epochs"], seed=job["seed"], augment=augment)
     Z_tr, Z_te = embed(module.encoder, X_tr), embed(module.encoder, X_te)
-    acc = linear_probe(Z_tr, data.y_train, Z_te, data.y_test, kind="logistic").accuracy
+    acc = linear_probe(Z_tr, data.y_train, Z_te, data.y_test, kind="logistic")
     return {**job, "accuracy": acc, "seconds": time.perf_counter() - start}
 
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..ssl.evaluate import linear_probe, probe_loss_gap
+from ..ssl.evaluate import probe_loss_gap
 from ..ssl.linear import joint_embedding_closed_form, reconstruction_closed_form, supervised_closed_form
 from ..ssl.noise_model import make_linear_dataset
+from ..train import linear_probe
 from .base import Claim, Figure, Result, Table
 
 TITLE = "SSL (linear): joint embedding vs reconstruction under strong noise, closed forms on digits"
@@ -73,13 +74,13 @@ def _accuracy_grid(config) -> tuple[dict, dict]:
             ds = make_linear_dataset(config["source"], config["k"], config["n_noise"], g, config["theta_max"], seed)
             t = ds.model.thresholds()
             oracle = linear_probe(ds.Xc_train[:, : config["k"]], ds.y_train, ds.Xc_test[:, : config["k"]],
-                                  ds.y_test).accuracy
+                                  ds.y_test, kind="lstsq")
             for key, value in (("alpha2_rc", t.alpha2_rc), ("alpha2_je", t.alpha2_je), ("oracle", oracle)):
                 info.setdefault((g, key), []).append(value)
             for a2 in config["alpha2"]:
                 enc = _encoders(ds.Xc_train, ds.y_train, ds.model.Sigma(np.sqrt(a2)), config["k"])
                 for fam, M in enc.items():
-                    score = linear_probe(ds.Xc_train @ M.T, ds.y_train, ds.Xc_test @ M.T, ds.y_test).accuracy
+                    score = linear_probe(ds.Xc_train @ M.T, ds.y_train, ds.Xc_test @ M.T, ds.y_test, kind="lstsq")
                     acc.setdefault((g, a2, fam), []).append(score)
     return acc, info
 
