@@ -346,3 +346,23 @@ def test_siglip_loss_equals_open_clip():
     _assert_close(loss.detach(), theirs.detach())
     for a, g in zip(g_ours, (img2.grad, txt2.grad, t.grad, b.grad)):
         _assert_close(a, g)
+
+
+def test_return_terms_gives_the_named_terms_and_the_loss():
+    z_u = torch.randn(6, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    z_v = torch.randn(6, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    S = torch.nn.functional.normalize(z_u, dim=1) @ torch.nn.functional.normalize(z_v, dim=1).T  # tau = 1
+    nll_v_given_u = -torch.log_softmax(S, dim=1).diagonal().mean()
+    nll_u_given_v = -torch.log_softmax(S, dim=0).diagonal().mean()
+    t = ConditionalLoss(2.0, 0.5, temperature=1.0, centered=True)(z_u, z_v, return_terms=True)
+    assert set(t) == {"loss", "u_given_v", "v_given_u"}
+    assert t["v_given_u"].item() == pytest.approx(nll_v_given_u.item())
+    assert t["u_given_v"].item() == pytest.approx(nll_u_given_v.item())
+    assert t["loss"].item() == pytest.approx((nll_u_given_v + 0.25 * nll_v_given_u - 1.25 * math.log(6)).item())
+    assert set(ConditionalLoss(0.0, 2.0, temperature=1.0)(z_u, z_v, return_terms=True)) == {"loss", "v_given_u"}
+    t = JointLoss("all", temperature=1.0)(z_u, z_v, return_terms=True)
+    assert t["positive"].item() == pytest.approx(-S.diagonal().mean().item())
+    assert t["negative"].item() == pytest.approx((torch.logsumexp(S.flatten(), 0) - math.log(36)).item())
+    assert t["loss"].item() == pytest.approx(JointLoss("all", temperature=1.0)(z_u, z_v).item())
+    siglip = SigLipLoss()
+    assert siglip(z_u, z_v, return_terms=True)["loss"].item() == pytest.approx(siglip(z_u, z_v).item())

@@ -47,7 +47,7 @@ def brute_ranks(S):
 def test_recall_matches_brute_force_with_ties_and_chunks(S, chunk):
     n = len(S)
     ks = tuple(sorted({1, min(2, n), n}))
-    r = recall_at_k(torch.from_numpy(S).double(), ks, chunk_size=chunk)
+    r = recall_at_k(torch.from_numpy(S).double(), ks, block_size=chunk)
     ranks_uv, ranks_vu = brute_ranks(S.tolist()), brute_ranks(S.T.tolist())
     for k in ks:
         assert r["u_to_v"][k] == pytest.approx(np.mean([x < k for x in ranks_uv]))
@@ -62,7 +62,16 @@ def test_class_match_matches_a_stable_sort(q, m, seed, k):
     k = min(k, m)
     top = np.argsort(-S, axis=1, kind="stable")[:, :k]  # ties: lower position first
     expected = np.mean([(yc[top[i]] == yq[i]).any() for i in range(q)])
-    assert class_match_at_k(S, yq, yc, k, chunk_size=5) == pytest.approx(expected)
+    assert class_match_at_k(S, yq, yc, k, block_size=5) == pytest.approx(expected)
+
+
+def test_chunk_size_is_a_deprecated_alias_of_block_size():
+    S = np.random.default_rng(0).normal(size=(9, 9))
+    with pytest.warns(DeprecationWarning, match="recall_at_k: 'chunk_size' is deprecated, use 'block_size'"):
+        assert recall_at_k(S, (1, 3), chunk_size=2) == recall_at_k(S, (1, 3), block_size=2)
+    y = np.arange(9) % 3
+    with pytest.warns(DeprecationWarning, match="class_match_at_k: 'chunk_size' is deprecated"):
+        assert class_match_at_k(S, y, y, 2, chunk_size=4) == class_match_at_k(S, y, y, 2, block_size=4)
 
 
 def test_class_match_breaks_ties_towards_the_lower_position():

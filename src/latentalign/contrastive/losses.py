@@ -1,7 +1,8 @@
 r"""Contrastive losses of the tilted model (``specs/contrastive.md`` §3), as modules and functions.
 
 Every loss is an ``nn.Module`` with ``forward(z_u, z_v) -> scalar`` over two
-paired batches ``(n, e)`` and also a plain function of a square score matrix
+paired batches ``(n, e)`` (``return_terms=True``: a dict of its named terms with
+the total under ``"loss"``) and also a plain function of a square score matrix
 ``S`` (positives on the diagonal; ``log p(v_k | u_i)`` is the row log-softmax,
 ``log p(u_k | v_i)`` the column log-softmax):
 
@@ -58,19 +59,27 @@ NEGATIVES = ("offdiag", "all", "shuffle")
 
 
 # --------------------------------------------------------------------------- from score blocks
-def _conditional(b: ScoreBlocks, lambda_u: float, lambda_v: float, centered: bool) -> torch.Tensor:
+def _conditional_terms(b: ScoreBlocks, lambda_u: float, lambda_v: float, centered: bool) -> dict:
+    """``"loss"`` and the fitted conditionals' ``-mean log p``: ``"v_given_u"``, ``"u_given_v"``."""
     pos = b.positives()
-    loss = b.rows_u.new_zeros(())
+    terms = {"loss": b.rows_u.new_zeros(())}
     if lambda_v:
-        loss = loss + 0.5 * lambda_v * F.cross_entropy(b.rows_u, pos)
+        terms["v_given_u"] = F.cross_entropy(b.rows_u, pos)
+        terms["loss"] = terms["loss"] + 0.5 * lambda_v * terms["v_given_u"]
     if lambda_u:
-        loss = loss + 0.5 * lambda_u * F.cross_entropy(b.rows_v, pos)
+        terms["u_given_v"] = F.cross_entropy(b.rows_v, pos)
+        terms["loss"] = terms["loss"] + 0.5 * lambda_u * terms["u_given_v"]
     if centered:
-        loss = loss - 0.5 * (lambda_u + lambda_v) * math.log(b.N)
-    return loss
+        terms["loss"] = terms["loss"] - 0.5 * (lambda_u + lambda_v) * math.log(b.N)
+    return terms
 
 
-def _joint(b: ScoreBlocks, negatives: str) -> torch.Tensor:
+def _conditional(b: ScoreBlocks, lambda_u: float, lambda_v: float, centered: bool) -> torch.Tensor:
+    return _conditional_terms(b, lambda_u, lambda_v, centered)["loss"]
+
+
+def _joint_terms(b: ScoreBlocks, negatives: str) -> dict:
+    """``"loss" = "positive" + "negative"``: ``-mean_i S_ii`` and ``logsumexp_Neg S - log |Neg|``."""
     rows, pos, N = torch.arange(b.n, device=b.rows_u.device), b.positives(), b.N
     if negatives == "all":
         neg, count = b.rows_u, N * N
@@ -81,7 +90,12 @@ def _joint(b: ScoreBlocks, negatives: str) -> torch.Tensor:
     else:  # shuffle: the pairs (i, i + 1 mod N)
         neg, count = b.rows_u[rows, (pos + 1) % N], N
     lse = b.global_logsumexp(torch.logsumexp(neg.reshape(-1), dim=0))
-    return -b.rows_u[rows, pos].mean() + lse - math.log(count)
+    positive, negative = -b.rows_u[rows, pos].mean(), lse - math.log(count)
+    return {"loss": positive + negative, "positive": positive, "negative": negative}
+
+
+def _joint(b: ScoreBlocks, negatives: str) -> torch.Tensor:
+    return _joint_terms(b, negatives)["loss"]
 
 
 def _siglip(b: ScoreBlocks, bias) -> torch.Tensor:
@@ -150,12 +164,14 @@ class _TiltedLoss(nn.Module):
         """Keep learnable parameters in range after an optimiser step (the trainer calls it)."""
         self.temperature.clamp_()
 
-    def forward(self, z_u, z_v) -> torch.Tensor:
+    def forward(self, z_u, z_v, return_terms: bool = False):
+        """The loss of the pairs ``(z_u[i], z_v[i])``, or with ``return_terms`` its named terms and ``"loss"``."""
         z_u, z_v = check_embeddings(z_u, z_v)
         blocks = score_blocks(z_u, z_v, self.tilt, self.scale(), gather=self.gather, need_v=self._needs_v)
-        return self._from_blocks(blocks)
+        terms = self._terms(blocks)
+        return terms if return_terms else terms["loss"]
 
-    def _from_blocks(self, blocks: ScoreBlocks) -> torch.Tensor:  # pragma: no cover - abstract
+    def _terms(self, blocks: ScoreBlocks) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -180,8 +196,8 @@ class ConditionalLoss(_TiltedLoss):
         self.lambda_u, self.lambda_v = _check_lambdas(lambda_u, lambda_v)
         self.centered = bool(centered)
 
-    def _from_blocks(self, blocks):
-        return _conditional(blocks, self.lambda_u, self.lambda_v, self.centered)
+    def _terms(self, blocks):
+        return _conditional_terms(blocks, self.lambda_u, self.lambda_v, self.centered)
 
     def extra_repr(self) -> str:
         return f"lambda_u={self.lambda_u:g}, lambda_v={self.lambda_v:g}, tilt={self.tilt!r}, centered={self.centered}"
@@ -213,8 +229,8 @@ class JointLoss(_TiltedLoss):
         super().__init__(tilt, temperature, gather)
         self.negatives = check_choice(negatives, "negatives", NEGATIVES)
 
-    def _from_blocks(self, blocks):
-        return _joint(blocks, self.negatives)
+    def _terms(self, blocks):
+        return _joint_terms(blocks, self.negatives)
 
     def extra_repr(self) -> str:
         return f"negatives={self.negatives!r}, tilt={self.tilt!r}"
@@ -237,8 +253,8 @@ class SigLipLoss(_TiltedLoss):
             raise ValueError(f"init_bias: expected a finite number, got {init_bias!r}")
         self.bias = nn.Parameter(torch.tensor(float(init_bias)))
 
-    def _from_blocks(self, blocks):
-        return _siglip(blocks, self.bias)
+    def _terms(self, blocks):
+        return {"loss": _siglip(blocks, self.bias)}
 
     def extra_repr(self) -> str:
         return f"tilt={self.tilt!r}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from .._deprecate import renamed_kwargs
 from .._validate import (
     _to_tensor,
     as_labels,
@@ -51,21 +52,22 @@ def _check_ks(ks, n_candidates: int, name: str = "ks") -> tuple[int, ...]:
     return ks
 
 
-def recall_at_k(S, ks=(1, 5), *, chunk_size: int = CHUNK) -> dict[str, dict[int, float]]:
+@renamed_kwargs(chunk_size="block_size")
+def recall_at_k(S, ks=(1, 5), *, block_size: int = CHUNK) -> dict[str, dict[int, float]]:
     """Recall@k of paired retrieval for ``S`` (queries ``u``, rows) and ``S^T`` (queries ``v``).
 
     ``R@k = mean_i [rank_i < k]``, ``rank_i = #{j != i : S_ij >= S_ii}``. Returns
-    ``{"u_to_v": {k: R@k}, "v_to_u": {k: R@k}}``. Memory: ``chunk_size x N`` booleans.
+    ``{"u_to_v": {k: R@k}, "v_to_u": {k: R@k}}``. Memory: ``block_size x N`` booleans.
     """
     S = _square_scores(S)
     N = S.shape[0]
     ks = _check_ks(ks, N)
-    chunk_size = check_int(chunk_size, "chunk_size")
+    block_size = check_int(block_size, "block_size")
     diag = S.diagonal()
     ranks_uv = torch.empty(N, dtype=torch.int64)
     ranks_vu = torch.empty(N, dtype=torch.int64)
-    for start in range(0, N, chunk_size):
-        stop = min(start + chunk_size, N)
+    for start in range(0, N, block_size):
+        stop = min(start + block_size, N)
         ranks_uv[start:stop] = (S[start:stop] >= diag[start:stop, None]).sum(1).cpu() - 1
         ranks_vu[start:stop] = (S[:, start:stop] >= diag[None, start:stop]).sum(0).cpu() - 1
     return {
@@ -83,7 +85,8 @@ def _top_k_mask(S: torch.Tensor, k: int) -> torch.Tensor:
     return above | (tied & (tied.cumsum(1) <= room))
 
 
-def class_match_at_k(S, query_labels, cand_labels, k: int = 1, *, chunk_size: int = CHUNK) -> float:
+@renamed_kwargs(chunk_size="block_size")
+def class_match_at_k(S, query_labels, cand_labels, k: int = 1, *, block_size: int = CHUNK) -> float:
     """Fraction of queries (rows of ``S``, shape ``(q, m)``) with a top-``k`` candidate of their class.
 
     Top-``k`` by score; among equal scores the lower candidate position wins.
@@ -93,11 +96,11 @@ def class_match_at_k(S, query_labels, cand_labels, k: int = 1, *, chunk_size: in
     yq = as_labels(query_labels, "query_labels", n_samples=q).to(S.device)
     yc = as_labels(cand_labels, "cand_labels", n_samples=m).to(S.device)
     k = _check_ks(k, m, "k")[0]
-    chunk_size = check_int(chunk_size, "chunk_size")
+    block_size = check_int(block_size, "block_size")
     hits = 0
-    for start in range(0, q, chunk_size):
-        block = S[start:start + chunk_size]
-        same = yc[None, :] == yq[start:start + chunk_size, None]
+    for start in range(0, q, block_size):
+        block = S[start:start + block_size]
+        same = yc[None, :] == yq[start:start + block_size, None]
         hits += int((_top_k_mask(block, k) & same).any(1).sum())
     return hits / q
 
