@@ -16,7 +16,7 @@ Pipelines (the clustering step: kNN graph, communities, matching, masks):
   ``networkx.community.louvain_communities`` (seeded here, unseeded there) ->
   contingency by one ``np.sum`` per (class, cluster) pair -> one-to-many
   matching by ``networkx.max_flow_min_cost`` -> masks;
-- ours, exact mode: ``lcc.cluster_latents()`` (default ``knn="exact"``: on CPU the same faiss flat
+- ours, exact mode: ``lcc.cluster_latents()`` (default ``knn_backend="auto"``: on CPU the same faiss flat
   search) -> CSR -> scikit-network Louvain -> contingency argmax -> masks (+ banks);
 - ours, fast preset: ``lcc.cluster_latents(preset="fast")`` (PCA to 64 dims when
   D > 64, faiss IVF with ceil(sqrt N) lists, probing max(8, 5%) of them).

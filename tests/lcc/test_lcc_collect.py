@@ -124,7 +124,7 @@ def test_state_fields_banks_and_metrics():
     assert m["n_labelled"] == n - 5 and m["cc_share"] + m["mc_share"] == pytest.approx(1.0)
     assert m["cc_share"] == pytest.approx(float(s.cc.sum()) / (n - 5))
     assert 0.5 < m["modularity"] < 1 and m["n_communities"] == s.n_clusters
-    assert m["nmi"] > 0.75 and m["ari"] > 0.6 and m["knn_accuracy"] > 0.95
+    assert m["nmi"] > 0.75 and m["ari"] > 0.6 and m["loo_knn_accuracy"] > 0.95
     assert set(s.timings) >= {"pca", "knn", "graph", "communities", "matching", "banks"}
     again = cluster_latents(X, y, 3, k=10)
     assert (again.communities == s.communities).all()

@@ -50,7 +50,7 @@ def test_graph_rejects_self_loops_and_bad_ids():
 def test_k_must_be_below_n():
     with pytest.raises(ValueError, match="^k: must be < n_samples=4"):
         knn_indices(np.random.default_rng(0).normal(size=(4, 2)), 4)
-    with pytest.raises(ValueError, match="^knn: expected one of"):
+    with pytest.raises(ValueError, match="^backend: expected one of"):
         knn_indices(np.random.default_rng(0).normal(size=(4, 2)), 2, backend="hnsw")
 
 

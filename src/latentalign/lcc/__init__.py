@@ -10,7 +10,8 @@ correctly clustered latents of their class.
   :func:`detect_communities`, :func:`contingency`, :func:`match_clusters`, :func:`cluster_masks`);
 - losses: :class:`ExactLCCLoss`, :class:`RandomizedLCCLoss`, :func:`lcc_loss`;
 - training: :class:`ClusterCorrection` (plain loop), :class:`LCCCallback` (Lightning);
-- metrics: :func:`cluster_metrics`, :func:`modularity`, :func:`loo_knn_accuracy`, :func:`knn_probe_accuracy`.
+- metrics: :func:`cluster_metrics`, :func:`modularity`, :func:`loo_knn_accuracy` (the test -> train
+  kNN probe is :func:`latentalign.train.knn_probe`).
 
 Example (plain loop; ``train_loader`` yields ``(x, y, idx)``, e.g. from
 ``latentalign.train.make_loader``)::
@@ -41,7 +42,7 @@ __all__ = [
     "ClusterState", "cluster_latents", "cluster_options",
     "ExactLCCLoss", "RandomizedLCCLoss", "lcc_loss", "lcc_distances", "pack_banks", "PackedBanks",
     "ClusterCorrection", "LCCCallback",
-    "cluster_metrics", "loo_knn_accuracy", "knn_probe_accuracy",
+    "cluster_metrics", "loo_knn_accuracy",
 ]
 
 

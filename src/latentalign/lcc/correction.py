@@ -37,10 +37,12 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
+from .._deprecate import renamed_kwargs
 from .._validate import as_matrix, check_choice, check_int, check_k, check_nonnegative, check_seed
 from ..models import LayerRecorder
+from ..train.distributed import is_distributed
 from .collect import MAX_BYTES, check_labels, collect_latents
-from .distributed import gather_collected, is_distributed, share_clustering
+from .distributed import gather_collected, share_clustering
 from .losses import ExactLCCLoss, PackedBanks, RandomizedLCCLoss, pack_banks
 from .state import ClusterState, cluster_latents, cluster_options
 
@@ -69,7 +71,7 @@ class ClusterCorrection:
         Neighbours of the kNN graph; ``k_target`` (default ``k``) for the exact loss.
     loss : {"exact", "randomized"}
         ``n_per_cluster`` draws per cluster for ``"randomized"``.
-    method, resolution, knn, pca_dim, preset, matching
+    method, resolution, knn_backend, pca_dim, preset, matching
         The clustering step's options (see :func:`~latentalign.lcc.cluster_latents`).
     warmup, interval, persist
         The schedule (defaults 1, 1, False).
@@ -81,6 +83,7 @@ class ClusterCorrection:
     ``history`` the metrics and timings of every clustering.
     """
 
+    @renamed_kwargs(knn="knn_backend")
     def __init__(
         self,
         layers: str | Sequence[str],
@@ -93,7 +96,7 @@ class ClusterCorrection:
         n_per_cluster: int = 100,
         method: str = "louvain",
         resolution: float = 1.0,
-        knn: str = "exact",
+        knn_backend: str = "auto",
         pca_dim: int | None = None,
         preset: str | None = None,
         matching: str = "aligned",
@@ -116,8 +119,8 @@ class ClusterCorrection:
         self.seed = check_seed(seed)
         self.loss_fn = (ExactLCCLoss(self.k if k_target is None else k_target) if loss == "exact"
                         else RandomizedLCCLoss(n_per_cluster, seed=self.seed))
-        self.cluster_options = cluster_options(method=method, resolution=resolution, knn=knn, pca_dim=pca_dim,
-                                               preset=preset, matching=matching)
+        self.cluster_options = cluster_options(method=method, resolution=resolution, knn_backend=knn_backend,
+                                               pca_dim=pca_dim, preset=preset, matching=matching)
         self.persist = bool(persist)
         self.reduce, self.max_bytes = reduce, max_bytes
         self.state: dict[str, ClusterState] = {}

@@ -27,11 +27,10 @@ from torch import nn
 from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
-from ..train import epoch_seed, evaluate_classifier, make_loader, torch_generator
+from ..train import epoch_seed, evaluate_classifier, knn_probe, make_loader, torch_generator
 from ..train.augment import random_shift
 from .collect import collect_latents
 from .correction import ClusterCorrection
-from .metrics import knn_probe_accuracy
 from .state import cluster_latents
 
 __all__ = ["DATASETS", "MODELS", "Split", "load_split", "make_model", "shift_and_noise", "train_epochs",
@@ -118,8 +117,8 @@ def latent_metrics(model: nn.Module, split: Split, layers, *, k: int = 10, seed:
     out = {}
     for name in layers:
         state = cluster_latents(train.latents[name], train.labels, split.n_classes, k=k, seed=seed)
-        out[name] = {**state.metrics, "knn_probe": knn_probe_accuracy(
-            train.latents[name], train.labels, test.latents[name], test.labels, k=k)}
+        out[name] = {**state.metrics, "knn_probe": knn_probe(
+            train.latents[name], train.labels, test.latents[name], test.labels, k=k, metric="euclidean")}
     return out
 
 

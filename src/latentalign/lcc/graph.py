@@ -1,14 +1,15 @@
 """The kNN graph of the latents as a scipy CSR matrix, with optional PCA.
 
-- ``knn_indices(Z, k, backend)``: ``exact`` (the core's exact search with
-  ``backend="auto"``: faiss flat for CPU latents, blocked torch for GPU latents, the
-  same ids), ``faiss`` (flat L2, always) or ``ivf`` (approximate: faiss
+- ``knn_indices(Z, k, backend)``: ``auto`` (the core's exact search: faiss flat for
+  CPU latents, blocked torch for GPU latents, the same ids), ``torch`` (blocked, exact),
+  ``faiss`` (flat L2, always) or ``ivf`` (approximate: faiss
   ``IndexIVFFlat`` with ``ceil(sqrt N)`` lists, k-means trained with a fixed seed
   on <= 64 points per list for 10 iterations, probing 5% of the lists and at least 8
   (recall@10 on the benchmark's 20-component data: 0.99 at N = 20k and 50k; a fixed
   8 fell to 0.93 at 50k); a query
   with fewer than ``k`` non-self candidates
-  falls back to exact search). Self is excluded by id.
+  falls back to exact search). Self is excluded by id. The old word ``exact`` is a
+  deprecated alias of ``auto``.
 - ``knn_graph(indices)``: ``A = max(B, B^T)`` with ``B_ij = 1[j in N_k(i)]``:
   binary, symmetric, zero diagonal, degree >= k, ``Nk <= nnz <= 2Nk``.
 - ``pca_project(Z, r, seed)``: float64 mean, top-``r`` principal axes
@@ -33,12 +34,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._deprecate import renamed_value
 from .._validate import as_matrix, check_choice, check_int, check_k, check_seed
 from ..neighbors import knn, non_self_columns
 
 __all__ = ["KNN_BACKENDS", "knn_indices", "knn_graph", "pca_project", "EIGH_MAX_DIM"]
 
-KNN_BACKENDS = ("exact", "faiss", "ivf")
+KNN_BACKENDS = ("auto", "torch", "faiss", "ivf")
+OLD_KNN_BACKENDS = {"exact": "auto"}  # deprecated words, removed in 0.3
 EIGH_MAX_DIM = 2048
 IVF_NPROBE = 8  # at least this many lists probed ...
 IVF_PROBE_SHARE = 0.05  # ... and at least this share of them
@@ -75,13 +78,13 @@ def pca_project(Z, dim: int, *, seed: int = 0) -> torch.Tensor:
     return Zc @ axes.to(torch.float32)
 
 
-def knn_indices(Z, k: int, *, backend: str = "exact", seed: int = 0) -> torch.Tensor:
+def knn_indices(Z, k: int, *, backend: str = "auto", seed: int = 0) -> torch.Tensor:
     """``(N, k)`` int64 ids of the ``k`` nearest other rows of ``Z`` (Euclidean), nearest first."""
-    check_choice(backend, "knn", KNN_BACKENDS)
+    backend = check_choice(renamed_value(backend, "backend", OLD_KNN_BACKENDS), "backend", KNN_BACKENDS)
     Z = as_matrix(Z, "Z", dtype=None).detach()
     k = check_k(k, Z.shape[0], "k")
     if backend != "ivf":
-        return knn(Z, k, backend="auto" if backend == "exact" else "faiss").indices.cpu()
+        return knn(Z, k, backend=backend).indices.cpu()
     return _ivf_indices(Z.to("cpu", torch.float32), k, check_seed(seed))
 
 

@@ -180,17 +180,19 @@ def _check_latents(u: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class _BankLoss(nn.Module):
-    """``forward(u, labels, mc, targets)``: :func:`lcc_loss` with the subclass's ``k``."""
+    """``forward(u, labels, mc, targets)``: :func:`lcc_loss` with the subclass's ``k``
+    (``return_terms=True``: ``{"loss": ...}``, its only term)."""
 
     k: int
 
     def forward(self, u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor,
-                targets: Targets | PackedBanks) -> torch.Tensor:
+                targets: Targets | PackedBanks, return_terms: bool = False):
         if isinstance(targets, PackedBanks):
             dim = targets.dim
         else:
             dim = next((b[0].shape[1] for b in targets.values() if b), u.shape[-1])
-        return lcc_loss(_check_latents(u, dim), labels, mc, targets, self.k)
+        loss = lcc_loss(_check_latents(u, dim), labels, mc, targets, self.k)
+        return {"loss": loss} if return_terms else loss
 
 
 class ExactLCCLoss(_BankLoss):

@@ -8,9 +8,11 @@
 - ``n_targetless`` and ``orphans`` (classes that received no cluster);
 - ``nmi``, ``ari``: scikit-learn's normalised mutual information and adjusted
   Rand index of communities against labels;
-- ``knn_accuracy``: leave-one-out majority vote of each sample's ``k`` graph
-  neighbours (ties to the smaller label), over labelled samples;
-- :func:`knn_probe_accuracy`: test -> train kNN probe (Euclidean).
+- ``loo_knn_accuracy``: leave-one-out majority vote of each sample's ``k`` graph
+  neighbours (ties to the smaller label), over labelled samples.
+
+The test -> train kNN probe is :func:`latentalign.train.knn_probe` (``metric="euclidean"``
+in this capability); ``knn_probe_accuracy`` is its deprecated alias (removed in 0.3).
 
 Example
 -------
@@ -23,11 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecate import deprecated
 from ..train import knn_probe
 from .communities import modularity
 from .matching import Masks, contingency
 
-__all__ = ["cluster_metrics", "loo_knn_accuracy", "knn_probe_accuracy"]
+__all__ = ["cluster_metrics", "loo_knn_accuracy"]
 
 
 def loo_knn_accuracy(indices, labels) -> float:
@@ -53,7 +56,7 @@ def loo_knn_accuracy(indices, labels) -> float:
 
 def cluster_metrics(graph, labels, communities, masks: Masks, n_classes: int, *, indices=None,
                     resolution: float = 1.0) -> dict:
-    """The metrics above for one clustering (``indices``: the kNN ids, for ``knn_accuracy``)."""
+    """The metrics above for one clustering (``indices``: the kNN ids, for ``loo_knn_accuracy``)."""
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     y = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)
@@ -73,10 +76,11 @@ def cluster_metrics(graph, labels, communities, masks: Masks, n_classes: int, *,
         "ari": float(adjusted_rand_score(y[labelled], c[labelled])) if n_lab else float("nan"),
     }
     if indices is not None:
-        out["knn_accuracy"] = loo_knn_accuracy(indices, y)
+        out["loo_knn_accuracy"] = loo_knn_accuracy(indices, y)
     return out
 
 
 def knn_probe_accuracy(Z_train, y_train, Z_test, y_test, *, k: int = 10) -> float:
-    """Accuracy of a Euclidean ``k``-NN vote of test latents among training latents."""
+    """Deprecated (removed in 0.3): ``latentalign.train.knn_probe(..., k=k, metric="euclidean")``."""
+    deprecated("latentalign.lcc", "'knn_probe_accuracy'", "'latentalign.train.knn_probe' (metric='euclidean')")
     return knn_probe(Z_train, y_train, Z_test, y_test, k=k, metric="euclidean")

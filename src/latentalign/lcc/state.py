@@ -29,10 +29,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._deprecate import renamed_kwargs, renamed_value
 from .._validate import as_matrix, check_choice, check_int, check_k, check_positive, check_seed
 from .collect import check_labels
 from .communities import METHODS, detect_communities
-from .graph import KNN_BACKENDS, knn_graph, knn_indices, pca_project
+from .graph import KNN_BACKENDS, OLD_KNN_BACKENDS, knn_graph, knn_indices, pca_project
 from .matching import cluster_masks, contingency, match_clusters, shuffle_communities
 from .metrics import cluster_metrics
 
@@ -103,20 +104,25 @@ def _banks(Z: torch.Tensor, y: np.ndarray, c: np.ndarray, m: np.ndarray) -> dict
     return {b: chunk for b, chunk in enumerate(chunks) if counts[b] > 0}
 
 
-def cluster_options(*, method="louvain", resolution=1.0, knn="exact", pca_dim=None, preset=None,
+@renamed_kwargs(knn="knn_backend")
+def cluster_options(*, method="louvain", resolution=1.0, knn_backend="auto", pca_dim=None, preset=None,
                     matching="aligned") -> dict:
-    """Validated clustering options, with ``preset="fast"`` expanded to ``knn="ivf"``, ``pca_dim=64``."""
+    """Validated clustering options, with ``preset="fast"`` expanded to ``knn_backend="ivf"``, ``pca_dim=64``."""
     check_choice(method, "method", METHODS)
     resolution = check_positive(resolution, "resolution")
-    check_choice(knn, "knn", KNN_BACKENDS)
+    knn_backend = renamed_value(knn_backend, "knn_backend", OLD_KNN_BACKENDS)
+    check_choice(knn_backend, "knn_backend", KNN_BACKENDS)
     check_choice(matching, "matching", MATCHINGS)
     if preset is not None:
         check_choice(preset, "preset", PRESETS)
         if preset == "fast":
-            knn, pca_dim = "ivf", FAST_PCA_DIM if pca_dim is None else pca_dim
+            knn_backend, pca_dim = "ivf", FAST_PCA_DIM if pca_dim is None else pca_dim
     if pca_dim is not None:
         pca_dim = check_int(pca_dim, "pca_dim")
-    return dict(method=method, resolution=resolution, knn=knn, pca_dim=pca_dim, matching=matching)
+    return dict(method=method, resolution=resolution, knn_backend=knn_backend, pca_dim=pca_dim, matching=matching)
+
+
+@renamed_kwargs(knn="knn_backend")
 
 
 def cluster_latents(
@@ -127,7 +133,7 @@ def cluster_latents(
     k: int = 10,
     method: str = "louvain",
     resolution: float = 1.0,
-    knn: str = "exact",
+    knn_backend: str = "auto",
     pca_dim: int | None = None,
     matching: str = "aligned",
     preset: str | None = None,
@@ -136,9 +142,10 @@ def cluster_latents(
 ) -> ClusterState:
     """Cluster latents ``Z (N, D)`` with labels ``y (N,)`` (negative: ignored) into a :class:`ClusterState`.
 
-    ``knn``: ``"exact"`` (faiss flat on CPU, blocked torch on GPU), ``"faiss"`` (flat) or ``"ivf"`` (approximate);
+    ``knn_backend``: ``"auto"`` (exact: faiss flat on CPU, blocked torch on GPU), ``"torch"`` (exact, blocked),
+    ``"faiss"`` (exact, flat) or ``"ivf"`` (approximate);
     ``pca_dim``: project to this many principal axes for the graph when ``D > pca_dim``;
-    ``preset="fast"``: ``pca_dim=64`` (unless given) and ``knn="ivf"``.
+    ``preset="fast"``: ``pca_dim=64`` (unless given) and ``knn_backend="ivf"``.
     ``method``: ``"louvain"``, ``"leiden"``, ``"igraph-leiden"`` or ``"networkx"`` (oracle). ``metrics=False``
     skips the quality metrics (the benchmark times the step alone).
     """
@@ -150,17 +157,17 @@ def cluster_latents(
         raise ValueError(f"labels: expected {n} labels (one per latent row), got {labels.shape[0]}")
     k = check_k(k, n, "k")
     seed = check_seed(seed)
-    opts = cluster_options(method=method, resolution=resolution, knn=knn, pca_dim=pca_dim, preset=preset,
-                           matching=matching)
-    method, resolution, knn, pca_dim, matching = (opts[key] for key in ("method", "resolution", "knn", "pca_dim",
-                                                                         "matching"))
+    opts = cluster_options(method=method, resolution=resolution, knn_backend=knn_backend, pca_dim=pca_dim,
+                           preset=preset, matching=matching)
+    method, resolution, knn_backend, pca_dim, matching = (opts[key] for key in ("method", "resolution", "knn_backend",
+                                                                                 "pca_dim", "matching"))
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     G = pca_project(Z, pca_dim, seed=seed) if pca_dim is not None else Z
     timings["pca"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    nb = knn_indices(G, k, backend=knn, seed=seed)
+    nb = knn_indices(G, k, backend=knn_backend, seed=seed)
     timings["knn"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     A = knn_graph(nb)

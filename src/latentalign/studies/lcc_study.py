@@ -251,7 +251,7 @@ def _summarise(case) -> dict:
         delta = acc - ce_acc
         recs = slot["records"]
         after = {k: _mean_std([a[k] for a in slot["after"]])[0]
-                 for k in ("purity", "modularity", "n_communities", "nmi", "ari", "knn_accuracy", "knn_probe")}
+                 for k in ("purity", "modularity", "n_communities", "nmi", "ari", "loo_knn_accuracy", "knn_probe")}
         mc = [[r["metrics"][LAYER]["mc_share"] for r in rec] for rec in recs]
         cluster_s = np.mean([np.mean(_per_epoch(r, "cluster_s")) for r in recs])
         loss_s = np.mean([np.mean(_per_epoch(r, "lcc_loss_s")) for r in recs])
@@ -305,7 +305,7 @@ def _table(name, s) -> Table:
         rows.append([label, _fmt(r["acc"]), "–" if label == "CE" else _fmt(r["delta"]),
                      "–" if label == "CE" else f"{r['improved']}/{r['n_seeds']}",
                      f"{s['before']['purity']:.3f} → {a['purity']:.3f}", f"{a['modularity']:.3f}",
-                     f"{a['n_communities']:.1f}", f"{a['nmi']:.3f}", f"{a['ari']:.3f}", f"{a['knn_accuracy']:.3f}",
+                     f"{a['n_communities']:.1f}", f"{a['nmi']:.3f}", f"{a['ari']:.3f}", f"{a['loo_knn_accuracy']:.3f}",
                      f"{a['knn_probe']:.3f}", f"{r['mc_first']:.3f} / {r['mc_last']:.3f}",
                      "–" if label == "CE" else f"{100 * r['overhead']:.0f}%"])
     return Table(
