@@ -17,7 +17,7 @@ def model_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ksm_cli")
     data = folder / "data.npy"
     np.save(data, ring(n=64, dim=16, seed=0).X)  # 16 features: 4x4 "images"
-    result = runner.invoke(app, ["fit", str(data), "--latent-dim", "2", "--kernel", "gaussian", "--max-iter", "50",
+    result = runner.invoke(app, ["fit", str(data), "--latent-dim", "2", "--kernel", "rbf", "--max-iter", "50",
                                  "--out", str(folder / "model.pt"), "--embedding", str(folder / "z.npy")])
     assert result.exit_code == 0, result.output
     return folder

@@ -20,13 +20,13 @@ def fitted():
     models = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        models["gaussian"] = KernelSimilarityMatching(max_iter=600, random_state=0).fit(train.X)
+        models["rbf"] = KernelSimilarityMatching(max_iter=600, random_state=0).fit(train.X)
         models["linear"] = KernelSimilarityMatching(kernel="linear", n_components=2, max_iter=600,
                                                     random_state=0).fit(train.X)
     return train.X.astype(np.float64), test_X, Q, models
 
 
-@pytest.mark.parametrize("kernel", ["gaussian", "linear"])
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
 def test_completion_beats_mean_imputation_and_keeps_observed_entries(fitted, kernel):
     train, X, _, models = fitted
     rng = np.random.default_rng(0)
@@ -46,7 +46,7 @@ def test_completion_beats_mean_imputation_and_keeps_observed_entries(fitted, ker
 
 def test_complete_with_nothing_missing_is_the_identity_and_masking_all_but_one_is_allowed(fitted):
     _, X, _, models = fitted
-    est = models["gaussian"]
+    est = models["rbf"]
     np.testing.assert_array_equal(est.complete(X, np.zeros(X.shape, dtype=bool)), X)
     mask = np.ones(X.shape, dtype=bool)
     mask[:, 0] = False
@@ -56,7 +56,7 @@ def test_complete_with_nothing_missing_is_the_identity_and_masking_all_but_one_i
 
 def test_score_samples_is_negative_reconstruction_error_and_ranks_outliers(fitted):
     _, X, Q, models = fitted
-    est = models["gaussian"]
+    est = models["rbf"]
     s = est.score_samples(X)
     np.testing.assert_allclose(s, -((X - est.reconstruct(X)) ** 2).mean(1), atol=1e-15)
     assert est.score(X) == pytest.approx(s.mean(), rel=1e-12)
@@ -70,7 +70,7 @@ def test_score_samples_is_negative_reconstruction_error_and_ranks_outliers(fitte
 
 def test_complete_bad_input(fitted):
     _, X, _, models = fitted
-    est = models["gaussian"]
+    est = models["rbf"]
     mask = np.zeros(X.shape, dtype=bool)
     with pytest.raises(TypeError, match="^mask: expected a boolean array"):
         est.complete(X, mask.astype(int))

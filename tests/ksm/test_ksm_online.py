@@ -21,7 +21,7 @@ def _batch_and_online(n, seed, params, **online):
         batch = KernelSimilarityMatching(random_state=seed, **params).fit(X)
     net = KernelSimilarityMatching(solver="online", random_state=seed, **params, **online).fit(X)
     Xn = (X - net.mean_) / net.scale_
-    kernel = params.get("kernel", "gaussian")
+    kernel = params.get("kernel", "rbf")
     return ksm_objective(Xn, net.embedding_, kernel=kernel) / ksm_objective(Xn, batch.embedding_, kernel=kernel), net
 
 
@@ -47,7 +47,7 @@ def test_online_gaussian_spec_setup(seed):
 
 def test_partial_fit_passes_equal_fit_epochs():
     X = ring(n=40, dim=6, seed=2).X
-    params = dict(solver="online", kernel="gaussian", online_steps=20, random_state=5)
+    params = dict(solver="online", kernel="rbf", online_steps=20, random_state=5)
     full = KernelSimilarityMatching(max_iter=2, **params).fit(X)
     part = KernelSimilarityMatching(**params).partial_fit(X).partial_fit(X)
     np.testing.assert_array_equal(part.dictionary_, full.dictionary_)

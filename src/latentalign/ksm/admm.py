@@ -26,7 +26,7 @@ Example
 >>> X = torch.as_tensor(ring(n=60, seed=0).X, dtype=torch.float64)
 >>> X = (X - X.mean(0)) / X.var(0).sum().sqrt()
 >>> Z0 = 0.1 * torch.randn(60, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
->>> res = linearized_admm(X, Z0, kernel="gaussian", sigma=1.0, ridge=1e-3, prior=Prior(budget="ball", radius=2.0),
+>>> res = linearized_admm(X, Z0, kernel="rbf", sigma=1.0, ridge=1e-3, prior=Prior(budget="ball", radius=2.0),
 ...                       max_iter=300, tol=1e-3)
 >>> bool(res.history["objective"][-1] < 0.2 * res.history["objective"][0])
 True
@@ -81,7 +81,7 @@ def linearized_admm(
     learn_sigma: bool = False,
 ) -> SolverResult:
     """Run the solver from ``Z0`` on normalised inputs ``X`` (float64 tensors, same device)."""
-    if learn_sigma and kernel != "gaussian":
+    if learn_sigma and kernel != "rbf":
         raise ValueError(f"learn_sigma: only the Gaussian kernel has a bandwidth, got kernel={kernel!r}")
     N, m = Z0.shape
     root = math.sqrt(N * m)

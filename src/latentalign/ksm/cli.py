@@ -2,7 +2,7 @@
 
 Examples
 --------
-    latentalign ksm fit data.npy --latent-dim 2 --kernel gaussian --out model.pt
+    latentalign ksm fit data.npy --latent-dim 2 --kernel rbf --out model.pt
     latentalign ksm sample model.pt -n 64 --png grid.png --out samples.npy
 """
 
@@ -23,7 +23,7 @@ def fit(
     data: Path = typer.Argument(..., help="Training data (n, d): .npy, .npz[:key] or .pt[:key]."),
     out: Path = typer.Option(..., "--out", help="Where to write the fitted model (.pt, loadable safely)."),
     n_components: int = typer.Option(2, "--latent-dim", "--n-components", help="Latent size m."),
-    kernel: str = typer.Option("gaussian", help="Latent kernel: gaussian or linear."),
+    kernel: str = typer.Option("rbf", help="Latent kernel: rbf (Gaussian) or linear."),
     sigma: float = typer.Option(1.0, help="Gaussian latent bandwidth (the start, with --learn-sigma)."),
     learn_sigma: bool = typer.Option(False, "--learn-sigma", help="Learn the Gaussian bandwidth with the latents."),
     ridge: float = typer.Option(1e-3, help="Per-sample ridge (gamma_N = ridge * N)."),
@@ -39,7 +39,7 @@ def fit(
 ) -> None:
     """Fit KernelSimilarityMatching to DATA and save the model.
 
-    Example: latentalign ksm fit data.npy --latent-dim 2 --kernel gaussian --out model.pt
+    Example: latentalign ksm fit data.npy --latent-dim 2 --kernel rbf --out model.pt
     """
     import numpy as np
 

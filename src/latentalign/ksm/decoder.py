@@ -47,7 +47,7 @@ class KernelDecoder:
         self.latents, self.W, self.sigma = latents, W, sigma
 
     def decode(self, Z):
-        K = kernel_matrix(Z, self.latents, "gaussian", self.sigma)
+        K = kernel_matrix(Z, self.latents, "rbf", self.sigma)
         return K @ self.W, K
 
     def grad(self, Z, K, G):
@@ -92,7 +92,7 @@ class FeatureDecoder:
 
 def exact_coef(X: torch.Tensor, Z: torch.Tensor, ridge: float, sigma: float) -> torch.Tensor:
     """``W = (K_Z + gamma_N I)^{-1} X`` for the exact Gaussian decoder."""
-    K = kernel_matrix(Z, Z, "gaussian", sigma)
+    K = kernel_matrix(Z, Z, "rbf", sigma)
     M = 0.5 * (K + K.T) + ridge * Z.shape[0] * torch.eye(Z.shape[0], dtype=Z.dtype, device=Z.device)
     return torch.cholesky_solve(X, cholesky(M))
 
@@ -106,10 +106,10 @@ def nystrom_coef(X: torch.Tensor, Z: torch.Tensor, landmarks: torch.Tensor, ridg
     KX = torch.zeros((n_l, X.shape[1]), dtype=Z.dtype, device=Z.device)
     step = max(1, CHUNK_ENTRIES // n_l)
     for start in range(0, Z.shape[0], step):
-        K_b = kernel_matrix(Z[start : start + step], L, "gaussian", sigma)
+        K_b = kernel_matrix(Z[start : start + step], L, "rbf", sigma)
         KK += K_b.T @ K_b
         KX += K_b.T @ X[start : start + step]
-    K_LL = kernel_matrix(L, L, "gaussian", sigma)
+    K_LL = kernel_matrix(L, L, "rbf", sigma)
     eps = 1e-10 * float(torch.diagonal(K_LL).mean())
     A = 0.5 * (KK + KK.T) + ridge * Z.shape[0] * 0.5 * (K_LL + K_LL.T)
     A = A + eps * torch.eye(n_l, dtype=Z.dtype, device=Z.device)

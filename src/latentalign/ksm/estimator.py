@@ -30,13 +30,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._deprecate import renamed_kwargs, renamed_value
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
 from ..neighbors import knn
 from ._arrays import Like, as_float64, restore
 from .admm import linearized_admm
 from .decoder import (FeatureDecoder, KernelDecoder, LinearDecoder, encode_adaptive, encode_fista, exact_coef,
                       nystrom_coef)
-from .objective import KERNELS, linear_feature_form
+from .objective import KERNELS, OLD_KERNELS, linear_feature_form
 from .online import OnlineNetwork, RandomFeatures
 from .prox import Prior, check_budget
 
@@ -53,9 +54,10 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     """Kernel similarity matching: latents whose kernel matches the inputs', and a decoder back.
 
     Parameters (``specs/ksm.md`` §7): ``n_components`` latent size m; ``kernel``
-    ``"gaussian"`` (bandwidth ``sigma``; ``learn_sigma=True`` (ADMM) starts there and
-    descends ``d f / d log sigma`` with the latents) or ``"linear"``; ``ridge`` per-sample
-    ridge (``gamma_N = ridge N``); prior ``alpha`` (L1), ``l2_penalty`` (beta),
+    ``"rbf"`` (Gaussian, bandwidth ``sigma``; ``learn_sigma=True`` (ADMM) starts there and
+    descends ``d f / d log sigma`` with the latents) or ``"linear"``; ``ridge`` the
+    kernel ridge, per sample (relative: ``gamma_N = ridge N``); prior ``alpha`` (L1 weight),
+    ``latent_l2`` (beta, the weight of ``(beta/2)||z||^2`` on each latent: the prior's, not a ridge),
     ``nonneg``, ``budget`` (``"ball"``, ``"sphere"``, ``"l1"``, ``"total"``, None) of
     radius ``budget_radius`` (``"auto"``: 2 sigma Gaussian, 1 linear); ``solver``
     ``"admm"`` or ``"online"``; ``batch_size`` (``"auto"``: full batch up to 1000
@@ -81,7 +83,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     results come back as the input's type and float dtype.
     """
 
-    def __init__(self, n_components=2, kernel="gaussian", sigma=1.0, ridge=1e-3, alpha=0.0, l2_penalty=0.0,
+    @renamed_kwargs(l2_penalty="latent_l2")
+    def __init__(self, n_components=2, kernel="rbf", sigma=1.0, ridge=1e-3, alpha=0.0, latent_l2=0.0,
                  nonneg=False, budget="ball", budget_radius="auto", solver="admm", batch_size="auto",
                  max_iter="auto", step_size=0.1, rho=1.0, tol=1e-5, init="random", decoder="auto",
                  n_landmarks=1000, transform_max_iter=200, sample_bandwidth=0.1, n_random_features=256,
@@ -92,7 +95,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.sigma = sigma
         self.ridge = ridge
         self.alpha = alpha
-        self.l2_penalty = l2_penalty
+        self.latent_l2 = latent_l2
         self.nonneg = nonneg
         self.budget = budget
         self.budget_radius = budget_radius
@@ -294,22 +297,23 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _params(self, n_samples: int) -> SimpleNamespace:
         """Validate the hyper-parameters and resolve the ``"auto"`` values for ``n_samples``."""
         m = check_int(self.n_components, "n_components")
-        kernel = check_choice(self.kernel, "kernel", KERNELS)
+        kernel = check_choice(renamed_value(self.kernel, "kernel", OLD_KERNELS, where="KernelSimilarityMatching"),
+                              "kernel", KERNELS)
         sigma = check_positive(self.sigma, "sigma")
         solver = check_choice(self.solver, "solver", SOLVERS)
         check_budget(self.budget)
-        radius = (2.0 * sigma if kernel == "gaussian" else 1.0) if _is_auto(self.budget_radius) \
+        radius = (2.0 * sigma if kernel == "rbf" else 1.0) if _is_auto(self.budget_radius) \
             else check_positive(self.budget_radius, "budget_radius")
         for name in ("nonneg", "learn_sigma"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name}: expected a bool, got {type(getattr(self, name)).__name__}")
-        if self.learn_sigma and (kernel != "gaussian" or solver != "admm"):
-            raise ValueError(f"learn_sigma: needs kernel='gaussian' and solver='admm', got kernel={kernel!r}, "
+        if self.learn_sigma and (kernel != "rbf" or solver != "admm"):
+            raise ValueError(f"learn_sigma: needs kernel='rbf' and solver='admm', got kernel={kernel!r}, "
                              f"solver={solver!r}")
-        prior = Prior(check_nonnegative(self.alpha, "alpha"), check_nonnegative(self.l2_penalty, "l2_penalty"),
+        prior = Prior(check_nonnegative(self.alpha, "alpha"), check_nonnegative(self.latent_l2, "latent_l2"),
                       bool(self.nonneg), self.budget, radius)
         if kernel == "linear" and self.budget is None and prior.l2 == 0:
-            warnings.warn("budget: the linear kernel with no budget and l2_penalty=0 is unbounded; latents keep "
+            warnings.warn("budget: the linear kernel with no budget and latent_l2=0 is unbounded; latents keep "
                           "growing", UserWarning, stacklevel=3)
         if _is_auto(self.batch_size):
             batch = None if n_samples <= FULL_BATCH_LIMIT else AUTO_BATCH
@@ -349,13 +353,13 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         return (Xt - torch.as_tensor(self.mean_, device=Xt.device)) / self.scale_
 
     def _initial_latents(self, Xn: torch.Tensor, p, seed: int) -> torch.Tensor:
-        N, unit = Xn.shape[0], (p.sigma if p.kernel == "gaussian" else 1.0)
+        N, unit = Xn.shape[0], (p.sigma if p.kernel == "rbf" else 1.0)
         init = self.init
         if isinstance(init, str):
             check_choice(init, "init", INITS)
             if init == "random":
                 Z = torch.randn(N, p.m, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-                Z = 0.1 * unit * Z if p.kernel == "gaussian" else 0.5 * Z / Z.pow(2).sum(1).mean().sqrt()
+                Z = 0.1 * unit * Z if p.kernel == "rbf" else 0.5 * Z / Z.pow(2).sum(1).mean().sqrt()
                 Z = Z.to(Xn.device)
             else:
                 if p.m > min(Xn.shape):
@@ -382,7 +386,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.latent_bandwidth_ = float(np.sqrt(((E - E.mean(0)) ** 2).sum(1).mean() / E.shape[1]))
 
     def _prior(self) -> Prior:
-        return Prior(float(self.alpha), float(self.l2_penalty), bool(self.nonneg), self.budget, self.budget_radius_)
+        return Prior(float(self.alpha), float(self.latent_l2), bool(self.nonneg), self.budget, self.budget_radius_)
 
     def _check_width(self, Xt: torch.Tensor, name: str) -> torch.Tensor:
         if Xt.shape[1] != self.n_features_in_:

@@ -31,8 +31,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._io import atomic_path
 from .estimator import KernelSimilarityMatching
+from .objective import OLD_KERNELS
 
 FORMAT, VERSION = "latentalign.ksm", 1
+OLD_PARAMS = {"l2_penalty": "latent_l2"}  # parameter names of files saved before the glossary
 
 
 def save_model(estimator: KernelSimilarityMatching, path: str | os.PathLike) -> None:
@@ -62,7 +64,9 @@ def load_model(path: str | os.PathLike) -> KernelSimilarityMatching:
         raise ValueError(f"model: {path} is not a latentalign KSM model")
     if payload.get("version") != VERSION:
         raise ValueError(f"model: {path} has format version {payload.get('version')}, expected {VERSION}")
-    estimator = KernelSimilarityMatching(**{k: _unpack(v) for k, v in payload["params"].items()})
+    params = {OLD_PARAMS.get(k, k): _unpack(v) for k, v in payload["params"].items()}
+    params["kernel"] = OLD_KERNELS.get(params.get("kernel"), params.get("kernel"))  # files saved before the glossary
+    estimator = KernelSimilarityMatching(**params)
     for key, value in payload["state"].items():
         setattr(estimator, key, _unpack(value))
     return estimator

@@ -38,11 +38,13 @@ from typing import Callable
 
 import torch
 
+from .._deprecate import renamed_value
 from .._validate import check_choice, check_paired, check_positive
 from ..kernels import squared_distances
 from ._arrays import as_float64, restore, scalar
 
-KERNELS = ("gaussian", "linear")
+KERNELS = ("rbf", "linear")
+OLD_KERNELS = {"gaussian": "rbf"}  # deprecated words, removed in 0.3
 PATHS = ("auto", "gram", "feature")
 JITTER_START, JITTER_TRIES = 1e-10, 5
 
@@ -125,7 +127,7 @@ def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, 
 
 
 # --------------------------------------------------------------------------- public, validated
-def latent_kernel(Z, Z2=None, *, kernel="gaussian", sigma: float = 1.0):
+def latent_kernel(Z, Z2=None, *, kernel="rbf", sigma: float = 1.0):
     """The latent kernel ``k(Z, Z2)`` (``Z2 = Z`` by default: symmetrised ``K_Z``).
 
     >>> latent_kernel([[0.0], [1.0]], kernel="linear").tolist()
@@ -139,7 +141,7 @@ def latent_kernel(Z, Z2=None, *, kernel="gaussian", sigma: float = 1.0):
     return restore(kernel_matrix(Zt, Z2t, kernel, sigma), like)
 
 
-def ksm_objective(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float = 1.0, path: str = "auto"):
+def ksm_objective(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0, path: str = "auto"):
     """Per-sample kernel-form objective ``f = (ridge/2) Tr(X^T M^{-1} X)``, ``0 <= f <= Tr(X X^T)/(2N)``.
 
     ``path``: ``"gram"`` forms ``M`` (any kernel), ``"feature"`` is the linear
@@ -153,11 +155,11 @@ def ksm_objective(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float 
     return scalar(F / Xt.shape[0], like)
 
 
-def ksm_gradient(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float = 1.0, path: str = "auto"):
+def ksm_gradient(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0, path: str = "auto"):
     """Per-sample gradient ``(dF/dZ) / N`` of :func:`ksm_objective` (named kernels only)."""
     Xt, Zt, like, gamma, kernel, sigma, path = _inputs(X, Z, ridge, kernel, sigma, path)
     if callable(kernel):
-        raise ValueError("kernel: ksm_gradient needs 'gaussian' or 'linear', got a callable")
+        raise ValueError("kernel: ksm_gradient needs 'rbf' or 'linear', got a callable")
     grad = value_and_grad(Xt, Zt, gamma, kernel, sigma, path)[1]
     return restore(grad / Xt.shape[0], like)
 
@@ -165,18 +167,18 @@ def ksm_gradient(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float =
 def ksm_sigma_gradient(X, Z, *, ridge: float = 1e-3, sigma: float = 1.0):
     """``d f / d log sigma`` for the Gaussian kernel (``f = F / N``): how the per-sample objective
     moves with the bandwidth (a learned ``sigma`` descends it)."""
-    Xt, Zt, like, gamma, _, sigma, _ = _inputs(X, Z, ridge, "gaussian", sigma, "gram")
-    value = value_and_grad(Xt, Zt, gamma, "gaussian", sigma, with_sigma=True)[2] / Xt.shape[0]
+    Xt, Zt, like, gamma, _, sigma, _ = _inputs(X, Z, ridge, "rbf", sigma, "gram")
+    value = value_and_grad(Xt, Zt, gamma, "rbf", sigma, with_sigma=True)[2] / Xt.shape[0]
     return scalar(value, like)
 
 
-def prediction_error(X, Z, *, ridge: float = 1e-3, kernel="gaussian", sigma: float = 1.0):
+def prediction_error(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0):
     """``A* = M^{-1} X``: the maximiser of the min-max form; ``gamma_N A*`` are the error units."""
     Xt, Zt, like, gamma, kernel, sigma, _ = _inputs(X, Z, ridge, kernel, sigma, "gram")
     return restore(kernel_form(Xt, gram_matrix(Zt, kernel, sigma), gamma)[1], like)
 
 
-def minmax_value(X, Z, A, *, ridge: float = 1e-3, kernel="gaussian", sigma: float = 1.0):
+def minmax_value(X, Z, A, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0):
     """``gamma_N [<A, X> - 1/2 Tr(A^T K_Z A) - gamma_N/2 ||A||^2] / N``; equals ``f`` at ``A = A*``."""
     Xt, Zt, like, gamma, kernel, sigma, _ = _inputs(X, Z, ridge, kernel, sigma, "gram")
     At = _same_shape(A, "A", Xt)
@@ -210,7 +212,7 @@ def dictionary_objective(X, Phi, D, *, ridge: float = 1e-3):
     return scalar((0.5 * (R * R).sum() + 0.5 * gamma * (Dt * Dt).sum()) / Xt.shape[0], like)
 
 
-def decode(Z_query, Z, coef, *, kernel="gaussian", sigma: float = 1.0):
+def decode(Z_query, Z, coef, *, kernel="rbf", sigma: float = 1.0):
     """The generative map without normalisation: ``x(z) = k(z, Z) coef`` (``coef = A*`` or ``dual_coef_``)."""
     kernel, sigma = _check_kernel(kernel, sigma)
     Zq, like = as_float64(Z_query, "Z_query")
@@ -223,7 +225,7 @@ def decode(Z_query, Z, coef, *, kernel="gaussian", sigma: float = 1.0):
 # --------------------------------------------------------------------------- checks
 def _check_kernel(kernel, sigma) -> tuple[str | Callable, float]:
     if not callable(kernel):
-        check_choice(kernel, "kernel", KERNELS)
+        kernel = check_choice(renamed_value(kernel, "kernel", OLD_KERNELS), "kernel", KERNELS)
     return kernel, check_positive(sigma, "sigma")
 
 

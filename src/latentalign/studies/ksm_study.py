@@ -296,7 +296,7 @@ def _online(config, result) -> dict:
             batch = _fit(ds.X, max_iter=config["max_iter"], random_state=seed, **params)
             net = _fit(ds.X, solver="online", max_iter=config["online_epochs"], random_state=seed, **params)
             Xn = (ds.X - net.mean_) / net.scale_
-            kernel = params.get("kernel", "gaussian")
+            kernel = params.get("kernel", "rbf")
             f_on, f_b = (ksm_objective(Xn, e, kernel=kernel) for e in (net.embedding_, batch.embedding_))
             entry = {"seed": seed, "f_online": f_on, "f_batch": f_b, "ratio": f_on / f_b}
             if key == "gaussian":
