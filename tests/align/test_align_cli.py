@@ -72,7 +72,7 @@ def test_compare_models_from_checkpoints(tmp_path):
     out = tmp_path / "cmp.json"
     result = runner.invoke(app, ["compare-models", str(tmp_path / "a.pt"), str(tmp_path / "b.ckpt"), "--data",
                                  str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"), "--hidden", "8,4",
-                                 "--metrics", "cka", "--lam", "0.001", "--json", str(out)])
+                                 "--metrics", "cka", "--ridge", "0.001", "--json", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["layers_a"] == ["input", "hidden1", "penultimate", "logits"]

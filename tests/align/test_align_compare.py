@@ -27,7 +27,7 @@ def test_matrices_equal_direct_metrics_on_the_evaluation_rows():
     A, B = _mlp(0), _mlp(1, (10, 5))
     X, y = _data()
     fit, held = make_loader(X[:60], y[:60], batch_size=16, shuffle=True), make_loader(X[60:], y[60:], batch_size=7)
-    res = compare_models(A, B, fit, metrics={"cka": {}, "mutual_knn": {"k": 4}}, eval_loader=held, lam=1e-3)
+    res = compare_models(A, B, fit, metrics={"cka": {}, "mutual_knn": {"k": 4}}, eval_loader=held, ridge=1e-3)
     rec_a = LayerRecorder(A, res.layers_a).record(held)  # same batches: same float32 rounding
     rec_b = LayerRecorder(B, res.layers_b).record(held)
     assert res.layers_a == ["input", "hidden1", "penultimate", "logits"] and res.n_fit == 60 and res.n_eval == 30
@@ -38,7 +38,7 @@ def test_matrices_equal_direct_metrics_on_the_evaluation_rows():
             assert res.metrics["mutual_knn"][i, j] == pytest.approx(float(align.mutual_knn(a, b, k=4)), abs=1e-12)
     fit_a = LayerRecorder(A, ["hidden1"]).record(make_loader(X[:60], y[:60])).activations["hidden1"]
     fit_b = LayerRecorder(B, ["penultimate"]).record(make_loader(X[:60], y[:60])).activations["penultimate"]
-    st = align.stitch(fit_a, fit_b, lam=1e-3, X1_test=rec_a.activations["hidden1"],
+    st = align.stitch(fit_a, fit_b, ridge=1e-3, X1_test=rec_a.activations["hidden1"],
                       X2_test=rec_b.activations["penultimate"])
     for key, d in (("a->b", st.forward), ("b->a", st.backward)):
         for f in ("e_star", "lower", "upper", "e_test"):
@@ -50,10 +50,10 @@ def test_hooked_penalty_equals_running_the_head_on_stitched_features():
     A, B = _mlp(2), _mlp(3)
     X, y = _data(80, 1)
     loader = make_loader(X, y, batch_size=32)
-    res = compare_models(A, B, loader, metrics=("cka",), lam=1e-2)
+    res = compare_models(A, B, loader, metrics=("cka",), ridge=1e-2)
     acts_a = LayerRecorder(A, ["hidden1"]).record(loader).activations["hidden1"].double()
     acts_b = LayerRecorder(B, ["hidden1"]).record(loader).activations["hidden1"].double()
-    stitcher = align.fit_stitcher(acts_a, acts_b, lam=1e-2)
+    stitcher = align.fit_stitcher(acts_a, acts_b, ridge=1e-2)
     with torch.no_grad():
         stitched_logits = B.logits(B.penultimate(stitcher(acts_a).float())).double()
         native = B(X).double()
@@ -72,7 +72,7 @@ def test_hooked_penalty_equals_running_the_head_on_stitched_features():
 def test_self_comparison_is_perfect_on_the_diagonal():
     A = _mlp(4)
     X, y = _data(70, 2)
-    res = compare_models(A, A, make_loader(X, y, batch_size=20), metrics=("cka",), lam=0.0)
+    res = compare_models(A, A, make_loader(X, y, batch_size=20), metrics=("cka",), ridge=0.0)
     assert np.allclose(np.diag(res.metrics["cka"]), 1.0, atol=1e-9)
     assert np.allclose(np.diag(res.stitching["a->b"]["e_star"]), 0.0, atol=1e-9)
     assert np.allclose(np.diag(res.stitching["a->b"]["delta_ce"]), 0.0, atol=1e-5)
@@ -96,9 +96,9 @@ def test_conv_maps_flattened_or_pooled():
     X = torch.rand(60, 64)
     y = torch.arange(60) % 3
     loader = make_loader(X, y, batch_size=30)
-    flat = compare_models(A, B, loader, ["conv1", "penultimate"], ["conv1", "penultimate"], ("cka",), lam=1e-2)
+    flat = compare_models(A, B, loader, ["conv1", "penultimate"], ["conv1", "penultimate"], ("cka",), ridge=1e-2)
     pooled = compare_models(A, B, loader, ["conv1", "penultimate"], ["conv1", "penultimate"], ("cka",),
-                            reduce="mean", lam=1e-2)
+                            reduce="mean", ridge=1e-2)
     assert np.isfinite(flat.stitching["a->b"]["delta_ce"]).all()
     assert math.isnan(pooled.stitching["a->b"]["delta_ce"][0, 0])  # a pooled map cannot be swapped back
     assert np.isfinite(pooled.stitching["a->b"]["delta_ce"][1, 1])

@@ -8,7 +8,7 @@ import torch
 from sklearn.linear_model import Ridge
 
 from latentalign import align
-from latentalign.align.stitching import LAM_GRID
+from latentalign.align.stitching import RIDGE_GRID
 
 
 def _case(rng):
@@ -41,7 +41,7 @@ def test_bound_holds_on_500_random_cases_both_directions(center):
     rng = np.random.default_rng(0)
     for case in range(500):
         X1, X2 = _case(rng)
-        r = align.stitch(X1, X2, lam=1e-3, center=center)
+        r = align.stitch(X1, X2, ridge=1e-3, center=center)
         for d, (A, B) in ((r.forward, (X1, X2)), (r.backward, (X2, X1))):
             if not _rank_is_ambiguous(A, center):
                 assert d.e_star == pytest.approx(_direct_error(A, B, center), abs=1e-8), case
@@ -62,7 +62,7 @@ def test_whitened_equality_cases():
     X, Y = rng.normal(size=(80, 6)), rng.normal(size=(80, 5))
     Y[:, :3] += X[:, :3] @ rng.normal(size=(3, 3))
     W1 = _whiten(X, 4)
-    r = align.stitch(W1, Y, lam=0.0, direction="1->2").forward
+    r = align.stitch(W1, Y, ridge=0.0, direction="1->2").forward
     Yc = Y - Y.mean(0)
     C22 = Yc.T @ Yc / 80
     expected = 1 - align.cka(W1, Y) * math.sqrt(4) * np.linalg.norm(C22) / np.trace(C22)
@@ -70,7 +70,7 @@ def test_whitened_equality_cases():
     assert r.e_star == pytest.approx(expected, abs=1e-8)
     assert r.upper == pytest.approx(r.e_star, abs=1e-8) and r.lower == pytest.approx(r.e_star, abs=1e-8)
     W2 = _whiten(Y, 4)
-    both = align.stitch(W1, W2, lam=0.0)
+    both = align.stitch(W1, W2, ridge=0.0)
     assert both.forward.e_star == pytest.approx(1 - align.cka(W1, W2), abs=1e-8)
     assert both.backward.e_star == pytest.approx(1 - align.cka(W1, W2), abs=1e-8)
 
@@ -79,37 +79,37 @@ def test_orthogonal_map_and_noise():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(200, 5))
     Q = np.linalg.qr(rng.normal(size=(5, 5)))[0]
-    r = align.stitch(X, 3 * X @ Q + 1, lam=0.0)
+    r = align.stitch(X, 3 * X @ Q + 1, ridge=0.0)
     assert r.alignment == pytest.approx(1.0, abs=1e-12)
     assert r.forward.e_star == pytest.approx(0.0, abs=1e-12) and r.backward.e_star == pytest.approx(0.0, abs=1e-12)
     prev_cka, prev_e = 1.0, 0.0
     for noise in (0.1, 0.5, 1.0, 3.0):
-        r = align.stitch(X, X @ Q + noise * rng.normal(size=(200, 5)), lam=0.0)
+        r = align.stitch(X, X @ Q + noise * rng.normal(size=(200, 5)), ridge=0.0)
         assert r.alignment < prev_cka and r.forward.e_star > prev_e
         prev_cka, prev_e = r.alignment, r.forward.e_star
 
 
 @pytest.mark.parametrize("center", [True, False])
-@pytest.mark.parametrize("lam", [1e-6, 1e-2, 0.5])
-def test_ridge_equals_sklearn(center, lam):
+@pytest.mark.parametrize("ridge", [1e-6, 1e-2, 0.5])
+def test_ridge_equals_sklearn(center, ridge):
     rng = np.random.default_rng(3)
     X1, X2 = rng.normal(size=(50, 7)) + 2, rng.normal(size=(50, 4)) - 1
     X2 += X1[:, :4]
-    s = align.fit_stitcher(X1, X2, lam=lam, center=center)
+    s = align.fit_stitcher(X1, X2, ridge=ridge, center=center)
     n = X1.shape[0]
     A = X1 - X1.mean(0) if center else X1
-    lam_eff = lam * np.trace(A.T @ A / n) / 7
-    model = Ridge(alpha=n * lam_eff, fit_intercept=center, solver="svd").fit(X1, X2)
+    ridge_eff = ridge * np.trace(A.T @ A / n) / 7
+    model = Ridge(alpha=n * ridge_eff, fit_intercept=center, solver="svd").fit(X1, X2)
     np.testing.assert_allclose(s.T.numpy(), model.coef_.T, atol=1e-8)
     X_new = rng.normal(size=(10, 7))
     np.testing.assert_allclose(s(X_new), model.predict(X_new), atol=1e-8)
-    assert s.lam_eff == pytest.approx(lam_eff, rel=1e-12)
+    assert s.ridge_eff == pytest.approx(ridge_eff, rel=1e-12)
 
 
-def _brute_force_loo(X1, X2, lam, center):
+def _brute_force_loo(X1, X2, ridge, center):
     n = X1.shape[0]
     A = X1 - X1.mean(0) if center else X1
-    alpha = n * lam * np.trace(A.T @ A / n) / X1.shape[1]  # fixed from the full data, as in RidgeCV
+    alpha = n * ridge * np.trace(A.T @ A / n) / X1.shape[1]  # fixed from the full data, as in RidgeCV
     err = 0.0
     for i in range(n):
         keep = np.arange(n) != i
@@ -123,13 +123,13 @@ def test_gcv_is_exact_leave_one_out(center):
     rng = np.random.default_rng(4)
     X1 = rng.normal(size=(25, 6)) @ np.diag([5, 3, 1, 0.3, 0.1, 0.01])
     X2 = X1[:, :3] @ rng.normal(size=(3, 2)) + 0.3 * rng.normal(size=(25, 2))
-    grid = LAM_GRID[::4]
+    grid = RIDGE_GRID[::4]
     curve = align.loo_curve(X1, X2, center=center, grid=grid)
-    brute = [_brute_force_loo(X1, X2, lam, center) for lam in grid]
+    brute = [_brute_force_loo(X1, X2, ridge, center) for ridge in grid]
     np.testing.assert_allclose(curve, brute, rtol=1e-8)
     full = align.loo_curve(X1, X2, center=center)
-    picked = align.stitch(X1, X2, center=center, direction="1->2").forward.stitcher.lam
-    assert picked == LAM_GRID[int(np.argmin(full))]
+    picked = align.stitch(X1, X2, center=center, direction="1->2").forward.stitcher.ridge
+    assert picked == RIDGE_GRID[int(np.argmin(full))]
 
 
 def test_held_out_error_and_task_penalty():
@@ -138,7 +138,7 @@ def test_held_out_error_and_task_penalty():
     X2[:, :2] += X1[:, :2]
     y = (X2[:, 0] > 0).astype(int) + (X2[:, 1] > 0).astype(int)
     head = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).double()
-    r = align.stitch(X1[:80], X2[:80], lam=1e-3, X1_test=X1[80:], X2_test=X2[80:], head=head, y=y[80:])
+    r = align.stitch(X1[:80], X2[:80], ridge=1e-3, X1_test=X1[80:], X2_test=X2[80:], head=head, y=y[80:])
     pred = r.forward.stitcher(X1[80:])
     Zt = X2[80:]
     assert r.forward.e_test == pytest.approx(np.sum((Zt - pred) ** 2) / np.sum((Zt - Zt.mean(0)) ** 2), rel=1e-12)
@@ -162,8 +162,8 @@ def test_stitching_bad_input():
     X = np.random.default_rng(6).normal(size=(20, 3))
     with pytest.raises(ValueError, match=r"^X2: expected the same number of samples"):
         align.stitch(X, X[:10])
-    with pytest.raises(ValueError, match=r"^lam:"):
-        align.stitch(X, X, lam=-1.0)
+    with pytest.raises(ValueError, match=r"^ridge:"):
+        align.stitch(X, X, ridge=-1.0)
     with pytest.raises(ValueError, match=r"^direction:"):
         align.stitch(X, X, direction="sideways")
     with pytest.raises(ValueError, match=r"^X1_test: give X1_test and X2_test together"):

@@ -76,7 +76,7 @@ def test_stitcher_from_states_equals_closed_form():
     _stream(m, 5, X, Y)
     for direction, (A, B) in (("1->2", (X, Y)), ("2->1", (Y, X))):
         s = m.stitcher(1e-2, direction=direction)
-        ref = align.fit_stitcher(A, B, lam=1e-2)
+        ref = align.fit_stitcher(A, B, ridge=1e-2)
         torch.testing.assert_close(s.T, ref.T, atol=1e-10, rtol=0)
         torch.testing.assert_close(s(A[:5]), ref(A[:5]), atol=1e-10, rtol=0)
 
@@ -145,4 +145,4 @@ def test_two_gloo_processes_equal_one_process(tmp_path):
     one = LayerCKA([6, 3], [5], unbiased=True)
     one.update([X, Z], [Y])
     np.testing.assert_allclose(got["layers"], one.compute().numpy(), atol=1e-10)
-    np.testing.assert_allclose(got["stitcher_T"], align.fit_stitcher(X, Y, lam=1e-3).T.numpy(), atol=1e-9)
+    np.testing.assert_allclose(got["stitcher_T"], align.fit_stitcher(X, Y, ridge=1e-3).T.numpy(), atol=1e-9)

@@ -110,9 +110,9 @@ def align_command(
         out["stitch"] = {"cka_b": st.alignment}
         for key, d in (("A->B", st.forward), ("B->A", st.backward)):
             out["stitch"][key] = {"e_star": d.e_star, "lower": d.lower, "upper": d.upper, "e_train": d.e_train,
-                                  "lam": d.stitcher.lam}
+                                  "ridge": d.stitcher.ridge}
             console.print(f"stitch {key}: e* = {d.e_star:.4g} in bound [{d.lower:.4g}, {d.upper:.4g}], "
-                          f"ridge lambda {d.stitcher.lam:.3g}, in-sample error {d.e_train:.4g}")
+                          f"ridge {d.stitcher.ridge:.3g}, in-sample error {d.e_train:.4g}")
     if json_out is not None:
         write_json(json_out, out)
         console.print(f"wrote {json_out}")
@@ -331,7 +331,7 @@ def compare_models_command(
                                                                "every entry (0: none)."),
     holdout: float = typer.Option(0.4, "--holdout", help="Fraction of rows held out to score the stitchers "
                                                           "(fit on the rest); with --no-stitch every row is compared."),
-    lam: str = typer.Option("gcv", "--lam", help="Stitchers' relative ridge, or 'gcv' (leave-one-out pick)."),
+    ridge: str = typer.Option("gcv", "--ridge", help="Stitchers' relative ridge, or 'gcv' (leave-one-out pick)."),
     reduce: str = typer.Option("flatten", "--reduce", help="Conv maps: flatten or mean (mean: no penalties)."),
     no_stitch: bool = typer.Option(False, "--no-stitch", help="Skip the stitchers and penalties."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the permutations."),
@@ -361,7 +361,7 @@ def compare_models_command(
     pool_value = None if pool == "none" else pool
     if pool_value not in ("mean", "cls", "last", "max", None):
         raise ValueError(f"pool: expected mean, cls, last, max or none, got {pool!r}")
-    ridge = _ridge(lam)
+    ridge = _ridge(ridge)
     specs = _metric_specs(metrics, k)
     stitch = not no_stitch
     if pretrained:
@@ -393,7 +393,7 @@ def compare_models_command(
         result = compare_models(
             net_a, net_b, track(fit_loader), names(layers_a, layers), names(layers_b, layers),
             specs, reduce=reduce, pool=pool_value, stitch=stitch, eval_loader=track(eval_loader) if stitch else None,
-            lam=ridge, permutations=permutations, seed=seed,
+            ridge=ridge, permutations=permutations, seed=seed,
             progress=lambda done, total: bar.update(cmp_task, completed=done, total=total))
     console = Console()
     shown = list(result.metrics.items()) + [(f"p-value of {k_}", v) for k_, v in result.p_values.items()]
@@ -428,8 +428,8 @@ def _ridge(text: str):
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"lam: expected a number >= 0 or 'gcv', got {text!r}") from None
-    return check_nonnegative(value, "lam")
+        raise ValueError(f"ridge: expected a number >= 0 or 'gcv', got {text!r}") from None
+    return check_nonnegative(value, "ridge")
 
 
 app = typer.Typer(help="latentalign.align commands (registered at the top level of `latentalign`).",

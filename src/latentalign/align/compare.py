@@ -29,7 +29,7 @@ Example
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader
 >>> X = torch.randn(64, 5); y = (X[:, 0] > 0).long()
->>> res = compare_models(MLP(5, 8, 2), MLP(5, 8, 2), make_loader(X, y, batch_size=16), metrics=("cka",), lam=1e-3)
+>>> res = compare_models(MLP(5, 8, 2), MLP(5, 8, 2), make_loader(X, y, batch_size=16), metrics=("cka",), ridge=1e-3)
 >>> res.metrics["cka"].shape, sorted(res.stitching)
 ((3, 3), ['a->b', 'b->a'])
 """
@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._deprecate import renamed_kwargs
 from .._validate import check_choice, check_int, check_seed
 from ..models import LayerRecorder, Recording, layer_names
 from ..models.batches import SampleIds, call_model, output_tensor, unpack_batch
@@ -56,7 +57,7 @@ from .stitching import stitch as stitch_both_ways
 
 __all__ = ["compare_models", "CompareResult", "STITCH_FIELDS"]
 
-STITCH_FIELDS = ("e_star", "lower", "upper", "e_train", "e_test", "lam", "delta_ce", "delta_acc", "ce_bound")
+STITCH_FIELDS = ("e_star", "lower", "upper", "e_train", "e_test", "ridge", "delta_ce", "delta_acc", "ce_bound")
 
 
 @dataclass
@@ -314,6 +315,7 @@ def _natives(models, labels, ids, loaders: dict, how) -> dict:
     return out
 
 
+@renamed_kwargs(lam="ridge")
 def compare_models(
     model_a: nn.Module,
     model_b: nn.Module,
@@ -329,7 +331,7 @@ def compare_models(
     stitch: bool = True,
     eval_loader: Iterable | None = None,
     pairs: Sequence[tuple] | None = None,
-    lam: float | str = "gcv",
+    ridge: float | str = "gcv",
     permutations: int = 0,
     seed: int = 0,
     device=None,
@@ -344,7 +346,8 @@ def compare_models(
     both models' attention masks must then match). ``forward(model, inputs)``: an unusual call
     (one for both, or a pair). ``sample_ids``: ids of ``loader``'s rows in order, for batches
     without ids. ``pairs``: restrict the work to these ``(layer_a, layer_b)`` pairs (names or
-    indices); other entries are NaN. ``lam``: the stitchers' ridge (``"gcv"`` or a number).
+    indices); other entries are NaN. ``ridge``: the stitchers' relative ridge (``"gcv"`` or a number;
+    see :func:`~latentalign.align.stitch`).
     ``permutations``: shuffled pairings for a permutation p-value of every entry
     (``result.p_values``, seeded by ``seed``). ``progress(done, total)`` is called after each
     unit of work.
@@ -402,7 +405,7 @@ def compare_models(
         fit = (fit_a.activations[la], fit_b.activations[lb])
         held = (eval_a.activations[la], eval_b.activations[lb])
         try:
-            st = stitch_pair(fit, held, lam)
+            st = stitch_pair(fit, held, ridge)
         except ValueError as err:
             result.undefined.append(f"stitch({la}, {lb}): {err}")
             done += 2
@@ -414,7 +417,7 @@ def compare_models(
             out = result.stitching[key]
             for f in ("e_star", "lower", "upper", "e_train", "e_test"):
                 out[f][i, j] = getattr(d, f)
-            out["lam"][i, j] = d.stitcher.lam
+            out["ridge"][i, j] = d.stitcher.ridge
             if natives:
                 target_how = dict(eval_how, forward=how["forward"]["ab".index(t)])
                 out["delta_ce"][i, j], out["delta_acc"][i, j], out["ce_bound"][i, j] = _penalty(
@@ -425,6 +428,6 @@ def compare_models(
     return result
 
 
-def stitch_pair(fit, held, lam):
+def stitch_pair(fit, held, ridge):
     """Both stitchers between two recorded layers, fit on ``fit`` rows, ``e_test`` on ``held`` rows."""
-    return stitch_both_ways(fit[0], fit[1], lam=lam, X1_test=held[0], X2_test=held[1])
+    return stitch_both_ways(fit[0], fit[1], ridge=ridge, X1_test=held[0], X2_test=held[1])

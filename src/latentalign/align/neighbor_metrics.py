@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import torch
 
+from .._deprecate import renamed_kwargs
 from .._validate import as_matrix, check_choice, check_k
 from ..kernels import unit_rows
 from ..neighbors import BACKENDS, METRICS, knn
@@ -58,7 +59,8 @@ def edge_keys(nbrs: torch.Tensor) -> torch.Tensor:
     return (rows * n + nbrs).flatten().sort().values
 
 
-def knn_adjacency(X, k: int = 10, *, metric: str = "cosine", backend: str = "torch") -> torch.Tensor:
+@renamed_kwargs(backend="knn_backend")
+def knn_adjacency(X, k: int = 10, *, metric: str = "cosine", knn_backend: str = "torch") -> torch.Tensor:
     """The 0/1 kNN adjacency ``A_ij = [j in N_X(i)]`` as a sparse COO tensor ``(n, n)``.
 
     >>> knn_adjacency([[0.], [1.], [3.]], 1, metric="euclidean").to_dense().tolist()
@@ -66,7 +68,7 @@ def knn_adjacency(X, k: int = 10, *, metric: str = "cosine", backend: str = "tor
     """
     Xt = as_matrix(X, "X")
     k = check_k(k, Xt.shape[0])
-    keys = edge_keys(neighbor_lists(Xt, k, metric, backend, "X"))
+    keys = edge_keys(neighbor_lists(Xt, k, metric, knn_backend, "X"))
     n = Xt.shape[0]
     idx = torch.stack([keys // n, keys % n])
     ones = torch.ones(keys.shape[0], dtype=torch.float64)
@@ -119,19 +121,22 @@ def _neighbors_pair(X, Y, k, metric, backend, minimum=1, min_samples=2):
                                                                                       backend, "Y")
 
 
-def mutual_knn(X, Y, *, k: int = 10, metric: str = "cosine", backend: str = "torch"):
+@renamed_kwargs(backend="knn_backend")
+def mutual_knn(X, Y, *, k: int = 10, metric: str = "cosine", knn_backend: str = "torch"):
     """Mean fraction of shared k nearest neighbours, in ``[0, 1]`` (chance ``k/(n-1)``)."""
-    _, _, nx, ny = _neighbors_pair(X, Y, k, metric, backend)
+    _, _, nx, ny = _neighbors_pair(X, Y, k, metric, knn_backend)
     return as_output(mutual_fraction(edge_keys(nx), ny), X, Y)
 
 
-def cycle_knn(X, Y, *, k: int = 10, metric: str = "cosine", backend: str = "torch"):
+@renamed_kwargs(backend="knn_backend")
+def cycle_knn(X, Y, *, k: int = 10, metric: str = "cosine", knn_backend: str = "torch"):
     """Fraction of samples that a step in Y's kNN graph then a step in X's graph brings back, in ``[0, 1]``."""
-    _, _, nx, ny = _neighbors_pair(X, Y, k, metric, backend)
+    _, _, nx, ny = _neighbors_pair(X, Y, k, metric, knn_backend)
     return as_output(cycle_fraction(edge_keys(nx), ny), X, Y)
 
 
-def cknna(X, Y, *, k: int = 10, metric: str = "cosine", backend: str = "torch"):
+@renamed_kwargs(backend="knn_backend")
+def cknna(X, Y, *, k: int = 10, metric: str = "cosine", knn_backend: str = "torch"):
     """Centred kernel nearest-neighbour alignment (``k >= 2``, ``n >= 4``).
 
     Usually in ``[-1, 1]``, but not bounded (the mask of the cross term is not those
@@ -140,7 +145,7 @@ def cknna(X, Y, *, k: int = 10, metric: str = "cosine", backend: str = "torch"):
     ``O(n k d)`` time: only Gram entries on kNN edges are computed. A self-term
     ``HSIC_{M_X}(K, K) <= 0`` (too few neighbours to estimate it) raises naming ``X``.
     """
-    Xt, Yt, nx, ny = _neighbors_pair(X, Y, k, metric, backend, minimum=2, min_samples=4)
+    Xt, Yt, nx, ny = _neighbors_pair(X, Y, k, metric, knn_backend, minimum=2, min_samples=4)
     n = Xt.shape[0]
     Xn, Yn = unit_rows(Xt, "X"), unit_rows(Yt, "Y")
     keys_x, keys_y = edge_keys(nx), edge_keys(ny)

@@ -169,7 +169,7 @@ def _rsa_values(name, Xt, Yt, options) -> Values | None:
 
 
 def _neighbor_values(name, Xt, Yt, options) -> Values:
-    metric, backend = options.get("metric", "cosine"), options.get("backend", "torch")
+    metric, backend = options.get("metric", "cosine"), options.get("knn_backend", "torch")
     n = Xt.shape[0]
     k = check_k(options.get("k", 10), n, minimum=2 if name == "cknna" else 1)
     nx, ny = neighbor_lists(Xt, k, metric, backend, "X"), neighbor_lists(Yt, k, metric, backend, "Y")

@@ -77,12 +77,12 @@ REGISTRY: dict[str, MetricInfo] = {
                    "RDMs computed once (n <= 8192); cross term <A, B[pi,pi]> in O(n^2)", ("rdm", "compare", "block_size"),
                    note="invariances of the default euclidean RDM; 'centered' lies in [0, 1]"),
         MetricInfo("mutual_knn", mutual_knn, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING), _KNN,
-                   ("k", "metric", "backend"), null_mean="k/(n-1)",
+                   ("k", "metric", "knn_backend"), null_mean="k/(n-1)",
                    note="cosine neighbours are not translation invariant; euclidean ones are"),
         MetricInfo("cycle_knn", cycle_knn, "similarity", (0.0, 1.0), False, (ORTHOGONAL, SCALING), _KNN,
-                   ("k", "metric", "backend")),
+                   ("k", "metric", "knn_backend")),
         MetricInfo("cknna", cknna, "similarity", (-math.inf, math.inf), False, (ORTHOGONAL, SCALING), _KNN,
-                   ("k", "metric", "backend"),
+                   ("k", "metric", "knn_backend"),
                    note="usually in [-1, 1] but unbounded: the three masks differ, so no Cauchy-Schwarz; the "
                         "(A^T 1).(B 1) term makes it asymmetric; k = n-1 gives unbiased CKA of row-normalised "
                         "features"),

@@ -2,11 +2,11 @@ r"""Closed-form linear stitching between two representations, and its bound by a
 
 Stitcher ``1 -> 2`` (ridge with intercept, ``../shared/specs/align.md`` §3)::
 
-    x -> (x - mu1) T + mu2,   T = (C11 + lam_eff I)^{-1} C12,   lam_eff = lam tr(C11) / d1
+    x -> (x - mu1) T + mu2,   T = (C11 + ridge_eff I)^{-1} C12,   ridge_eff = ridge tr(C11) / d1
 
 (``C`` are covariances of the centred data; ``center=False`` uses the uncentred
 second moments ``S`` and no means). It equals scikit-learn's ``Ridge`` with
-``alpha = n lam_eff``. ``lam="gcv"`` picks ``lam`` in ``10^{-8..0}`` (33 values)
+``alpha = n ridge_eff``. ``ridge="gcv"`` picks ``ridge`` in ``10^{-8..0}`` (33 values)
 minimising the exact leave-one-out error, read off one SVD of ``Xc`` through the
 hat matrix's diagonal (the "GCV" shortcut of ``sklearn.linear_model.RidgeCV``).
 
@@ -38,14 +38,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._deprecate import deprecated, renamed_kwargs, renamed_objects
 from .._validate import as_matrix, check_choice, check_nonnegative
 from ._common import paired
 from .subspace_metrics import ranked_svd
 
-__all__ = ["stitch", "fit_stitcher", "loo_curve", "Stitcher", "StitchDirection", "StitchResult", "ridge_map", "LAM_GRID",
+__all__ = ["stitch", "fit_stitcher", "loo_curve", "Stitcher", "StitchDirection", "StitchResult", "ridge_map",
+           "RIDGE_GRID",
            "DIRECTIONS", "relative_error"]
 
-LAM_GRID = tuple(float(v) for v in 10.0 ** np.linspace(-8, 0, 33))
+RIDGE_GRID = tuple(float(v) for v in 10.0 ** np.linspace(-8, 0, 33))
+__getattr__ = renamed_objects(__name__, {"LAM_GRID": "RIDGE_GRID"})  # deprecated, removed in 0.3
 DIRECTIONS = ("both", "1->2", "2->1")
 
 
@@ -56,8 +59,8 @@ class Stitcher:
     T: torch.Tensor
     mean_in: torch.Tensor
     mean_out: torch.Tensor
-    lam: float  # relative ridge, as passed or picked by GCV
-    lam_eff: float  # lam * tr(C11) / d1, the ridge added to C11
+    ridge: float  # relative ridge, as passed or picked by GCV
+    ridge_eff: float  # ridge * tr(C11) / d1, the ridge added to C11
 
     def __call__(self, X, name: str = "X"):
         Xt = as_matrix(X, name)
@@ -66,14 +69,26 @@ class Stitcher:
         out = (Xt - self.mean_in.to(Xt.device)) @ self.T.to(Xt.device) + self.mean_out.to(Xt.device)
         return out if isinstance(X, torch.Tensor) else out.detach().numpy()
 
+    @property
+    def lam(self) -> float:
+        """Deprecated (removed in 0.3): ``ridge``."""
+        deprecated("Stitcher", "'lam'", "'ridge'")
+        return self.ridge
 
-def ridge_map(C11: torch.Tensor, C12: torch.Tensor, lam: float) -> tuple[torch.Tensor, float]:
-    """``T = (C11 + lam_eff I)^{-1} C12`` with ``lam_eff = lam tr(C11)/d1`` (least norm when ``lam = 0``)."""
+    @property
+    def lam_eff(self) -> float:
+        """Deprecated (removed in 0.3): ``ridge_eff``."""
+        deprecated("Stitcher", "'lam_eff'", "'ridge_eff'")
+        return self.ridge_eff
+
+
+def ridge_map(C11: torch.Tensor, C12: torch.Tensor, ridge: float) -> tuple[torch.Tensor, float]:
+    """``T = (C11 + ridge_eff I)^{-1} C12`` with ``ridge_eff = ridge tr(C11)/d1`` (least norm when ``ridge = 0``)."""
     d1 = C11.shape[0]
-    lam_eff = lam * float(torch.trace(C11)) / d1
-    if lam_eff > 0:
-        A = C11 + lam_eff * torch.eye(d1, dtype=C11.dtype, device=C11.device)
-        return torch.linalg.solve(A, C12), lam_eff
+    ridge_eff = ridge * float(torch.trace(C11)) / d1
+    if ridge_eff > 0:
+        A = C11 + ridge_eff * torch.eye(d1, dtype=C11.dtype, device=C11.device)
+        return torch.linalg.solve(A, C12), ridge_eff
     return torch.linalg.pinv(C11, hermitian=True) @ C12, 0.0
 
 
@@ -96,9 +111,9 @@ class _Side:
 
 
 def _loo_errors(src: _Side, dst: _Side, center: bool, grid) -> list[float]:
-    """Exact leave-one-out squared error of the ridge ``src -> dst`` for each relative ``lam`` in ``grid``.
+    """Exact leave-one-out squared error of the ridge ``src -> dst`` for each relative ``ridge`` in ``grid``.
 
-    With ``f_k = s_k^2 / (s_k^2 + alpha)``, ``alpha = n lam_eff = lam sum(s^2) / d1``, the hat
+    With ``f_k = s_k^2 / (s_k^2 + alpha)``, ``alpha = n ridge_eff = ridge sum(s^2) / d1``, the hat
     matrix is ``11^T/n + U diag(f) U^T`` (the intercept is unpenalised); the LOO residual
     of row ``i`` is ``e_i / (1 - H_ii)``.
     """
@@ -107,16 +122,16 @@ def _loo_errors(src: _Side, dst: _Side, center: bool, grid) -> list[float]:
     s2 = src.s**2
     base_leverage = 1.0 / n if center else 0.0
     errors = []
-    for lam in grid:
-        f = s2 / (s2 + lam * float(s2.sum()) / src.d)
+    for ridge in grid:
+        f = s2 / (s2 + ridge * float(s2.sum()) / src.d)
         residual = dst.Zc - src.U @ (f.unsqueeze(1) * P)
         leverage = base_leverage + (src.U.square() * f).sum(1)
         errors.append(float((residual.square().sum(1) / (1.0 - leverage).square()).sum()))
     return errors
 
 
-def loo_curve(X1, X2, *, center: bool = True, grid=LAM_GRID) -> np.ndarray:
-    """Leave-one-out squared error of the ridge stitcher ``X1 -> X2`` over ``grid`` (what ``lam="gcv"`` minimises).
+def loo_curve(X1, X2, *, center: bool = True, grid=RIDGE_GRID) -> np.ndarray:
+    """Leave-one-out squared error of the ridge stitcher ``X1 -> X2`` over ``grid`` (what ``ridge="gcv"`` minimises).
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(30, 3))
@@ -130,8 +145,8 @@ def loo_curve(X1, X2, *, center: bool = True, grid=LAM_GRID) -> np.ndarray:
 
 
 def _loo_lambda(src: _Side, dst: _Side, center: bool) -> float:
-    errors = _loo_errors(src, dst, center, LAM_GRID)
-    return LAM_GRID[int(np.nanargmin(errors))]
+    errors = _loo_errors(src, dst, center, RIDGE_GRID)
+    return RIDGE_GRID[int(np.nanargmin(errors))]
 
 
 @dataclass
@@ -165,12 +180,12 @@ class StitchResult:
     center: bool
 
 
-def _direction(src: _Side, dst: _Side, alignment: float, lam, center: bool) -> StitchDirection:
+def _direction(src: _Side, dst: _Side, alignment: float, ridge, center: bool) -> StitchDirection:
     n = src.Zc.shape[0]
-    lam = _loo_lambda(src, dst, center) if lam == "gcv" else lam
+    ridge = _loo_lambda(src, dst, center) if ridge == "gcv" else ridge
     C11 = src.Zc.T @ src.Zc / n
-    T, lam_eff = ridge_map(C11, src.Zc.T @ dst.Zc / n, lam)
-    stitcher = Stitcher(T, src.mean, dst.mean, float(lam), lam_eff)
+    T, ridge_eff = ridge_map(C11, src.Zc.T @ dst.Zc / n, ridge)
+    stitcher = Stitcher(T, src.mean, dst.mean, float(ridge), ridge_eff)
     e_star = 1.0 - float((src.U.T @ dst.Zc).square().sum()) / dst.total
     rho = src.fro * dst.fro / (float(src.s[0]) ** 2 * dst.total)
     kappa = float(src.s[0] / src.s[-1]) ** 2
@@ -179,16 +194,19 @@ def _direction(src: _Side, dst: _Side, alignment: float, lam, center: bool) -> S
                            e_train)
 
 
-def fit_stitcher(X1, X2, *, lam: float | str = "gcv", center: bool = True) -> Stitcher:
+@renamed_kwargs(lam="ridge")
+def fit_stitcher(X1, X2, *, ridge: float | str = "gcv", center: bool = True) -> Stitcher:
     """The ridge stitcher ``X1 -> X2`` alone (see :func:`stitch` for errors and the bound)."""
-    return stitch(X1, X2, lam=lam, center=center, direction="1->2").forward.stitcher
+    return stitch(X1, X2, ridge=ridge, center=center, direction="1->2").forward.stitcher
 
 
-def stitch(X1, X2, *, lam: float | str = "gcv", center: bool = True, direction: str = "both",
+@renamed_kwargs(lam="ridge")
+def stitch(X1, X2, *, ridge: float | str = "gcv", center: bool = True, direction: str = "both",
            X1_test=None, X2_test=None, head=None, y=None) -> StitchResult:
     """Fit the linear stitchers between ``X1`` and ``X2``; errors, the bound, optionally the task penalty.
 
-    ``lam``: a relative ridge ``>= 0`` or ``"gcv"`` (leave-one-out pick, per direction).
+    ``ridge``: a ridge ``>= 0`` relative to ``tr(C11) / d1`` (see the module doc), or ``"gcv"``
+    (leave-one-out pick, per direction).
     ``X1_test``, ``X2_test``: paired held-out rows for ``e_test``. ``head``: a frozen
     classifier head (``nn.Module``) on X2's space, or a pair ``(head_on_2, head_on_1)``
     for both directions; with labels ``y`` of the rows it is evaluated on (the test rows
@@ -197,8 +215,8 @@ def stitch(X1, X2, *, lam: float | str = "gcv", center: bool = True, direction: 
     """
     check_choice(direction, "direction", DIRECTIONS)
     check_choice(center, "center", (True, False))
-    if lam != "gcv":
-        lam = check_nonnegative(lam, "lam")
+    if ridge != "gcv":
+        ridge = check_nonnegative(ridge, "ridge")
     A, B = paired(X1, X2, min_samples=2, names=("X1", "X2"))
     if (X1_test is None) != (X2_test is None):
         raise ValueError("X1_test: give X1_test and X2_test together (paired held-out rows)")
@@ -209,8 +227,8 @@ def stitch(X1, X2, *, lam: float | str = "gcv", center: bool = True, direction: 
     cross = float((sides[0].Zc.T @ sides[1].Zc).square().sum())
     alignment = cross / (sides[0].fro * sides[1].fro)  # CKA_b (KA when uncentred)
     wanted = {"1->2": direction in ("both", "1->2"), "2->1": direction in ("both", "2->1")}
-    forward = _direction(sides[0], sides[1], alignment, lam, center) if wanted["1->2"] else None
-    backward = _direction(sides[1], sides[0], alignment, lam, center) if wanted["2->1"] else None
+    forward = _direction(sides[0], sides[1], alignment, ridge, center) if wanted["1->2"] else None
+    backward = _direction(sides[1], sides[0], alignment, ridge, center) if wanted["2->1"] else None
     if X1_test is not None:
         T1, T2 = paired(X1_test, X2_test, names=("X1_test", "X2_test"), allow_constant=True)
         for t, ref, name in ((T1, A, "X1_test"), (T2, B, "X2_test")):

@@ -4,13 +4,13 @@ r"""Alignment of a representation with a labelled task.
 * ``cumulative_power[r-1] = sum_{i<=r} ||u_i^T y~||^2 / ||y~||^2`` (Canatar et al. 2021):
   the share of the centred one-hot target ``y~`` in the top-r kernel eigenvectors
   ``u_i`` of ``K = Xc Xc^T`` (left singular vectors of ``Xc``).
-* ``kare(lam)`` (Jacot et al. 2020), an estimate of kernel ridge regression's risk from
+* ``kare(ridge)`` (Jacot et al. 2020), an estimate of kernel ridge regression's risk from
   the training data alone::
 
-      kare = (1/n) ||(K/n + lam I)^{-1} y||^2 / [(1/n) tr (K/n + lam I)^{-1}]^2
+      kare = (1/n) ||(K/n + ridge I)^{-1} y||^2 / [(1/n) tr (K/n + ridge I)^{-1}]^2
 
   With ``K/n = U diag(s^2/n) U^T`` the inverse splits into the SVD basis and its
-  null space, which adds ``||(I - U U^T) y||^2 / lam^2`` and ``(n - r) / lam``.
+  null space, which adds ``||(I - U U^T) y||^2 / ridge^2`` and ``(n - r) / ridge``.
 
 ``y`` is a 1-D array of integer labels (one-hot encoded here) or a 2-D target matrix.
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 
+from .._deprecate import renamed_kwargs
 from .._validate import _to_tensor, as_labels, as_matrix, check_positive
 from ..moments import centered
 from ._common import as_output
@@ -78,13 +79,14 @@ def cumulative_power(X, y, *, center: bool = True):
     return out if isinstance(X, torch.Tensor) else out.detach().numpy()
 
 
-def kare(X, y, lam: float, *, center: bool = True):
-    """Kernel alignment risk estimator of linear kernel ridge regression with ridge ``lam``."""
-    lam = check_positive(lam, "lam")
+@renamed_kwargs(lam="ridge")
+def kare(X, y, ridge: float, *, center: bool = True):
+    """Kernel alignment risk estimator of linear kernel ridge regression; ``ridge`` is absolute (added to ``K/n``)."""
+    ridge = check_positive(ridge, "ridge")
     n, U, s, T = _spectrum(X, y, center)
-    inv = 1.0 / (s * s / n + lam)
+    inv = 1.0 / (s * s / n + ridge)
     proj = U.T @ T
     residual = T.square().sum() - proj.square().sum()  # ||(I - U U^T) y||^2
-    num = ((inv.unsqueeze(1) * proj).square().sum() + residual / lam**2) / n
-    den = ((inv.sum() + (n - U.shape[1]) / lam) / n) ** 2
+    num = ((inv.unsqueeze(1) * proj).square().sum() + residual / ridge**2) / n
+    den = ((inv.sum() + (n - U.shape[1]) / ridge) / n) ** 2
     return as_output(num / den, X)

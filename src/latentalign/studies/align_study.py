@@ -66,12 +66,12 @@ CLAIMS = {
 DEFAULT_CONFIG = {
     "threads": 1,
     "rf": {"s": [round(0.1 * i, 1) for i in range(11)], "t": [0.0, 0.5, 1.0], "d": [32, 128], "input_dim": 16,
-           "n": 2000, "n_test": 2000, "lam": 1e-3, "seed": 0,
+           "n": 2000, "n_test": 2000, "ridge": 1e-3, "seed": 0,
            "sweep_n": [250, 500, 1000, 2000, 4000, 8000], "sweep_seeds": 10, "sweep_point": [0.5, 0.5, 32]},
     "nets": {"datasets": ["digits", "mnist1d"], "seed_pairs": [[0, 1], [2, 3], [4, 5]], "epochs": 40,
              "batch_size": 128, "lr": 1e-3, "hidden": {"digits": [64, 64, 32, 16], "mnist1d": [128, 128, 128]},
-             "mnist1d_n": None, "k": 10, "lam": 1e-3, "bootstrap": 1000},
-    "mfeat": {"views": ["fou", "fac", "kar", "pix", "zer", "mor"], "permutations": 1000, "k": 10, "lam": 1e-3,
+             "mnist1d_n": None, "k": 10, "ridge": 1e-3, "bootstrap": 1000},
+    "mfeat": {"views": ["fou", "fac", "kar", "pix", "zer", "mor"], "permutations": 1000, "k": 10, "ridge": 1e-3,
               "epochs": 40, "hidden": [64, 32], "batch_size": 128, "lr": 1e-3, "seed": 0},
 }
 QUICK_CONFIG = {  # smaller everywhere, yet every claim of CLAIMS is checked at its own threshold
@@ -135,14 +135,14 @@ def _whiten(Z: np.ndarray) -> np.ndarray:
 
 def _random_features(config: dict, result: Result) -> None:
     cfg = config["rf"]
-    n, n_test, lam = cfg["n"], cfg["n_test"], cfg["lam"]
+    n, n_test, ridge = cfg["n"], cfg["n_test"], cfg["ridge"]
     points = []
     for d in cfg["d"]:
         for t in cfg["t"]:
             for s in cfg["s"]:
                 phi1, phi2 = _rf_pair(cfg["seed"] + d, cfg["seed"], n + n_test, d, s, t, cfg["input_dim"])
-                r = align.stitch(phi1[:n], phi2[:n], lam=lam, X1_test=phi1[n:], X2_test=phi2[n:])
-                white = align.stitch(_whiten(phi1[:n]), phi2[:n], lam=lam, direction="1->2")
+                r = align.stitch(phi1[:n], phi2[:n], ridge=ridge, X1_test=phi1[n:], X2_test=phi2[n:])
+                white = align.stitch(_whiten(phi1[:n]), phi2[:n], ridge=ridge, direction="1->2")
                 points.append({"d": d, "s": s, "t": t, "cka": r.alignment, "white_cka": white.alignment,
                                "white_e": white.forward.e_star, "white_upper": white.forward.upper, **{f"{k}_{key}": getattr(dd, k)
                                                               for key, dd in (("12", r.forward), ("21", r.backward))
@@ -189,7 +189,8 @@ def _rf_sweep(cfg: dict) -> dict:
         ckas, gap = [], []
         for seed in range(cfg["sweep_seeds"]):
             phi1, phi2 = _rf_pair(cfg["seed"] + int(d), 10_000 + seed, 2 * n, int(d), s, t, cfg["input_dim"])
-            r = align.stitch(phi1[:n], phi2[:n], lam=cfg["lam"], X1_test=phi1[n:], X2_test=phi2[n:], direction="1->2")
+            r = align.stitch(phi1[:n], phi2[:n], ridge=cfg["ridge"], X1_test=phi1[n:], X2_test=phi2[n:],
+                             direction="1->2")
             ckas.append(r.alignment)
             gap.append(r.forward.e_test - r.forward.e_star)
         sds.append(float(np.std(ckas, ddof=1)))
@@ -228,7 +229,7 @@ def _trained_networks(config: dict, result: Result) -> None:
         pairs = []
         for sa, sb in cfg["seed_pairs"]:
             res = align.compare_models(models[sa], models[sb], train_loader, metrics={"cka": {}, "mutual_knn": {"k": cfg["k"]}},
-                                       eval_loader=test_loader, lam=cfg["lam"])
+                                       eval_loader=test_loader, ridge=cfg["ridge"])
             st = res.stitching
             cka2 = np.concatenate([res.metrics["cka"].ravel()] * 2)
             dce = np.concatenate([st["a->b"]["delta_ce"].ravel(), st["b->a"]["delta_ce"].ravel()])
@@ -300,8 +301,8 @@ def _multiview(config: dict, result: Result) -> None:
         for key, v in values.items():
             mats[key][i, j] = mats[key][j, i] = v
         null_means[i, j] = null_means[j, i] = sig.null_mean
-        full = align.stitch(a, b, lam=cfg["lam"])
-        held = align.stitch(a[tr], b[tr], lam=cfg["lam"], X1_test=a[te], X2_test=b[te])
+        full = align.stitch(a, b, ridge=cfg["ridge"])
+        held = align.stitch(a[tr], b[tr], ridge=cfg["ridge"], X1_test=a[te], X2_test=b[te])
         for (p, q), d_full, d_held in (((i, j), full.forward, held.forward), ((j, i), full.backward, held.backward)):
             estar[p, q], upper[p, q], etest[p, q] = d_full.e_star, d_full.upper, d_held.e_test
     kta = {v: align.kta(V[v], y) for v in names}
@@ -340,7 +341,7 @@ def _cross_view(V, y, names, tr, te, cfg) -> dict:
     m = len(names)
     acc, pen_cka = np.zeros((m, m)), np.zeros((m, m))
     for p, q in itertools.product(range(m), range(m)):
-        stitcher = align.fit_stitcher(pen_tr[names[p]], pen_tr[names[q]], lam=cfg["lam"])
+        stitcher = align.fit_stitcher(pen_tr[names[p]], pen_tr[names[q]], ridge=cfg["ridge"])
         task = align.task_penalty(models[names[q]].logits, pen_te[names[q]], stitcher(pen_te[names[p]]), y[te])
         acc[p, q] = task.acc_native if p == q else task.acc_stitched
         pen_cka[p, q] = float(align.cka(pen_te[names[p]], pen_te[names[q]]))
