@@ -1,6 +1,11 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
 A crash or Ctrl-C mid-write leaves the previous file intact, never a half file.
+The file gets the mode an ordinary ``open(path, "w")`` would give it (``0o666``
+minus the umask), so a group-readable umask gives group-readable outputs. The
+temporary file is ``.<name>.<pid>.<random>.latentalign-tmp``: it is removed on any
+exception, and one left by a killed process (its pid no longer alive) is removed
+by the next write into the same folder.
 
 Example
 -------
@@ -15,28 +20,90 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
+TMP_SUFFIX = ".latentalign-tmp"
+FAULT_ENV = "LATENTALIGN_FAULT_AT"  # tests only: SIGKILL this process before its n-th rename
+_renames = 0
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it onto ``path`` on success."""
+    """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
+
+    Whatever writes to the yielded path may truncate it or replace it; the result gets
+    the umask's mode (fixed from a file created with ``0o666``) before the rename.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    remove_stale_temps(path.parent)
+    tmp, mode = _create_temp(path)
     try:
         yield tmp
+        os.chmod(tmp, mode)
+        _fault_point()
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """A new empty file beside ``path``, created ``O_EXCL`` with mode ``0o666`` (the kernel applies
+    the umask, which is read from the file: no process-wide ``os.umask`` call, safe in threads)."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        try:
+            return tmp, os.fstat(fd).st_mode & 0o777
+        finally:
+            os.close(fd)
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove this writer's temporary files in ``folder`` whose writing process is gone; return them."""
+    removed = []
+    try:
+        candidates = [p for p in Path(folder).iterdir() if p.name.endswith(TMP_SUFFIX)]
+    except FileNotFoundError:
+        return removed
+    for p in candidates:
+        pid = p.name[: -len(TMP_SUFFIX)].split(".")[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _fault_point() -> None:
+    """Fault injection for the crash tests: with ``LATENTALIGN_FAULT_AT=n`` in the environment,
+    the process kills itself (SIGKILL, no clean-up) just before its n-th rename."""
+    global _renames
+    at = os.environ.get(FAULT_ENV)
+    if at:
+        _renames += 1
+        if _renames == int(at):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -48,6 +115,24 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON atomically; numpy/torch scalars and arrays become lists."""
     write_text(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
+
+
+def save_array(path: str | os.PathLike, array=None, /, **arrays) -> None:
+    """Write one array as ``.npy`` (``save_array(p, a)``) or named arrays as compressed ``.npz``
+    (``save_array(p, Z=a, y=b)``) atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        if array is not None:
+            np.save(fh, np.asarray(array), allow_pickle=False)
+        else:
+            np.savez_compressed(fh, **arrays)
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    """``torch.save(obj)`` to ``path`` atomically."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:

@@ -101,17 +101,13 @@ def knn(
 
     Example: latentalign knn X.npy -k 10 --metric cosine --out neighbors.npz
     """
-    import numpy as np
-
-    from ._io import atomic_path
+    from ._io import save_array
     from .neighbors import knn as knn_search
 
     if out.suffix != ".npz":
         raise UserError(f"out: expected a .npz path, got {out}")
     nb = knn_search(_load(x, "X"), k, metric=metric, backend=backend)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, indices=nb.indices.numpy(), distances=nb.distances.numpy())
+    save_array(out, indices=nb.indices.numpy(), distances=nb.distances.numpy())
     typer.echo(f"wrote {out}: {nb.indices.shape[0]} rows x {k} neighbours ({metric})")
 
 

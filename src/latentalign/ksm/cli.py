@@ -41,9 +41,7 @@ def fit(
 
     Example: latentalign ksm fit data.npy --latent-dim 2 --kernel rbf --out model.pt
     """
-    import numpy as np
-
-    from .._io import atomic_path, load_array
+    from .._io import load_array, save_array
     from .estimator import KernelSimilarityMatching
     from .io import save_model
 
@@ -60,9 +58,7 @@ def fit(
     ).fit(X)
     save_model(est, out)
     if embedding is not None:
-        with atomic_path(embedding) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, est.embedding_)
+        save_array(embedding, est.embedding_)
     typer.echo(f"wrote {out}: {X.shape[0]} samples x {X.shape[1]} features -> {n_components} latents "
                f"({kernel}, sigma {est.sigma_:.4g}), objective {est.objective_:.6g} after {est.n_iter_} iterations")
 
@@ -81,9 +77,7 @@ def sample(
 
     Example: latentalign ksm sample model.pt -n 64 --png grid.png
     """
-    import numpy as np
-
-    from .._io import atomic_path
+    from .._io import save_array
     from .io import load_model
 
     if out is None and png is None:
@@ -96,9 +90,7 @@ def sample(
     shape = _image_shape(image_shape, est.n_features_in_) if png is not None else None
     X = est.sample(n, method=method, random_state=seed)
     if out is not None:
-        with atomic_path(out) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, X)
+        save_array(out, X)
     if png is not None:
         _save_grid(X, shape, png)
     typer.echo(f"drew {n} samples ({method}) from {model}" + "".join(f"; wrote {p}" for p in (out, png) if p))

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .._io import atomic_path
+from .._io import save_torch
 from .estimator import KernelSimilarityMatching
 from .objective import OLD_KERNELS
 
@@ -47,8 +47,7 @@ def save_model(estimator: KernelSimilarityMatching, path: str | os.PathLike) -> 
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a RandomState instance has no plain-value form
     state = {k: _pack(v) for k, v in vars(estimator).items() if k.endswith("_") and not k.startswith("_")}
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, "params": params, "state": state}, tmp)
+    save_torch(path, {"format": FORMAT, "version": VERSION, "params": params, "state": state})
 
 
 def load_model(path: str | os.PathLike) -> KernelSimilarityMatching:
