@@ -7,7 +7,8 @@ import types
 import matplotlib.pyplot as plt
 import pytest
 
-from latentalign.report import run_report
+from latentalign._manifest import read_manifest
+from latentalign.report import read_report, run_report
 from latentalign.studies import base
 from latentalign.studies.base import Result, Table
 
@@ -56,7 +57,25 @@ def test_report_writes_every_part_and_isolates_failures(tmp_path, fake_registry)
     summary = json.loads((tmp_path / "report.json").read_text())
     assert [s["passed"] for s in summary["studies"]] == [True, False, False]
     assert "claim not reproduced" in page and "ERROR" in page
-    assert not list(tmp_path.rglob("*.tmp"))
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob("*.latentalign-tmp"))
+    files = read_manifest(tmp_path, "report")["files"]
+    assert set(files) == {"index.html", "report.json", "good/line.png", "good/result.json", "bad/result.json",
+                          "weak/line.png", "weak/result.json"}
+    assert read_report(tmp_path) == summary
+
+
+def test_a_rerun_marks_the_report_incomplete_until_it_finishes(tmp_path, fake_registry, monkeypatch):
+    run_report(tmp_path, only=["good"])
+
+    def interrupted(config):
+        assert not (tmp_path / "index.html").exists() and not (tmp_path / "report.json").exists()
+        raise KeyboardInterrupt  # a kill mid-study: nothing after it runs
+
+    monkeypatch.setattr(sys.modules["fake_good"], "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_report(tmp_path, only=["good"])
+    with pytest.raises(ValueError, match=r"^report: .* is an incomplete output set \(no run.json\)"):
+        read_report(tmp_path)
 
 
 def test_only_runs_the_named_study_and_rejects_unknown(tmp_path, fake_registry):

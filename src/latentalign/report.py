@@ -6,10 +6,13 @@ Layout of ``DIR``::
     report.json             the same numbers and timings, machine-readable
     <study>/result.json     one study's config, numbers, tables and checks
     <study>/<figure>.png
+    run.json                the manifest: every file above with its SHA-256, written last
 
-Every file is written atomically, and ``index.html`` last, so an interrupted run
-never leaves a report that points at missing files. A study that raises is shown
-as failed (with its error) and the others still run.
+Every file is written atomically. A run first deletes the old ``run.json``,
+``index.html`` and ``report.json``, and writes ``index.html`` after every file it
+points at and ``run.json`` after that: a folder without ``run.json`` is an
+interrupted report, and :func:`read_report` refuses it. A study that raises is
+shown as failed (with its error) and the others still run.
 
 Example
 -------
@@ -36,6 +39,7 @@ matplotlib.use("Agg")
 
 from . import __version__  # noqa: E402
 from ._io import save_figure, write_json, write_text  # noqa: E402
+from ._manifest import begin_set, read_manifest, write_manifest  # noqa: E402
 from .studies.base import STUDIES, Result, load_study  # noqa: E402
 
 
@@ -74,7 +78,8 @@ def run_report(
     names = list(only) if only else list(STUDIES)
     modules = {name: load_study(name) for name in names}  # unknown names fail before any work
     out = Path(out)
-    runs = []
+    begin_set(out, stale=["index.html", "report.json"])
+    runs, files = [], []
     for name, module in modules.items():
         config = dict(module.QUICK_CONFIG if quick else module.DEFAULT_CONFIG)
         if on_study:
@@ -85,21 +90,33 @@ def run_report(
         except Exception:  # a failing study is reported, the others still run
             result, error = None, traceback.format_exc()
         run = StudyRun(name, module.TITLE, config, time.perf_counter() - t0, result, error)
-        _write_study(out / name, run)
+        files += [f"{name}/{file}" for file in _write_study(out / name, run)]
         runs.append(run)
         if on_study:
             on_study(name, run.state)
     meta = _machine()
     write_json(out / "report.json", {"meta": meta, "studies": [_study_json(r) for r in runs]})
     write_text(out / "index.html", _html(runs, meta))
+    write_manifest(out, files + ["report.json", "index.html"], {"command": "report", "studies": names})
     return runs
 
 
-def _write_study(folder: Path, run: StudyRun) -> None:
+def read_report(folder: str | os.PathLike) -> dict:
+    """The ``report.json`` of the complete report in ``folder``; a ``ValueError`` naming ``report``
+    when the report is incomplete (no ``run.json``: interrupted) or a file changed since."""
+    read_manifest(folder, "report")
+    return json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
+
+
+def _write_study(folder: Path, run: StudyRun) -> list[str]:
+    """Write one study's files; return their names."""
+    names = []
     if run.result is not None:
         for fig in run.result.figures:
             save_figure(fig.figure, folder / f"{fig.name}.png")
+            names.append(f"{fig.name}.png")
     write_json(folder / "result.json", _study_json(run))
+    return names + ["result.json"]
 
 
 def _study_json(run: StudyRun) -> dict:

@@ -7,6 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from latentalign._manifest import read_manifest
 from latentalign.contrastive.cli import app
 
 runner = CliRunner()
@@ -32,6 +33,24 @@ def test_train_writes_metrics_and_a_resumable_checkpoint(tmp_path):
     result = runner.invoke(app, ["train", *args, "--epochs", "3", "--resume"])
     assert result.exit_code == 0, result.output
     assert torch.load(tmp_path / "last.ckpt", map_location="cpu", weights_only=False)["epoch"] == 2
+    assert set(read_manifest(tmp_path, "run")["files"]) == {"metrics.json", "last.ckpt"}
+
+
+@pytest.mark.parametrize("change, message", [
+    (["--embed-dim", "8"], r"another architecture: encoder_u.logits.bias has shape \(8,\) there, \(64,\) in this run"),
+    (["--lr", "0.01"], r"another configuration: lr=0.01 there, 0.001 now"),
+    ("garbage", r"cannot read .*last.ckpt as a checkpoint"),
+])
+def test_resume_refuses_a_checkpoint_it_cannot_continue(tmp_path, change, message):
+    args = ["--pair", "mfeat:pix,zer", "--out", str(tmp_path), "--no-progress", "--hidden", "0"]
+    if change == "garbage":
+        (tmp_path / "last.ckpt").write_bytes(b"not a checkpoint")
+    else:
+        assert runner.invoke(app, ["train", *args, "--epochs", "1", *change]).exit_code == 0
+    result = runner.invoke(app, ["train", *args, "--epochs", "2", "--resume"])
+    assert isinstance(result.exception, ValueError)
+    assert re.match(f"^resume: .*{message}", str(result.exception)), str(result.exception)
+    assert not (tmp_path / "run.json").exists()  # the refused rerun left the set marked incomplete
 
 
 def test_digits_captions_report_zero_shot(tmp_path):

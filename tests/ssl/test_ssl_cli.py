@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
+from latentalign._manifest import read_manifest
 from latentalign.ssl.cli import app
 
 runner = CliRunner()
@@ -22,6 +23,7 @@ def test_train_writes_encoder_metrics_and_embeddings(tmp_path):
     state = torch.load(out / "encoder.pt")
     assert state["hidden1.linear.weight"].shape == (256, 64)  # a models.MLP with named layers
     assert np.load(out / "embeddings.npz")["Z_test"].shape == (597, 16)
+    assert set(read_manifest(out, "run")["files"]) == {"encoder.pt", "embeddings.npz", "metrics.json"}
 
 
 def test_train_rejects_unknown_method(tmp_path):

@@ -1,4 +1,5 @@
 import logging
+import os
 
 import pytest
 import torch
@@ -15,6 +16,12 @@ from latentalign.train import (
 )
 
 torch.set_num_threads(1)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _data(n=96, d=6, c=3, seed=0):
@@ -61,6 +68,7 @@ def test_resume_equals_uninterrupted(tmp_path, kind):
                    ckpt_dir=tmp_path, **kw)
     assert (tmp_path / "last.ckpt").exists()
     assert not [p for p in tmp_path.iterdir() if p.name != "last.ckpt"]  # no temp files left
+    assert (tmp_path / "last.ckpt").stat().st_mode & 0o777 == 0o666 & ~_umask()  # not private 0o600
 
     resumed = _model(kind)  # fresh process-like start: new model, new loader
     fit_classifier(resumed, make_loader(X, y, batch_size=16, shuffle=True, seed=1), epochs=4,

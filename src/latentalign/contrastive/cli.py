@@ -38,11 +38,13 @@ def train(
     embed_dim: int = typer.Option(64, "--embed-dim", help="Embedding width e."),
     hidden: int = typer.Option(256, "--hidden", help="Hidden width of the MLP encoders (0: linear)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initialisation and the batches."),
-    out: Path = typer.Option(..., "--out", help="Folder for metrics.json and the checkpoint last.ckpt."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt if it exists."),
+    out: Path = typer.Option(..., "--out", help="Folder for metrics.json, the checkpoint last.ckpt and run.json."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt if it exists (same options "
+                                                        "but --epochs, which is the total)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the training progress bar."),
 ) -> None:
-    """Train encoders for the two sides of PAIR with LOSS; write OUT/metrics.json and OUT/last.ckpt.
+    """Train encoders for the two sides of PAIR with LOSS; write OUT/metrics.json and OUT/last.ckpt,
+    then OUT/run.json, the manifest that marks the run complete (a rerun deletes it first).
 
     Metrics are on the test split: recall@1/5 both ways, class-match@1, the learned
     scale 1/tau, and zero-shot accuracy on held-out prompts for digits:captions
@@ -51,23 +53,26 @@ def train(
     Example: latentalign contrastive train --pair mfeat:pix,fou --loss clip --epochs 50 --out runs/pix_fou
     """
     from .._io import write_json
+    from .._manifest import begin_set, write_manifest
     from .experiment import evaluate_pair, train_pair
     from .losses import build_loss
     from .pairs import load_pair
 
     data = load_pair(pair, seed=seed)
     loss_fn = build_loss(loss, tilt=tilt, temperature=temperature)
+    config = dict(pair=pair, loss=loss, tilt=tilt, temperature=temperature, epochs=epochs, batch_size=batch_size,
+                  lr=lr, weight_decay=weight_decay, embed_dim=embed_dim, hidden=hidden, seed=seed)
+    begin_set(out, stale=["metrics.json"])
     start = time.perf_counter()
     module = train_pair(data, loss_fn, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                         embed_dim=embed_dim, hidden=hidden, seed=seed, ckpt_dir=out, resume=resume,
-                        progress=progress)
+                        run_config={k: v for k, v in config.items() if k != "epochs"}, progress=progress)
     seconds = time.perf_counter() - start
     metrics = evaluate_pair(module, data)
-    config = dict(pair=pair, loss=loss, tilt=tilt, temperature=temperature, epochs=epochs, batch_size=batch_size,
-                  lr=lr, weight_decay=weight_decay, embed_dim=embed_dim, hidden=hidden, seed=seed)
     write_json(out / "metrics.json", {"config": config, "n_train": int(data.u_train.shape[0]),
                                       "n_test": int(data.u_test.shape[0]), "train_seconds": seconds,
                                       "test": metrics, "data": data.description})
+    write_manifest(out, ["metrics.json", "last.ckpt"], {"command": "contrastive train"})
     recall = metrics["recall"]
     typer.echo(f"{pair} {loss}: R@1 u->v {recall['u_to_v'][1]:.3f}, v->u {recall['v_to_u'][1]:.3f}, "
                f"1/tau {metrics['scale']:.1f}; wrote {out / 'metrics.json'} and {out / 'last.ckpt'}")

@@ -45,9 +45,10 @@ def build_encoders(data: PairData, *, embed_dim: int = 64, hidden: int = 256) ->
 
 def train_pair(data: PairData, loss, *, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                weight_decay: float = 1e-4, embed_dim: int = 64, hidden: int = 256, seed: int = 0,
-               ckpt_dir: str | os.PathLike | None = None, resume: bool = False,
+               ckpt_dir: str | os.PathLike | None = None, resume: bool = False, run_config: dict | None = None,
                progress: bool = False) -> ContrastiveModule:
-    """Train encoders for ``data`` with ``loss`` for ``epochs`` epochs (checkpoint in ``ckpt_dir``)."""
+    """Train encoders for ``data`` with ``loss`` for ``epochs`` epochs (checkpoint in ``ckpt_dir``, which
+    stores ``run_config``; ``resume`` refuses a checkpoint of another architecture or ``run_config``)."""
     seed = check_seed(seed)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     if batch_size > data.u_train.shape[0]:
@@ -57,7 +58,8 @@ def train_pair(data: PairData, loss, *, epochs: int = 100, batch_size: int = 128
     module = ContrastiveModule(encoder_u, encoder_v, loss, lr=lr, weight_decay=weight_decay)
     loader = pair_loader(data.u_train, data.v_train, data.y_train, batch_size=batch_size, shuffle=True, seed=seed,
                          drop_last=True)
-    fit_classifier(module, loader, epochs=epochs, seed=seed, ckpt_dir=ckpt_dir, resume=resume, progress=progress)
+    fit_classifier(module, loader, epochs=epochs, seed=seed, ckpt_dir=ckpt_dir, resume=resume,
+                   run_config=run_config, progress=progress)
     return module
 
 

@@ -34,25 +34,27 @@ def train(
     lr: float = typer.Option(1e-3, help="Adam learning rate."),
     embed_dim: int = typer.Option(16, help="Width of the encoder's output (the probed representation)."),
     devices: int = typer.Option(1, help="Processes; >1 trains with Lightning DDP (gloo)."),
-    out: Path = typer.Option(Path("ssl_run"), "--out", help="Folder for encoder.pt, metrics.json, embeddings.npz."),
+    out: Path = typer.Option(Path("ssl_run"), "--out",
+                             help="Folder for encoder.pt, metrics.json, embeddings.npz and run.json (written last)."),
     progress: bool = typer.Option(True, help="Show the training progress bar."),
 ) -> None:
     """Train an SSL encoder on the training split, then probe it on the test split.
 
     Writes OUT/encoder.pt (state dict), OUT/metrics.json (logistic and lstsq linear
-    probes, weighted kNN accuracy, config, protocol) and OUT/embeddings.npz (test).
+    probes, weighted kNN accuracy, config, protocol) and OUT/embeddings.npz (test),
+    then OUT/run.json, the manifest that marks the set complete (a rerun deletes it first).
 
     Example: latentalign ssl train --method vicreg --data digits --epochs 50 --out runs/vicreg
     """
-    import numpy as np
-    import torch
-
-    from .._io import atomic_path, write_json
+    from .._io import save_array, save_torch, write_json
+    from .._manifest import begin_set, write_manifest
     from ..train import knn_probe, linear_probe
     from .evaluate import KNN_SETTINGS, embed
     from .module import fit_ssl, split_dataset
 
+    files = ["encoder.pt", "embeddings.npz", "metrics.json"]
     split = split_dataset(data, seed)
+    begin_set(out, stale=files)
     start = time.perf_counter()
     module = fit_ssl(method, split.X_train, split.y_train, epochs=epochs, seed=seed, image_shape=split.image_shape,
                      embed_dim=embed_dim, batch_size=batch_size, lr=lr, devices=devices, progress=progress)
@@ -68,12 +70,10 @@ def train(
         "protocol": "encoder trained on the unlabelled training split; probes fit on training embeddings, "
                     "scored on test embeddings; kNN k=20, cosine, exp(sim/0.1) votes",
     }
-    with atomic_path(out / "encoder.pt") as tmp:
-        torch.save(module.encoder.state_dict(), tmp)
-    with atomic_path(out / "embeddings.npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, Z_test=Z_te, y_test=split.y_test)
+    save_torch(out / "encoder.pt", module.encoder.state_dict())
+    save_array(out / "embeddings.npz", Z_test=Z_te, y_test=split.y_test)
     write_json(out / "metrics.json", metrics)
+    write_manifest(out, files, {"command": "ssl train"})
     typer.echo(f"{method} on {data}: logistic probe {metrics['logistic_probe']:.3f}, "
                f"kNN {metrics['knn_probe']:.3f} ({seconds:.1f} s); wrote {out}")
 

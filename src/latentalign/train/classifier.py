@@ -33,6 +33,7 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch import nn
 
@@ -44,6 +45,7 @@ from .seed import rng_state, seed_everything, set_rng_state
 __all__ = [
     "ClassifierModule",
     "LastCheckpoint",
+    "check_checkpoint",
     "fit_classifier",
     "predict_logits",
     "evaluate_classifier",
@@ -132,17 +134,20 @@ class LastCheckpoint(Callback):
 
     The checkpoint is Lightning's full one (weights, optimizer, loop counters) plus,
     in this callback's state, the global RNG states (python, numpy, torch), which are
-    restored on resume so dropout and augmentation continue as if never stopped.
-    Only global rank 0 writes; every rank must run the callback (Lightning's barrier).
+    restored on resume so dropout and augmentation continue as if never stopped, and
+    ``config`` (plain values describing the run), which :func:`check_checkpoint` compares
+    on resume. Only global rank 0 writes; every rank must run the callback (Lightning's barrier).
     """
 
-    def __init__(self, dirpath: str | os.PathLike, filename: str = "last.ckpt", *, save_rng: bool = True):
+    def __init__(self, dirpath: str | os.PathLike, filename: str = "last.ckpt", *, save_rng: bool = True,
+                 config: dict | None = None):
         super().__init__()
         if not isinstance(filename, str) or not filename or os.sep in filename:
             raise ValueError(f"filename: expected a plain file name, got {filename!r}")
         self.dirpath = Path(dirpath)
         self.filename = filename
         self.save_rng = bool(save_rng)
+        self.config = dict(config or {})
 
     @property
     def path(self) -> Path:
@@ -159,11 +164,47 @@ class LastCheckpoint(Callback):
             trainer.save_checkpoint(self.path)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rng": rng_state()} if self.save_rng else {}
+        return {"config": self.config, **({"rng": rng_state()} if self.save_rng else {})}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if self.save_rng and "rng" in state_dict:
             set_rng_state(state_dict["rng"])
+
+
+class _PlainCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` straight into the path given: :class:`LastCheckpoint` already gives a
+    temporary file of the atomic writer (Lightning's own ``fsspec`` transaction would add a
+    second, private-mode temporary file in the system's temp folder)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        torch.save(checkpoint, path)
+
+
+def check_checkpoint(path: str | os.PathLike, module: nn.Module, config: dict | None = None,
+                     *, name: str = "resume") -> dict:
+    """Load the checkpoint at ``path`` to resume ``module`` from, or raise a ``ValueError`` starting
+    with ``name`` that says which check failed: the file is not a readable Lightning checkpoint;
+    its weights have other names or shapes than ``module``'s (a different architecture); or the
+    ``config`` stored by :class:`LastCheckpoint` differs from ``config`` (each differing field named)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)  # noqa: S614 - the run's own checkpoint
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input problem
+        raise ValueError(f"{name}: cannot read {path} as a checkpoint: {err}".splitlines()[0]) from err
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
+        raise ValueError(f"{name}: {path} is not a Lightning checkpoint (no state_dict)")
+    saved = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
+    wanted = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    for key in sorted(saved.keys() | wanted.keys()):
+        if saved.get(key) != wanted.get(key):
+            raise ValueError(f"{name}: {path} holds another architecture: {key} has shape {saved.get(key)} there, "
+                             f"{wanted.get(key)} in this run")
+    if config:
+        stored = ckpt.get("callbacks", {}).get(LastCheckpoint.__qualname__, {}).get("config", {})
+        differ = [f"{k}={stored.get(k)!r} there, {config.get(k)!r} now"
+                  for k in sorted(stored.keys() | config.keys()) if stored.get(k) != config.get(k)]
+        if differ:
+            raise ValueError(f"{name}: {path} was trained with another configuration: {'; '.join(differ)}")
+    return ckpt
 
 
 # -- quiet, side-effect free training -------------------------------------------------
@@ -227,6 +268,7 @@ def fit_classifier(
     seed: int = 0,
     ckpt_dir: str | os.PathLike | None = None,
     resume: bool = True,
+    run_config: dict | None = None,
     progress: bool = False,
     **trainer_kwargs,
 ) -> ClassifierModule:
@@ -241,7 +283,9 @@ def fit_classifier(
 
     With ``ckpt_dir``, ``ckpt_dir/last.ckpt`` is written atomically at every epoch
     end; with ``resume=True`` an existing one is resumed from (``epochs`` is the total,
-    so a finished run returns at once with the checkpoint's weights).
+    so a finished run returns at once with the checkpoint's weights). The checkpoint
+    stores ``run_config`` (plain values); resuming first checks the file with
+    :func:`check_checkpoint` (readable, same architecture, same ``run_config``).
     Process-wide torch flags that ``deterministic`` changes are restored on return.
     """
     epochs = check_int(epochs, "epochs")
@@ -257,10 +301,12 @@ def fit_classifier(
     callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     ckpt_path = None
     if ckpt_dir is not None:
-        saver = LastCheckpoint(ckpt_dir)
+        saver = LastCheckpoint(ckpt_dir, config=run_config)
         callbacks.append(saver)
         if resume and saver.path.exists():
+            check_checkpoint(saver.path, module, run_config)
             ckpt_path = str(saver.path)
+        trainer_kwargs.setdefault("plugins", [_PlainCheckpointIO()])
         trainer_kwargs.setdefault("default_root_dir", str(ckpt_dir))
     has_mc = any(isinstance(cb, ModelCheckpoint) for cb in callbacks)
     options = dict(
