@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .._threads import thread_policy
 from .._validate import _to_tensor, as_matrix, check_int, check_seed
 from .permutation import evaluator
 from .registry import MetricInfo, metric
@@ -111,10 +112,11 @@ def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000,
     gen = torch.Generator().manual_seed(seed)
     n = Xt.shape[0]
     null = []
-    for start in range(0, permutations, values.batch):
-        b = min(values.batch, permutations - start)
-        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(b)]).to(Xt.device)
-        null.append(values(perms).detach().double().cpu())
+    with thread_policy(values.batch * _metric_work(Xt, Yt)):
+        for start in range(0, permutations, values.batch):
+            b = min(values.batch, permutations - start)
+            perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(b)]).to(Xt.device)
+            null.append(values(perms).detach().double().cpu())
     null = torch.cat(null).numpy()
     return PermutationResult(value, _p_value(value, null, info.kind), null)
 
@@ -138,12 +140,13 @@ def bootstrap_ci(X, Y, metric="cka", *, seed: int, resamples: int = 1000, confid
         k = options.get("k", 10)
         opts["k"] = max(2 if info.name == "cknna" else 1, min(m - 1, round(k * m / n)))
     reps, dropped = [], 0
-    for _ in range(resamples):
-        idx = torch.randperm(n, generator=gen)[:m] if knn_metric else torch.randint(n, (n,), generator=gen)
-        try:
-            reps.append(float(info.fn(Xt[idx], Yt[idx], **opts)))
-        except ValueError:
-            dropped += 1
+    with thread_policy(_metric_work(Xt, Yt)):
+        for _ in range(resamples):
+            idx = torch.randperm(n, generator=gen)[:m] if knn_metric else torch.randint(n, (n,), generator=gen)
+            try:
+                reps.append(float(info.fn(Xt[idx], Yt[idx], **opts)))
+            except ValueError:
+                dropped += 1
     if not reps:
         raise ValueError(f"X: the metric was undefined on all {resamples} bootstrap resamples")
     reps = np.array(reps)
@@ -152,6 +155,13 @@ def bootstrap_ci(X, Y, metric="cka", *, seed: int, resamples: int = 1000, confid
         centre, shrink = float(np.median(reps)), math.sqrt(m / n)
         lo, hi = value + (lo - centre) * shrink, value + (hi - centre) * shrink
     return BootstrapResult(value, (float(lo), float(hi)), reps, dropped, m if knn_metric else None)
+
+
+def _metric_work(Xt: torch.Tensor, Yt: torch.Tensor) -> float:
+    """Rough operations of one metric evaluation, for the thread policy: ``2 n max(n, d_x + d_y)``."""
+    n = Xt.shape[0]
+    width = sum(int(np.prod(Z.shape[1:])) for Z in (Xt, Yt))
+    return 2.0 * n * max(n, width)
 
 
 def _expected_null(info: MetricInfo, n: int, options: dict) -> float | None:

@@ -31,6 +31,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._deprecate import renamed_kwargs, renamed_value
+from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
 from ..neighbors import knn
 from ._arrays import Like, as_float64, restore
@@ -132,13 +133,18 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _fit(self, X) -> Like:
         Xt, like = _input(X, "X", min_samples=2, allow_constant=False)
         p = self._params(Xt.shape[0])
+        with thread_policy(self._step_work(Xt.shape, p)):
+            self._fit_checked(Xt, p)
+        return like
+
+    def _fit_checked(self, Xt: torch.Tensor, p) -> None:
         self._reset()
         Xn = self._normalise_fit(Xt)
         seed = check_random_state(self.random_state).randint(0, 2**31 - 1)
         if p.solver == "online":
             self._rng = np.random.default_rng(seed)
             self._fit_online(Xn, p, self._rng, epochs=p.max_iter)
-            return like
+            return
         Z0 = self._initial_latents(Xn, p, seed)
         with _progress(self.verbose, p.max_iter) as bar:
             res = linearized_admm(Xn, Z0, kernel=p.kernel, sigma=p.sigma, ridge=p.ridge, prior=p.prior,
@@ -170,7 +176,6 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             self.decoder_latents_, self.decoder_inputs_ = self.embedding_[L], _np(Xn)[L]
             self.objective_ = res.objective if Xn.shape[0] > EXACT_LIMIT else self._exact_objective(Xn, U, p)
         self._finish(p)
-        return like
 
     @available_if(lambda self: self.solver == "online")
     def partial_fit(self, X, y=None):
@@ -184,7 +189,16 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             self._rng = np.random.default_rng(check_random_state(self.random_state).randint(0, 2**31 - 1))
         else:
             Xn = self._normalise(self._check_width(Xt, "X"))
-        return self._fit_online(Xn, p, self._rng, epochs=1, resume=not first)
+        with thread_policy(self._step_work(Xt.shape, p)):
+            return self._fit_online(Xn, p, self._rng, epochs=1, resume=not first)
+
+    def _step_work(self, shape, p) -> float:
+        """Rough operations of one solver step, for the thread policy: ``2 b N (d + m)`` for ADMM with
+        batch ``b`` (``N`` for full batch), ``2 d max(m, n_random_features)`` per online sample."""
+        n, d = shape
+        if p.solver == "online":
+            return 2.0 * d * max(p.m, self.n_random_features)
+        return 2.0 * (p.batch_size or n) * n * (d + p.m)
 
     def _fit_online(self, Xn, p, rng, *, epochs: int, resume: bool = False):
         Xnp = Xn.cpu().numpy()

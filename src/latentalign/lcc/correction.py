@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .._deprecate import renamed_kwargs
+from .._threads import thread_policy
 from .._validate import as_matrix, check_choice, check_int, check_k, check_nonnegative, check_seed
 from ..models import LayerRecorder
 from ..train.distributed import is_distributed
@@ -164,9 +165,7 @@ class ClusterCorrection:
         record = {"epoch": epoch, "collect_s": collect_s, "layers": {}}
         for name in self.layers:
             t0 = time.perf_counter()
-            state = share_clustering(
-                lambda name=name: cluster_latents(col.latents[name], col.labels, self.n_classes, k=self.k,
-                                                  seed=self.seed, **self.cluster_options))
+            state = share_clustering(lambda name=name: self._cluster(col.latents[name], col.labels))
             state = state.completed(col.latents[name], col.labels) if state.latents is None else state
             self.state[name] = state
             self.targets[name] = self.loss_fn.targets(state, epoch)
@@ -174,6 +173,12 @@ class ClusterCorrection:
                                       "cluster_s": time.perf_counter() - t0}
         self.history.append(record)
         return True
+
+    def _cluster(self, latents: torch.Tensor, labels: torch.Tensor) -> ClusterState:
+        """One layer's clustering under the thread policy, its work being the kNN graph's ``2 n^2 d``."""
+        n, d = latents.shape[0], int(latents[0].numel())
+        with thread_policy(2.0 * n * n * d):
+            return cluster_latents(latents, labels, self.n_classes, k=self.k, seed=self.seed, **self.cluster_options)
 
     def end_epoch(self) -> None:
         """Drop the state (the callback calls this at every epoch end unless ``persist``)."""

@@ -24,11 +24,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
 from ..train import epoch_seed, evaluate_classifier, knn_probe, make_loader, torch_generator
 from ..train.augment import random_shift
+from ..train.classifier import step_work
 from .collect import collect_latents
 from .correction import ClusterCorrection
 from .state import cluster_latents
@@ -150,41 +152,42 @@ def train_epochs(
     loader = make_loader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     cluster_loader = make_loader(X, y, batch_size=512)
     records = []
-    for e in range(epochs):
-        record = {"epoch": first_epoch + e}
-        if corr is not None:
-            t0 = time.perf_counter()
-            if corr.update(model, cluster_loader, e):
-                record["metrics"] = {n: h["metrics"] for n, h in corr.history[-1]["layers"].items()}
-            record["cluster_s"] = time.perf_counter() - t0
-        use_lcc = corr is not None and corr.weight > 0 and corr.active
-        loader.sampler.set_epoch(first_epoch + e)
-        gen = torch_generator(epoch_seed(seed, first_epoch + e))
-        model.train()
-        t_start, loss_s, lcc_sum, n_mc, n_batches = time.perf_counter(), 0.0, 0.0, 0, 0
-        for x, yb, idx in loader:
-            if augment:
-                x = shift_and_noise(x, split.in_shape, split.max_shift, noise, gen)
-            if use_lcc:
-                with corr.capture(model) as lat:
-                    logits = model(x)
+    with thread_policy(step_work(model, loader)):
+        for e in range(epochs):
+            record = {"epoch": first_epoch + e}
+            if corr is not None:
                 t0 = time.perf_counter()
-                extra = corr.loss(lat, yb, idx)
-                loss_s += time.perf_counter() - t0
-                lcc_sum += corr.stats["loss"]
-                n_mc += corr.stats["n_mc"]
-                n_batches += 1
-                loss = F.cross_entropy(logits, yb) + extra
-            else:
-                loss = F.cross_entropy(model(x), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        record.update(train_s=time.perf_counter() - t_start, lcc_loss_s=loss_s,
-                      lcc_loss=lcc_sum / n_batches if n_batches else None, n_mc=n_mc)
-        if corr is not None and not corr.persist:
-            corr.end_epoch()
-        records.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
+                if corr.update(model, cluster_loader, e):
+                    record["metrics"] = {n: h["metrics"] for n, h in corr.history[-1]["layers"].items()}
+                record["cluster_s"] = time.perf_counter() - t0
+            use_lcc = corr is not None and corr.weight > 0 and corr.active
+            loader.sampler.set_epoch(first_epoch + e)
+            gen = torch_generator(epoch_seed(seed, first_epoch + e))
+            model.train()
+            t_start, loss_s, lcc_sum, n_mc, n_batches = time.perf_counter(), 0.0, 0.0, 0, 0
+            for x, yb, idx in loader:
+                if augment:
+                    x = shift_and_noise(x, split.in_shape, split.max_shift, noise, gen)
+                if use_lcc:
+                    with corr.capture(model) as lat:
+                        logits = model(x)
+                    t0 = time.perf_counter()
+                    extra = corr.loss(lat, yb, idx)
+                    loss_s += time.perf_counter() - t0
+                    lcc_sum += corr.stats["loss"]
+                    n_mc += corr.stats["n_mc"]
+                    n_batches += 1
+                    loss = F.cross_entropy(logits, yb) + extra
+                else:
+                    loss = F.cross_entropy(model(x), yb)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            record.update(train_s=time.perf_counter() - t_start, lcc_loss_s=loss_s,
+                          lcc_loss=lcc_sum / n_batches if n_batches else None, n_mc=n_mc)
+            if corr is not None and not corr.persist:
+                corr.end_epoch()
+            records.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
     return records

@@ -31,11 +31,12 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import train_test_split
 
 from .. import align
+from .._threads import thread_policy
 from ..data import digits, mfeat, mnist1d
 from ..models import MLP, LayerRecorder
 from ..train import fit_classifier, make_loader, seed_everything
 from . import _align_figures as figs
-from .base import Claim, Result, Table, torch_threads
+from .base import Claim, Result, Table
 
 TITLE = "Alignment bounds linear stitching (random features, trained MLPs, multi-view digits)"
 CLAIMS = {
@@ -95,7 +96,7 @@ MFEAT_STITCH = {"e_star": {("pix", "mor"): 0.30, ("mor", "pix"): 0.83},
 
 
 def run(config: dict) -> Result:
-    with torch_threads(config.get("threads", 1)):
+    with thread_policy(threads=config.get("threads", 1)):
         result = Result(summary="", claims=CLAIMS)
         timings = {}
         for name, part in (("random_features", _random_features), ("trained_networks", _trained_networks),

@@ -22,12 +22,12 @@ import importlib
 import multiprocessing
 import operator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-import torch
+from .._threads import thread_policy
+
 
 # name -> module; capabilities add their study here when they land
 STUDIES: dict[str, str] = {
@@ -127,25 +127,14 @@ class Result:
         self.checks.append(Check(claim, bool(passed), detail))
 
 
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch threads, then restore the caller's count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _with_threads(fn: Callable[[Any], Any], arg: Any, threads: int) -> Any:
-    with torch_threads(threads):
+    with thread_policy(threads=threads):
         return fn(arg)
 
 
 def run_jobs(tasks: list[tuple[Callable[[Any], Any], Any]], workers: int,
              cost: Callable[[Any], float] | None = None, threads: int = 1) -> list:
-    """``[fn(arg) for fn, arg in tasks]``, each with ``threads`` torch threads, in ``workers``
+    """``[fn(arg) for fn, arg in tasks]``, each with ``threads`` threads (torch and BLAS), in ``workers``
     spawned processes when ``workers > 1`` (the caller's thread count is left as it was).
 
     ``fn`` must be a module-level function (it is pickled) and should seed itself, so a

@@ -32,10 +32,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .._threads import thread_policy
 from ..lcc import ClusterCorrection, collect_latents, lcc_loss
 from ..lcc.finetune import latent_metrics, load_split, make_model, train_epochs
 from ..train import make_loader, seed_everything
-from .base import Claim, Figure, Result, Table, run_jobs, torch_threads
+from .base import Claim, Figure, Result, Table, run_jobs
 
 TITLE = "LCC: latent cluster correction of small classifiers (digits, MNIST-1D)"
 CLAIMS = {
@@ -277,7 +278,7 @@ def run(config: dict) -> Result:
         for a in _arm_types(d, config)}
     tune_s = time.perf_counter() - t_start
     summaries = {name: _summarise(case) for name, case in _run_cases(config, chosen).items()}
-    with torch_threads(config["threads"]):
+    with thread_policy(threads=config["threads"]):
         mech = _mechanism(config)
     wall = time.perf_counter() - t_start
 

@@ -38,6 +38,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch import nn
 
 from .._io import atomic_path
+from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_positive, check_seed
 from .data import split_batch
 from .seed import rng_state, seed_everything, set_rng_state
@@ -287,6 +288,8 @@ def fit_classifier(
     stores ``run_config`` (plain values); resuming first checks the file with
     :func:`check_checkpoint` (readable, same architecture, same ``run_config``).
     Process-wide torch flags that ``deterministic`` changes are restored on return.
+    Training runs under the thread policy (:mod:`latentalign._threads`) with a step's work
+    estimated as ``6 x parameters x batch size``.
     """
     epochs = check_int(epochs, "epochs")
     seed = check_seed(seed)
@@ -323,11 +326,18 @@ def fit_classifier(
     )
     options.update(trainer_kwargs)
 
-    with _restore_torch_flags(), quiet_lightning():
+    with _restore_torch_flags(), quiet_lightning(), thread_policy(step_work(module, train_loader)):
         seed_everything(seed)
         trainer = L.Trainer(**options)
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
     return module
+
+
+def step_work(model: nn.Module, loader: Iterable) -> float:
+    """Rough floating-point operations of one training step, for the thread policy: forward and
+    backward are about ``6 x parameters x batch size`` (``batch_size`` of the loader, else 1)."""
+    params = sum(p.numel() for p in model.parameters())
+    return 6.0 * params * (getattr(loader, "batch_size", None) or 1)
 
 
 # -- inference ------------------------------------------------------------------------
