@@ -199,8 +199,8 @@ def check_checkpoint(path: str | os.PathLike, module: nn.Module, config: dict | 
         if saved.get(key) != wanted.get(key):
             raise ValueError(f"{name}: {path} holds another architecture: {key} has shape {saved.get(key)} there, "
                              f"{wanted.get(key)} in this run")
-    if config:
-        stored = ckpt.get("callbacks", {}).get(LastCheckpoint.__qualname__, {}).get("config", {})
+    stored = ckpt.get("callbacks", {}).get(LastCheckpoint.__qualname__, {}).get("config")
+    if config and stored is not None:  # a checkpoint written without a config is checked by architecture only
         differ = [f"{k}={stored.get(k)!r} there, {config.get(k)!r} now"
                   for k in sorted(stored.keys() | config.keys()) if stored.get(k) != config.get(k)]
         if differ:
