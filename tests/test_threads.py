@@ -56,6 +56,9 @@ def test_blocks_nest_and_restore_on_exceptions(two_threads):
 
 
 def test_set_threads_and_the_environment_override_the_size_rule(two_threads, monkeypatch):
+    import latentalign
+
+    assert latentalign.set_threads is set_threads
     monkeypatch.setenv(ENV, "2")
     with thread_policy(1.0) as n:
         assert n == 2 and torch.get_num_threads() == 2
