@@ -101,6 +101,11 @@ METRIC_NAMES = tuple(REGISTRY)
 
 
 def metric(name: str) -> MetricInfo:
-    """The registered metric ``name`` (one of :data:`METRIC_NAMES`), or ``ValueError`` naming ``name``."""
+    """The registered metric ``name`` (one of :data:`METRIC_NAMES`, or any standardized name of
+    :func:`latentalign.align.measures.measure`), or ``ValueError`` naming ``name``."""
+    if isinstance(name, str) and name not in REGISTRY:
+        from .measures import measure
+
+        return measure(name)
     check_choice(name, "name", REGISTRY)
     return REGISTRY[name]
