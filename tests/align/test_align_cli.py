@@ -82,3 +82,24 @@ def test_compare_models_from_checkpoints(tmp_path):
     bad = runner.invoke(app, ["compare-models", str(tmp_path / "a.pt"), str(tmp_path / "b.ckpt"), "--data",
                               str(tmp_path / "X.npy"), "--hidden", "5"])
     assert isinstance(bad.exception, ValueError) and str(bad.exception).startswith("ckpt_a: checkpoint does not fit")
+
+
+def test_align_list_prints_every_measure_with_kind_and_range():
+    from latentalign.align.measures import MEASURES
+
+    result = runner.invoke(app, ["align", "--list"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == len(align.METRIC_NAMES) + len(MEASURES)
+    assert "procrustes-distance=angular\tdistance\t[0, 1.571]" in lines
+
+
+def test_align_accepts_standardized_names(arrays):
+    tmp, A, B = arrays
+    result = runner.invoke(app, ["align", str(tmp / "A.npy"), str(tmp / "B.npz") + ":feats", "--metrics",
+                                 "cka-kernel=linear-hsic=gretton-score,procrustes-distance=angular",
+                                 "--json", str(tmp / "out.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp / "out.json").read_text())["metrics"]
+    assert rows["cka-kernel=linear-hsic=gretton-score"]["value"] == pytest.approx(align.cka(A, B), rel=1e-12)
+    assert rows["procrustes-distance=angular"]["kind"] == "distance"

@@ -11,6 +11,7 @@ from scipy.spatial.distance import pdist
 
 from latentalign import align
 from latentalign.align.measures import ALIASES, MEASURES, PLAIN, measure
+from latentalign.align.measures import example as fill
 from latentalign.align.names import parse
 
 DATA = json.loads((Path(__file__).parent / "data" / "reference_measures.json").read_text())
@@ -23,8 +24,6 @@ DISAGREE = {
     **{f"cka-kernel={k}-hsic=gretton-score-negative_log": "fsd computes CKA in float32: its CKA itself is off by "
        "3e-4 from every other implementation; -log of the exact CKA" for k in ("linear", "(rbf-sigma=1.0)")},
 }
-# template values used on the common input (the registry's plotting.py sets sigma=1.0)
-FILL = {"{sigma}": "1.0", "{alpha}": "0.5", "{dim}": "10", "{var}": "0.99"}
 
 
 def common_input():
@@ -36,12 +35,6 @@ def second_input():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 12))
     return X, X[:, :8] @ rng.normal(size=(8, 10)) + rng.normal(size=(100, 10))
-
-
-def fill(name):
-    for key, value in FILL.items():
-        name = name.replace(key, value)
-    return name
 
 
 def rank_refusal(err):
@@ -134,7 +127,8 @@ def test_forms_are_the_registry_transforms():
     assert sq == pytest.approx(a * a + b * b - 2 * a * b * s, rel=1e-12)
     assert measure(f"{base}-distance=euclidean").fn(X, Y) == pytest.approx(math.sqrt(sq), rel=1e-12)
     assert measure(f"{base}-distance=angular").kind == "distance"
-    assert measure(f"{base}-distance=angular").range == (0.0, math.pi)
+    assert measure(f"{base}-distance=angular").range == (0.0, math.pi / 2)  # biased CKA >= 0
+    assert measure("cka-kernel=linear-hsic=song-distance=angular").range == (0.0, math.pi)
 
 
 @pytest.mark.parametrize("name, hint", [
@@ -324,3 +318,51 @@ def test_declared_invariances_hold(name, seed, n, d):
         return
     for invariance in info.invariances:
         assert info.fn(transformed(X, invariance, rng), Y) == pytest.approx(base, rel=1e-6, abs=1e-9), invariance
+
+
+def test_regression_measures_by_their_definitions():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(40, 4)); Y = X @ rng.normal(size=(4, 3)) + rng.normal(size=(40, 3))
+    W = np.linalg.solve(X.T @ X + 2.5 * np.eye(4), X.T @ Y)
+    r2 = np.mean(1 - np.mean((Y - X @ W) ** 2, 0) / np.var(Y, 0))
+    assert measure("ridge-lambda=2.5-r2").fn(X, Y) == pytest.approx(r2, rel=1e-12)
+    assert measure("kernel_ridge-lambda=2.5-r2").fn(X, Y) == pytest.approx(r2, rel=1e-12)
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    B = np.linalg.lstsq(Yc, Xc, rcond=None)[0]
+    assert measure("linear_regression").fn(X, Y) == pytest.approx(1 - np.sum((Xc - Yc @ B) ** 2) / np.sum(Xc ** 2),
+                                                                  rel=1e-10)
+    rho = np.linalg.svd(np.linalg.qr(Xc)[0].T @ np.linalg.qr(Yc)[0], compute_uv=False)
+    assert measure("gulp").fn(X, Y) == pytest.approx(4 + 3 - 2 * np.sum(rho ** 2), rel=1e-10)
+    assert measure("pls").fn(X, Y) == pytest.approx(np.linalg.svd(np.cov(X.T, Y.T)[:4, 4:], compute_uv=False).mean(),
+                                                    rel=1e-10)
+    assert measure("ensd-distance=angular_normalized").fn(X, Y) == pytest.approx(
+        2 / np.pi * np.arccos(align.cka(X, Y)), rel=1e-10)
+
+
+def test_permutation_procrustes_and_aligned_cosine_by_their_definitions():
+    from scipy.linalg import orthogonal_procrustes
+
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(12, 4)) + 1, rng.normal(size=(12, 4))
+    best = min(np.linalg.norm(X - Y[:, list(p)]) for p in permutations(range(4)))
+    assert measure("permutation_procrustes").fn(X, Y) == pytest.approx(best, rel=1e-12)
+    for name, (A, B) in {"aligned_cosine_similarity": (X, Y), "aligned_cossim": (X - X.mean(0), Y - Y.mean(0))}.items():
+        R = orthogonal_procrustes(A, B)[0]
+        AR = A @ R
+        cos = np.mean(np.sum(AR * B, 1) / np.linalg.norm(AR, axis=1) / np.linalg.norm(B, axis=1))
+        assert measure(name).fn(X, Y) == pytest.approx(cos, rel=1e-10)
+
+
+def test_platonic_knn_names_are_our_knn_metrics():
+    X, Y = second_input()
+    assert measure("mutual_knn-topk=7").fn(X, Y) == align.mutual_knn(X, Y, k=7)
+    assert measure("cknna-topk=7").fn(X, Y) == align.cknna(X, Y, k=7)
+
+
+@pytest.mark.parametrize("which, inputs", [("common_input", common_input), ("second_input", second_input)])
+def test_resi_values_recomputed_from_its_own_code(which, inputs):
+    X, Y = inputs()
+    values = DATA["resi_recomputed"][which]
+    assert len(values) == 22
+    for name, ref in values.items():
+        assert measure(name).fn(X, Y) == pytest.approx(ref, rel=TOL), name

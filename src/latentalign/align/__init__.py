@@ -8,7 +8,9 @@ Modules: ``kernel_metrics`` (KA, CKA; HSIC is the core's), ``moments`` (linear H
 sample sums), ``rsa`` (RDM comparisons, distance correlation), ``neighbor_metrics`` (mutual
 kNN, cycle kNN, CKNNA), ``subspace_metrics`` (CCA, SVCCA, Procrustes), ``spectral``
 (eigen-pair contributions to KA), ``task`` (KTA, cumulative power, KARE), ``registry``
-(``metric(name)``), ``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
+(``metric(name)``), ``measures`` + ``names`` (``measure(name)``: the standardized names of Cloos et
+al. 2024, with ``kernel_estimators``, ``shape_metrics``, ``cca_metrics``, ``rdm_measures``,
+``neighborhood_measures``, ``geometry_measures``, ``regression_measures``), ``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
 (frozen-head dCE and its bound), ``permutation`` + ``significance`` (p-values, bootstrap,
 calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; imported on first
 use), ``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``).
@@ -25,6 +27,7 @@ Example
 from .compare import CompareResult, compare_models
 from .head_penalty import TaskPenalty, head_lipschitz, task_penalty
 from .kernel_metrics import cka, hsic, ka
+from .measures import MEASURES, measure
 from .neighbor_metrics import cknna, cycle_knn, knn_adjacency, mutual_knn
 from .registry import METRIC_NAMES, MetricInfo, metric
 from .rsa import dcor, dissimilarity_matrix, rsa
@@ -56,6 +59,7 @@ __all__ = [
     "ka", "cka", "hsic", "dcor", "rsa", "dissimilarity_matrix", "mutual_knn", "cycle_knn", "cknna",
     "knn_adjacency", "cca", "svcca", "canonical_correlations", "procrustes", "procrustes_similarity",
     "spectral", "SpectralAlignment", "kta", "cumulative_power", "kare", "metric", "MetricInfo", "METRIC_NAMES",
+    "measure", "MEASURES",
     "stitch", "fit_stitcher", "loo_curve", "Stitcher", "StitchDirection", "StitchResult", "TaskPenalty",
     "head_lipschitz", "task_penalty", "significance", "permutation_test", "bootstrap_ci", "SignificanceResult",
     "compare_models", "CompareResult", "streaming", "LinearCKA", "LayerCKA",

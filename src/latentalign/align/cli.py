@@ -48,6 +48,19 @@ def _options(info, k: int, unbiased: bool, kernel: str) -> dict:
     return {key: value for key, value in given.items() if key in info.options}
 
 
+def _list_measures(value: bool) -> None:
+    """``--list``: every supported measure name with its kind and range, then exit."""
+    if not value:
+        return
+    from .measures import MEASURES, example, measure
+    from .registry import METRIC_NAMES
+
+    for name in METRIC_NAMES + MEASURES:
+        info = measure(example(name))
+        typer.echo(f"{name}\t{info.kind}\t[{info.range[0]:.4g}, {info.range[1]:.4g}]")
+    raise typer.Exit()
+
+
 def _fmt(value, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
@@ -59,7 +72,8 @@ def align_command(
     b: str = typer.Argument(..., help=f"Second representation (n, d2), rows paired with A ({_ARRAY_HELP}); "
                                       "labels (n,) for kta."),
     metrics: str = typer.Option("cka,mutual_knn", "--metrics", help="Comma-separated metric names: ka, cka, hsic, "
-                                "dcor, rsa, mutual_knn, cycle_knn, cknna, cca, svcca, procrustes, kta."),
+                                "dcor, rsa, mutual_knn, cycle_knn, cknna, cca, svcca, procrustes, kta, or any "
+                                "standardized name of --list (e.g. procrustes-distance=angular)."),
     permutations: int = typer.Option(0, "--permutations", help="Shuffled pairings for permutation p-values (0: none)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Resamples for 95% bootstrap intervals (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the permutations and resamples."),
@@ -68,6 +82,8 @@ def align_command(
     kernel: str = typer.Option("linear", "--kernel", help="Kernel of ka / cka / hsic: linear, rbf or cosine."),
     stitch: bool = typer.Option(False, "--stitch", help="Also fit linear stitchers both ways: e*, its bound, lambda."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every number to this JSON file."),
+    list_measures: bool = typer.Option(False, "--list", is_eager=True, callback=_list_measures,
+                                       help="Print every supported measure name with its kind and range, and exit."),
 ) -> None:
     """Alignment of two representations with the chosen metrics (exact, float64).
 

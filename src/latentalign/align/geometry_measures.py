@@ -18,6 +18,12 @@ Comparisons:
   left singular vectors of the (uncentred) ``X`` at its numerical rank, by the ``d x d`` route
   ``Ux^T Uy = Lx^{-1/2} Vx^T X^T Y Vy Ly^{-1/2}`` (eigen-pairs of ``X^T X``).
 * **cosine** of the flattened inputs ``<X, Y>_F / (||X|| ||Y||)``.
+* **permutation Procrustes** (resi) ``min_P ||X - Y P||_F`` over column permutations (uncentred;
+  Hungarian matching on ``X^T Y``; the narrower input zero-padded).
+* **aligned cosine similarity** (Hamilton et al. 2016): align ``X`` to ``Y`` by the orthogonal
+  Procrustes map ``R`` (``U V^T`` of ``X^T Y = U S V^T``) and average the row cosines
+  ``cos(x_i R, y_i)``; ``resi`` uses the raw inputs, ``llm_repsim`` (``aligned_cossim``) centres
+  the columns first (``centered=True``).
 * **hard / soft correlation match** (Li et al. 2016): ``C`` the correlations of the columns of
   ``X`` with those of ``Y``; hard: the mean of the best one-to-one matching (Hungarian); soft:
   the mean of the best match of each column, averaged over both directions.
@@ -42,7 +48,7 @@ from ._common import as_output, check_self_term, paired, safe_sqrt
 
 __all__ = ["magnitude_difference", "concentricity_difference", "uniformity_difference", "rsm_norm_difference",
            "gram_euclidean", "eigenspace_overlap", "flat_cosine", "hard_correlation_match",
-           "soft_correlation_match"]
+           "soft_correlation_match", "permutation_procrustes", "aligned_cosine"]
 
 
 def magnitude_difference(X, Y):
@@ -143,3 +149,27 @@ def soft_correlation_match(X, Y):
     """``(mean_a max_b C_ab + mean_b max_a C_ab) / 2`` (column correlations ``C``)."""
     C = _column_correlations(X, Y)
     return as_output((C.amax(1).mean() + C.amax(0).mean()) / 2.0, X, Y)
+
+
+def _padded(Xt: torch.Tensor, Yt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(Xt.shape[1], Yt.shape[1])
+    pad = torch.nn.functional.pad
+    return pad(Xt, (0, width - Xt.shape[1])), pad(Yt, (0, width - Yt.shape[1]))
+
+
+def permutation_procrustes(X, Y):
+    """``min_P ||X - Y P||_F`` over column permutations ``P`` (uncentred, zero-padded)."""
+    from scipy.optimize import linear_sum_assignment
+
+    A, B = _padded(*paired(X, Y, allow_constant=True))
+    _, cols = linear_sum_assignment((A.T @ B).detach().cpu().numpy(), maximize=True)
+    return as_output(torch.linalg.matrix_norm(A - B[:, torch.as_tensor(cols, device=B.device)]), X, Y)
+
+
+def aligned_cosine(X, Y, *, centered_columns: bool = False):
+    """Mean row cosine after the orthogonal Procrustes alignment of ``X`` to ``Y``, in ``[-1, 1]``."""
+    A, B = _padded(*paired(X, Y))
+    if centered_columns:
+        A, B = centered(A), centered(B)
+    U, _, Vh = torch.linalg.svd(A.T @ B, full_matrices=False)
+    return as_output((unit_rows(A @ (U @ Vh), "X") * unit_rows(B, "Y")).sum(1).mean(), X, Y)

@@ -37,7 +37,7 @@ from ._common import paired
 from .names import StandardName, parse
 from .registry import INVERTIBLE, ORTHOGONAL, REGISTRY, SCALING, TRANSLATION, MetricInfo
 
-__all__ = ["measure", "MEASURES", "REFUSED"]
+__all__ = ["measure", "MEASURES", "REFUSED", "EXAMPLE_VALUES", "example"]
 
 PERMUTATION = "permutation"
 _SCORE_FORMS = ("score", "distance=angular", "distance=euclidean", "distance=squared_euclidean",
@@ -60,6 +60,7 @@ class Family:
     templates: tuple[str, ...] = ()
     note: str = ""
     norms: Callable | None = None  # (params) -> fn(X, Y) -> feature-space norms of the euclidean forms
+    flags: tuple[str, ...] = ()  # bare words the name must carry, e.g. "r2"
 
 
 # ----------------------------------------------------------------------------- parameter checkers
@@ -119,6 +120,21 @@ def _svcca(p: dict, squared: bool):
     if "dim" in p:
         return lambda X, Y: svcca(X, Y, dims=p["dim"], squared=squared)
     return lambda X, Y: svcca(X, Y, keep=p.get("var", 0.99), squared=squared)
+
+
+def _knn(name: str):
+    def build(p: dict, squared: bool):
+        from . import neighbor_metrics
+
+        fn = getattr(neighbor_metrics, name)
+        return lambda X, Y: fn(X, Y, k=p["topk"])
+    return build
+
+
+def _ridge(p: dict, squared: bool):
+    from .regression_measures import ridge_r2
+
+    return lambda X, Y: ridge_r2(X, Y, ridge=p["lambda"])
 
 
 def _kernel_norms(p: dict):
@@ -210,6 +226,18 @@ FAMILIES: dict[str, Family] = {
     "permutation_metric": Family(_lazy("shape_metrics", "permutation_score"), "similarity", (-1.0, 1.0),
                                  (PERMUTATION, SCALING, TRANSLATION), {}, _SCORE_FORMS,
                                  templates=("permutation_metric",), note="Hungarian matching of the columns"),
+    "ridge": Family(_ridge, "similarity", (-math.inf, 1.0), (ORTHOGONAL,), {"lambda": _number(0.0, math.inf)},
+                    symmetric=False, templates=("ridge-lambda={lambda}-r2",), flags=("r2",),
+                    note="in-sample R^2 of the ridge map X -> Y (lambda absolute, no intercept), mean over Y's "
+                         "columns"),
+    "kernel_ridge": Family(_ridge, "similarity", (-math.inf, 1.0), (ORTHOGONAL,), {"lambda": _number(0.0, math.inf)},
+                           symmetric=False, templates=("kernel_ridge-lambda={lambda}-r2",), flags=("r2",),
+                           note="the ridge map in its kernel form: the same value as ridge"),
+    **{name: Family(_knn(name), "similarity", (0.0, 1.0) if name != "cknna" else
+                    (-math.inf, math.inf), (ORTHOGONAL, SCALING), {"topk": _number(1, 10 ** 9, integer=True)},
+                    symmetric=name == "mutual_knn", templates=(f"{name}-topk={{topk}}",),
+                    note="platonic's name of our registry's metric, k = topk cosine neighbours")
+       for name in ("mutual_knn", "cycle_knn", "cknna")},
     "rsa": Family(_lazy("rdm_measures", "rsa_compare"), "similarity", (-1.0, 1.0), (ORTHOGONAL, TRANSLATION),
                   {"rdm": _choice(*_RDMS), "compare": _choice(*_COMPARES)},
                   templates=tuple(f"rsa-rdm={r}-compare={c}" for r in _RDMS for c in _COMPARES),
@@ -274,10 +302,10 @@ def _with_form(score: Callable, form: str, norms: Callable = None) -> Callable:
     return fn
 
 
-def _form_kind_range(fam: Family, form: str) -> tuple[str, tuple[float, float]]:
-    lo, hi = fam.range
+def _form_kind_range(fam: Family, form: str, base: tuple[float, float]) -> tuple[str, tuple[float, float]]:
+    lo, hi = base
     if form in ("", "score", "squared_score"):
-        return fam.kind, fam.range
+        return fam.kind, base
     if form == "distance=angular":
         return "distance", (math.acos(min(hi, 1.0)), math.acos(max(lo, -1.0)))
     if form == "distance=one_minus_score":
@@ -311,6 +339,28 @@ PLAIN: dict[str, Family] = {
                                      (PERMUTATION, SCALING, TRANSLATION)),
     "soft_correlation_match": _plain("geometry_measures", "soft_correlation_match", "similarity", (-1.0, 1.0),
                                      (PERMUTATION, SCALING, TRANSLATION), note="resi's (both directions averaged)"),
+    "permutation_procrustes": _plain("geometry_measures", "permutation_procrustes", "distance", _INF,
+                                     (PERMUTATION,), note="resi's: uncentred"),
+    "aligned_cosine_similarity": _plain("geometry_measures", "aligned_cosine", "similarity", (-1.0, 1.0),
+                                        (ORTHOGONAL, SCALING), note="resi's: raw inputs"),
+    "aligned_cossim": _plain("geometry_measures", "aligned_cosine", "similarity", (-1.0, 1.0),
+                             (ORTHOGONAL, SCALING, TRANSLATION), centered_columns=True,
+                             note="llm_repsim's: centred columns"),
+    "orthogonal_procrustes_centered_and_normalized": _plain("subspace_metrics", "procrustes", "distance",
+                                                            (0.0, math.sqrt(2.0)), _TRANSLATION_ORTHO_SCALE,
+                                                            distance="euclidean", note="sqrt(2 - 2 P) (resi)"),
+    "linear_regression": _plain("regression_measures", "linear_regression", "similarity", (0.0, 1.0),
+                                (ORTHOGONAL, SCALING, TRANSLATION), symmetric=False,
+                                note="share of X's variance explained by a linear map of Y (resi)"),
+    "pls": _plain("regression_measures", "pls", "similarity", _INF, (ORTHOGONAL, TRANSLATION),
+                  note="mean singular value of the cross-covariance (Google svcca)"),
+    "gulp": _plain("regression_measures", "gulp", "distance", _INF, (INVERTIBLE, TRANSLATION),
+                   note="lambda = 0: rank X + rank Y - 2 sum rho^2"),
+    "ensd": _plain("regression_measures", "ensd", "similarity", _INF, _TRANSLATION_ORTHO_SCALE),
+    "ensd-distance=angular_normalized": _plain("regression_measures", "ensd_angle", "distance", (0.0, 1.0),
+                                               _TRANSLATION_ORTHO_SCALE, note="(2/pi) arccos(linear CKA)"),
+    "distance_correlation": _plain("rsa", "dcor", "similarity", (0.0, 1.0), _TRANSLATION_ORTHO_SCALE,
+                                   note="Szekely et al. 2007; O(n^2) time (our registry's dcor)"),
     "jaccard_similarity": _plain("neighborhood_measures", "jaccard_knn", "similarity", (0.0, 1.0),
                                  (ORTHOGONAL, SCALING), note="k = 10 cosine neighbours"),
     "rank_similarity": _plain("neighborhood_measures", "rank_similarity", "similarity", (0.0, 1.0),
@@ -358,6 +408,10 @@ def measure(name: str) -> MetricInfo:
     """
     if isinstance(name, str) and name in REGISTRY:
         return REGISTRY[name]
+    if isinstance(name, str) and name in PLAIN:
+        fam = PLAIN[name]
+        return MetricInfo(name, fam.build({}, False), fam.kind, fam.range, fam.symmetric, fam.invariances, _GENERIC,
+                          (), note=fam.note)
     if isinstance(name, str) and name in ALIASES:
         return replace(measure(ALIASES[name]), name=name)
     if isinstance(name, str) and name in REFUSED:
@@ -366,12 +420,8 @@ def measure(name: str) -> MetricInfo:
         parsed = parse(name, "name")
     except ValueError as err:
         raise ValueError(f"{err}{_suggest(name) if isinstance(name, str) else ''}") from None
-    if parsed.measure in PLAIN and not parsed.params and not parsed.form and not parsed.flags:
-        fam = PLAIN[parsed.measure]
-        return MetricInfo(str(parsed), fam.build({}, False), fam.kind, fam.range, fam.symmetric, fam.invariances,
-                          _GENERIC, (), note=fam.note)
     fam = FAMILIES.get(parsed.measure)
-    if fam is None or parsed.flags:
+    if fam is None or parsed.flags != fam.flags:
         raise ValueError(f"name: unknown measure {name!r}{_suggest(name)}")
     unknown = set(parsed.params) - set(fam.params)
     if unknown:
@@ -391,7 +441,8 @@ def measure(name: str) -> MetricInfo:
         raise ValueError(f"{err}{_suggest(name)}") from None
     norms = fam.norms(params) if fam.norms is not None else None
     fn = _with_form(fam.build(params, parsed.form == "squared_score"), parsed.form, norms)
-    kind, rng = _form_kind_range(fam, parsed.form)
+    gretton = parsed.measure == "cka" and params["hsic"] == "gretton"  # the biased CKA is >= 0
+    kind, rng = _form_kind_range(fam, parsed.form, (0.0, 1.0) if gretton else fam.range)
     if parsed.measure == "rsa" and params["compare"] in _DISTANCE_COMPARES:
         kind, rng = "distance", (0.0, math.inf)
     invariances = _invariances(parsed.measure, fam, params, parsed.form)
@@ -400,3 +451,16 @@ def measure(name: str) -> MetricInfo:
 
 REFUSED: dict[str, str] = {}
 MEASURES: tuple[str, ...] = _templates()
+# a value for each free parameter of a template (sigma=1.0 as in the registry's plotting.py)
+EXAMPLE_VALUES = {"{sigma}": "1.0", "{alpha}": "0.5", "{dim}": "10", "{var}": "0.99", "{topk}": "10", "{lambda}": "1"}
+
+
+def example(template: str) -> str:
+    """``template`` with each free parameter set to its :data:`EXAMPLE_VALUES` entry.
+
+    >>> example("shape_metric-alpha={alpha}-distance=angular")
+    'shape_metric-alpha=0.5-distance=angular'
+    """
+    for key, value in EXAMPLE_VALUES.items():
+        template = template.replace(key, value)
+    return template
