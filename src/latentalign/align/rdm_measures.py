@@ -18,7 +18,9 @@ On second-moment matrices ``G = -1/2 H D H`` (rsatoolbox's whitened comparisons)
 ``corr_cov`` the same after subtracting the mean of ``a`` (``b``) from the off-diagonal RDM,
 ``bures`` ``tr (G1^{1/2} G2 G1^{1/2})^{1/2} / sqrt(tr G1 tr G2)`` (normalised Bures similarity) and
 ``bures_metric`` ``tr G1 + tr G2 - 2 tr (G1^{1/2} G2 G1^{1/2})^{1/2}`` (rsatoolbox's name; it is
-the *squared* Bures metric).
+the *squared* Bures metric). For the RDMs that are squared row distances (squared_euclidean,
+mahalanobis, cosine, correlation) ``G = F F^T`` with ``F`` ``n x d``, so these four run by ``d x d``
+products and never form an ``n x n`` matrix.
 
 Example
 -------
@@ -39,6 +41,7 @@ import torch
 
 from .._validate import check_choice
 from ..kernels import center_gram, squared_distances, unit_rows
+from ..moments import centered
 from ._common import as_output, check_self_term, paired, safe_sqrt, zero_diagonal
 
 __all__ = ["rsa_compare", "registry_rdm", "REGISTRY_RDMS", "REGISTRY_COMPARISONS"]
@@ -109,10 +112,56 @@ def _kendall(a: torch.Tensor, b: torch.Tensor, variant: str) -> torch.Tensor:
     return a.new_tensor(tau_b)
 
 
-def _second_moment(D: torch.Tensor, shift: torch.Tensor | float = 0.0) -> torch.Tensor:
-    """``G = -1/2 H (D - shift (11^T - I)) H``."""
-    off = D - shift * (1.0 - torch.eye(D.shape[0], dtype=D.dtype, device=D.device))
-    return center_gram(-0.5 * off)
+_SECOND_MOMENT = ("cosine_cov", "corr_cov", "bures", "bures_metric")
+_FACTORED = ("squared_euclidean", "mahalanobis", "cosine", "correlation")
+
+
+def second_moment_factor(X: torch.Tensor, rdm: str, name: str = "X") -> torch.Tensor:
+    """``F`` (``n x d``, centred columns) with ``-1/2 H D H = F F^T``, for the RDMs that are squared
+    distances of rows: ``Xc / sqrt(P)`` (squared_euclidean, mahalanobis), ``H Z / sqrt 2`` with ``Z``
+    the unit (row-centred for correlation) rows, since ``1 - cos = ||z_i - z_j||^2 / 2``."""
+    if rdm in ("squared_euclidean", "mahalanobis"):
+        return centered(X) / math.sqrt(X.shape[1])
+    Z = X - X.mean(1, keepdim=True) if rdm == "correlation" else X
+    if rdm == "correlation" and bool((Z.abs().amax(1) == 0).any()):
+        raise ValueError(f"{name}: correlation distance is undefined for a row with zero variance across features")
+    return centered(unit_rows(Z, name)) / math.sqrt(2.0)
+
+
+def _second_moment_compare(Xt: torch.Tensor, Yt: torch.Tensor, rdm: str, compare: str) -> torch.Tensor:
+    """rsatoolbox's comparisons of ``G = -1/2 H D H``: by ``d x d`` products when ``G = F F^T``.
+
+    With ``G`` centred, ``<G, H> = tr G``, so ``corr_cov`` (``G - m/2 H``, ``m`` the mean distance
+    of the pairs) expands into ``<G1, G2>``, the traces and ``<H, H> = n - 1``.
+    """
+    n = Xt.shape[0]
+    if rdm in _FACTORED:
+        F1, F2 = second_moment_factor(Xt, rdm, "X"), second_moment_factor(Yt, rdm, "Y")
+        g12, g11, g22 = ((A.T @ B).square().sum() for A, B in ((F1, F2), (F1, F1), (F2, F2)))
+        t1, t2 = F1.square().sum(), F2.square().sum()
+        m1, m2 = 2.0 * t1 / (n - 1), 2.0 * t2 / (n - 1)  # sum_{i<j} ||f_i - f_j||^2 = n tr G
+        fidelity = (lambda: torch.linalg.svdvals(F1.T @ F2).sum())
+    else:
+        Dx, Dy = registry_rdm(Xt, rdm, "X"), registry_rdm(Yt, rdm, "Y")
+        G1, G2 = center_gram(-0.5 * Dx), center_gram(-0.5 * Dy)
+        g12, g11, g22 = (G1 * G2).sum(), G1.square().sum(), G2.square().sum()
+        t1, t2 = G1.trace(), G2.trace()
+        m1, m2 = _upper(Dx).mean(), _upper(Dy).mean()
+        fidelity = (lambda: _fidelity(G1, G2))
+    if compare == "corr_cov":
+        g12 = g12 - m2 / 2 * t1 - m1 / 2 * t2 + m1 * m2 / 4 * (n - 1)
+        g11 = g11 - m1 * t1 + m1 * m1 / 4 * (n - 1)
+        g22 = g22 - m2 * t2 + m2 * m2 / 4 * (n - 1)
+    if compare in ("cosine_cov", "corr_cov"):
+        check_self_term(g11, "X", "norm of the second-moment matrix")
+        check_self_term(g22, "Y", "norm of the second-moment matrix")
+        return g12 / torch.sqrt(g11 * g22)
+    fid = fidelity()
+    if compare == "bures_metric":
+        return t1 + t2 - 2.0 * fid
+    check_self_term(t1, "X", "trace of the second-moment matrix")
+    check_self_term(t2, "Y", "trace of the second-moment matrix")
+    return fid / torch.sqrt(t1 * t2)
 
 
 def _cut(lam: torch.Tensor) -> torch.Tensor:
@@ -136,22 +185,9 @@ def rsa_compare(X, Y, *, rdm: str = "squared_euclidean", compare: str = "pearson
     check_choice(rdm, "rdm", REGISTRY_RDMS)
     check_choice(compare, "compare", REGISTRY_COMPARISONS)
     Xt, Yt = paired(X, Y, min_samples=3)
+    if compare in _SECOND_MOMENT:
+        return as_output(_second_moment_compare(Xt, Yt, rdm, compare), X, Y)
     Dx, Dy = registry_rdm(Xt, rdm, "X"), registry_rdm(Yt, rdm, "Y")
-    if compare in ("cosine_cov", "corr_cov", "bures", "bures_metric"):
-        a, b = _upper(Dx), _upper(Dy)
-        shifts = (a.mean(), b.mean()) if compare == "corr_cov" else (0.0, 0.0)
-        G1, G2 = _second_moment(Dx, shifts[0]), _second_moment(Dy, shifts[1])
-        if compare in ("cosine_cov", "corr_cov"):
-            value = _cosine(G1.flatten(), G2.flatten(), "norm of the second-moment matrix")
-        else:
-            fid, t1, t2 = _fidelity(G1, G2), G1.trace(), G2.trace()
-            if compare == "bures_metric":
-                value = t1 + t2 - 2.0 * fid
-            else:
-                check_self_term(t1, "X", "trace of the second-moment matrix")
-                check_self_term(t2, "Y", "trace of the second-moment matrix")
-                value = fid / torch.sqrt(t1 * t2)
-        return as_output(value, X, Y)
     a, b = _upper(Dx), _upper(Dy)
     if compare == "euclidean":
         return as_output(torch.linalg.vector_norm(a - b), X, Y)
