@@ -44,13 +44,30 @@ def ranked_svd(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return U[:, :r], s[:r]
 
 
+def _tall_basis(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``ranked_svd`` by the ``d x d`` route when ``n >= d``: eigen-pairs of ``Zc^T Zc`` (one GEMM and a
+    ``d x d`` eigh instead of an ``n x d`` SVD), ``U = Zc V / s`` made orthonormal to rounding by one
+    Cholesky-QR pass. Directions with ``s <= sqrt(max(n, d) eps) s_max`` (below what the Gram
+    resolves) are dropped."""
+    n, d = Zc.shape
+    if n < d:
+        return ranked_svd(Zc)
+    lam, V = torch.linalg.eigh(Zc.T @ Zc)
+    lam, V = lam.flip(0), V.flip(1)
+    keep = lam.detach() > max(n, d) * torch.finfo(lam.dtype).eps * lam[0].detach().clamp_min(0.0)
+    s, V = lam[keep].sqrt(), V[:, keep]
+    U = Zc @ (V / s)
+    R = torch.linalg.cholesky(U.T @ U, upper=True)
+    return torch.linalg.solve_triangular(R, U, upper=True, left=False), s
+
+
 def orthonormal_basis(Z: torch.Tensor, *, keep: float | None = None, dims: int | None = None) -> torch.Tensor:
     """``(n, r)`` orthonormal basis of the centred columns of ``Z``.
 
     ``r`` is the numerical rank, or fewer: the first ``dims`` directions, or the
     fewest top directions whose squared singular values reach ``keep`` of the total.
     """
-    U, s = ranked_svd(centered(Z))
+    U, s = _tall_basis(centered(Z))
     r = U.shape[1]
     if keep is not None:
         power = s.detach() ** 2
