@@ -381,3 +381,15 @@ def test_resi_values_recomputed_from_its_own_code(which, inputs):
     assert len(values) == 22
     for name, ref in values.items():
         assert measure(name).fn(X, Y) == pytest.approx(ref, rel=TOL), name
+
+
+def test_blocked_pair_sums_do_not_depend_on_the_block():
+    from latentalign.align.geometry_measures import rsm_norm_difference, uniformity_difference
+
+    rng = np.random.default_rng(11)
+    X, Y = rng.normal(size=(23, 3)), rng.normal(size=(23, 5))
+    for block in (1, 7, 23):
+        assert rsm_norm_difference(X, Y, block_size=block) == pytest.approx(
+            np.linalg.norm(pdist(X) - pdist(Y)), rel=1e-10)
+        assert uniformity_difference(X, Y, block_size=block) == pytest.approx(
+            uniformity_difference(X, Y), rel=1e-10)

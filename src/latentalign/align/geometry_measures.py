@@ -68,11 +68,23 @@ def concentricity_difference(X, Y):
     return as_output((_concentricity(Xt, "X") - _concentricity(Yt, "Y")).abs(), X, Y)
 
 
+def _symmetric_sum(n: int, block: int, f) -> torch.Tensor:
+    """``sum_{i,j} f(i, j)`` for a symmetric pairwise ``f(rows, cols) -> block``, computing only the blocks
+    on and above the diagonal (each off-diagonal block counts twice): half the work of all pairs."""
+    total = None
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        part = f(rows, slice(start, rows.stop)).sum()
+        if rows.stop < n:
+            part = part + 2.0 * f(rows, slice(rows.stop, n)).sum()
+        total = part if total is None else total + part
+    return total
+
+
 def _uniformity(Z: torch.Tensor, block: int) -> torch.Tensor:
     sq = (Z * Z).sum(1)
-    total = Z.new_zeros(())
-    for start in range(0, Z.shape[0], block):
-        total = total + torch.exp(-2.0 * squared_distances(Z[start:start + block], Z, y_sq=sq)).sum()
+    total = _symmetric_sum(Z.shape[0], block,
+                           lambda r, c: torch.exp(-2.0 * squared_distances(Z[r], Z[c], y_sq=sq[c])))
     return torch.log(total / Z.shape[0] ** 2)
 
 
@@ -85,17 +97,13 @@ def uniformity_difference(X, Y, *, block_size: int = GRAM_BLOCK):
 def rsm_norm_difference(X, Y, *, block_size: int = GRAM_BLOCK):
     """``||d_X - d_Y||_2`` over the Euclidean distances of the pairs ``i < j`` (``O(n^2)`` time)."""
     Xt, Yt = paired(X, Y, allow_constant=True)
-    n = Xt.shape[0]
     sx, sy = (Xt * Xt).sum(1), (Yt * Yt).sum(1)
-    cols = torch.arange(n, device=Xt.device)
-    total = Xt.new_zeros(())
-    for start in range(0, n, block_size):
-        stop = min(start + block_size, n)
-        dx = safe_sqrt(squared_distances(Xt[start:stop], Xt, y_sq=sx))
-        dy = safe_sqrt(squared_distances(Yt[start:stop], Yt, y_sq=sy))
-        upper = cols.unsqueeze(0) > torch.arange(start, stop, device=Xt.device).unsqueeze(1)
-        total = total + ((dx - dy) * upper).square().sum()
-    return as_output(total.sqrt(), X, Y)
+
+    def gap(r, c):
+        dx = safe_sqrt(squared_distances(Xt[r], Xt[c], y_sq=sx[c]))
+        return (dx - safe_sqrt(squared_distances(Yt[r], Yt[c], y_sq=sy[c]))).square()
+    # the diagonal of d_X - d_Y is zero up to rounding, so all pairs = twice the pairs i < j
+    return as_output((_symmetric_sum(Xt.shape[0], block_size, gap) / 2.0).sqrt(), X, Y)
 
 
 def gram_euclidean(X, Y):

@@ -51,7 +51,7 @@ def partial_whiten(Xc: torch.Tensor, alpha: float) -> torch.Tensor:
     lam = lam.clamp_min(EIGVAL_TOL)
     d = alpha + (1.0 - alpha) * lam.rsqrt()
     d = d * torch.sqrt(lam.sum() / (alpha * lam.sqrt() + 1.0 - alpha).square().sum())
-    return ((Xc @ V) * d) @ V.T
+    return Xc @ ((V * d) @ V.T)  # one n x d x d GEMM; the d x d factor first
 
 
 def whitened_norms(X, Y, *, alpha: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
