@@ -393,3 +393,13 @@ def test_blocked_pair_sums_do_not_depend_on_the_block():
             np.linalg.norm(pdist(X) - pdist(Y)), rel=1e-10)
         assert uniformity_difference(X, Y, block_size=block) == pytest.approx(
             uniformity_difference(X, Y), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["rsa-rdm=correlation-compare=kendall", "jaccard_similarity", "gulp",
+                                  "cka-kernel=(rbf-sigma=1.0)-hsic=lange-distance=euclidean", "pwcca-score",
+                                  "svcca-dim=3-squared_score", "shape_metric-alpha=0.5-score"])
+def test_significance_runs_every_kind_of_measure(name):
+    X, Y = second_input()
+    res = align.significance(X[:40], Y[:40], name, seed=0, permutations=9, bootstrap=5)
+    assert res.value == pytest.approx(measure(name).fn(X[:40], Y[:40]), rel=1e-12)
+    assert 0 < res.p_value <= 1 and res.ci[0] <= res.ci[1]
