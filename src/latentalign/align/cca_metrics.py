@@ -25,16 +25,21 @@ import torch
 
 from ..moments import centered
 from ._common import as_output, paired
-from .subspace_metrics import cca_bases
+from .subspace_metrics import check_ranks, gram_eigen
 
 __all__ = ["pwcca"]
 
 
 def pwcca(X, Y):
-    """Projection-weighted mean canonical correlation (weights from ``X``), in ``[0, 1]``."""
-    Qx, Qy = cca_bases(X, Y)
-    A, rho, _ = torch.linalg.svd(Qx.T @ Qy, full_matrices=False)
-    H = Qx @ A  # canonical variates of X, orthonormal columns
-    Xt, _ = paired(X, Y, min_samples=3)
-    weights = (H.T @ centered(Xt)).abs().sum(1)
+    """Projection-weighted mean canonical correlation (weights from ``X``), in ``[0, 1]``.
+
+    By ``d x d`` products: with ``Xc = Qx Sx Vx^T`` from the Gram, ``Qx^T Qy = Sx^-1 Vx^T Xc^T Yc Vy Sy^-1``
+    and the projections of the neurons on the variates are ``A^T Qx^T Xc = A^T Sx Vx^T``.
+    """
+    Xt, Yt = paired(X, Y, min_samples=3)
+    Xc, Yc = centered(Xt), centered(Yt)
+    (sx, Vx), (sy, Vy) = gram_eigen(Xc), gram_eigen(Yc)
+    check_ranks(len(sx), len(sy), Xt.shape[0])
+    A, rho, _ = torch.linalg.svd((Vx / sx).T @ (Xc.T @ Yc) @ (Vy / sy), full_matrices=False)
+    weights = (A.T @ (Vx * sx).T).abs().sum(1)
     return as_output((weights * rho.clamp(0.0, 1.0)).sum() / weights.sum(), X, Y)

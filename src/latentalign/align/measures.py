@@ -37,7 +37,7 @@ from ._common import paired
 from .names import StandardName, parse
 from .registry import INVERTIBLE, ORTHOGONAL, REGISTRY, SCALING, TRANSLATION, MetricInfo
 
-__all__ = ["measure", "MEASURES", "REFUSED", "EXAMPLE_VALUES", "example"]
+__all__ = ["measure", "MEASURES", "EXAMPLE_VALUES", "example"]
 
 PERMUTATION = "permutation"
 _SCORE_FORMS = ("score", "distance=angular", "distance=euclidean", "distance=squared_euclidean",
@@ -414,8 +414,6 @@ def measure(name: str) -> MetricInfo:
                           (), note=fam.note)
     if isinstance(name, str) and name in ALIASES:
         return replace(measure(ALIASES[name]), name=name)
-    if isinstance(name, str) and name in REFUSED:
-        raise ValueError(f"name: {name!r} is not supported: {REFUSED[name]}")
     try:
         parsed = parse(name, "name")
     except ValueError as err:
@@ -449,7 +447,6 @@ def measure(name: str) -> MetricInfo:
     return MetricInfo(str(parsed), fn, kind, rng, fam.symmetric, invariances, _GENERIC, (), note=fam.note)
 
 
-REFUSED: dict[str, str] = {}
 MEASURES: tuple[str, ...] = _templates()
 # a value for each free parameter of a template (sigma=1.0 as in the registry's plotting.py)
 EXAMPLE_VALUES = {"{sigma}": "1.0", "{alpha}": "0.5", "{dim}": "10", "{var}": "0.99", "{topk}": "10", "{lambda}": "1"}

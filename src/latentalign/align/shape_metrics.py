@@ -63,19 +63,33 @@ def whitened_norms(X, Y, *, alpha: float = 1.0) -> tuple[torch.Tensor, torch.Ten
                                                          alpha)) for Z in pair)
 
 
+def _whitener(Xc: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``W = V diag(alpha + (1 - alpha) lam^{-1/2}) V^T`` and ``||Xc W||_F^2 = sum lam d^2`` (no ``n x d`` product)."""
+    lam, V = torch.linalg.eigh(Xc.T @ Xc)
+    d = alpha + (1.0 - alpha) * lam.clamp_min(EIGVAL_TOL).rsqrt()
+    return (V * d) @ V.T, (lam.clamp_min(0.0) * d * d).sum()
+
+
 def shape_score(X, Y, *, alpha: float = 1.0):
     """Cosine of the generalized shape metric: ``||phi(X)^T phi(Y)||_* / (||phi(X)|| ||phi(Y)||)``, in ``[0, 1]``.
 
-    Invariant to translation and orthogonal maps; to isotropic scaling only for ``alpha`` 0 or 1
-    (netrep mixes ``alpha I`` with ``lam^{-1/2}``); for ``alpha = 0`` to any invertible linear map.
+    Three ``n x d x d`` GEMMs (``Xc^T Xc``, ``Yc^T Yc``, ``Xc^T Yc``; one for ``alpha = 1``), then
+    ``d x d`` work: ``phi(X)^T phi(Y) = Wx Xc^T Yc Wy``. Invariant to translation and orthogonal maps;
+    to isotropic scaling only for ``alpha`` 0 or 1 (netrep mixes ``alpha I`` with ``lam^{-1/2}``); for
+    ``alpha = 0`` to any invertible linear map.
     """
     alpha = _check_alpha(alpha)
     Xt, Yt = paired(X, Y)
-    A, B = partial_whiten(centered(Xt), alpha), partial_whiten(centered(Yt), alpha)
-    na, nb = torch.linalg.matrix_norm(A), torch.linalg.matrix_norm(B)
-    check_self_term(na, "X", "norm")
-    check_self_term(nb, "Y", "norm")
-    return as_output((torch.linalg.svdvals(A.T @ B).sum() / (na * nb)).clamp(-1.0, 1.0), X, Y)
+    Xc, Yc = centered(Xt), centered(Yt)
+    M = Xc.T @ Yc
+    if alpha >= 1.0 - EIGVAL_TOL:
+        na2, nb2 = Xc.square().sum(), Yc.square().sum()
+    else:
+        (Wx, na2), (Wy, nb2) = _whitener(Xc, alpha), _whitener(Yc, alpha)
+        M = Wx @ M @ Wy
+    check_self_term(na2, "X", "norm")
+    check_self_term(nb2, "Y", "norm")
+    return as_output((torch.linalg.svdvals(M).sum() / torch.sqrt(na2 * nb2)).clamp(-1.0, 1.0), X, Y)
 
 
 def permutation_score(X, Y):

@@ -31,7 +31,7 @@ from ._common import as_output, paired
 
 __all__ = ["cca", "svcca", "canonical_correlations", "procrustes", "procrustes_similarity", "orthonormal_basis",
            "ranked_svd",
-           "mean_correlation", "unit_frobenius", "nuclear_alignment", "cca_bases"]
+           "mean_correlation", "unit_frobenius", "nuclear_alignment", "cca_bases", "gram_eigen", "check_ranks"]
 
 DISTANCES = ("angular", "euclidean")
 
@@ -44,21 +44,34 @@ def ranked_svd(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return U[:, :r], s[:r]
 
 
-def _tall_basis(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``ranked_svd`` by the ``d x d`` route when ``n >= d``: eigen-pairs of ``Zc^T Zc`` (one GEMM and a
-    ``d x d`` eigh instead of an ``n x d`` SVD), ``U = Zc V / s`` made orthonormal to rounding by one
-    Cholesky-QR pass. Directions with ``s <= sqrt(max(n, d) eps) s_max`` (below what the Gram
-    resolves) are dropped."""
-    n, d = Zc.shape
-    if n < d:
-        return ranked_svd(Zc)
+def gram_eigen(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Singular values ``s`` (descending) and right vectors ``V`` of ``Zc`` from the eigen-pairs of the
+    ``d x d`` Gram ``Zc^T Zc``, cut where the Gram cannot resolve them: ``s <= sqrt(max(n, d) eps) s_max``."""
     lam, V = torch.linalg.eigh(Zc.T @ Zc)
     lam, V = lam.flip(0), V.flip(1)
-    keep = lam.detach() > max(n, d) * torch.finfo(lam.dtype).eps * lam[0].detach().clamp_min(0.0)
-    s, V = lam[keep].sqrt(), V[:, keep]
+    keep = lam.detach() > max(Zc.shape) * torch.finfo(lam.dtype).eps * lam[0].detach().clamp_min(0.0)
+    return lam[keep].sqrt(), V[:, keep]
+
+
+def _tall_basis(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``ranked_svd`` by the ``d x d`` route when ``n >= d`` (one GEMM and a ``d x d`` eigh instead of an
+    ``n x d`` SVD): ``U = Zc V / s``, made orthonormal to rounding by one Cholesky-QR pass."""
+    if Zc.shape[0] < Zc.shape[1]:
+        return ranked_svd(Zc)
+    s, V = gram_eigen(Zc)
     U = Zc @ (V / s)
     R = torch.linalg.cholesky(U.T @ U, upper=True)
     return torch.linalg.solve_triangular(R, U, upper=True, left=False), s
+
+
+def check_ranks(rx: int, ry: int, n: int) -> None:
+    """CCA needs ``rank X + rank Y < n``: otherwise the column spaces must meet (``ValueError`` naming X)."""
+    if rx + ry >= n:
+        raise ValueError(
+            f"X: rank {rx} + rank of Y {ry} >= n_samples={n}: the column spaces must "
+            "intersect, so some canonical correlations would be trivially 1; reduce the dimensions "
+            "(svcca with keep/dims) or use more samples"
+        )
 
 
 def orthonormal_basis(Z: torch.Tensor, *, keep: float | None = None, dims: int | None = None) -> torch.Tensor:
@@ -89,13 +102,7 @@ def cca_bases(X, Y, keep=None, dims=None):
     dx, dy = (dims, dims) if not isinstance(dims, (tuple, list)) else dims
     Qx = orthonormal_basis(Xt, keep=keep, dims=dx)
     Qy = orthonormal_basis(Yt, keep=keep, dims=dy)
-    n = Xt.shape[0]
-    if Qx.shape[1] + Qy.shape[1] >= n:
-        raise ValueError(
-            f"X: rank {Qx.shape[1]} + rank of Y {Qy.shape[1]} >= n_samples={n}: the column spaces must "
-            "intersect, so some canonical correlations would be trivially 1; reduce the dimensions "
-            "(svcca with keep/dims) or use more samples"
-        )
+    check_ranks(Qx.shape[1], Qy.shape[1], Xt.shape[0])
     return Qx, Qy
 
 
