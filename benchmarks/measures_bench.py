@@ -35,6 +35,7 @@ import time
 import numpy as np
 import scipy.linalg
 import torch
+from align_bench import alternate, timed  # same-folder helpers
 from core_bench import best, fmt_s, machine, med, verdict
 
 from _results import publish
@@ -64,22 +65,6 @@ def pair(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, d))
     return X, X @ rng.normal(size=(d, d)) / d**0.5 + rng.normal(size=(n, d))
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
-def alternate(fns: dict, repeats: dict) -> tuple[dict, dict]:
-    times, outs = {k: [] for k in fns}, {}
-    for r in range(max(repeats.values())):
-        for name, fn in fns.items():
-            if r < repeats[name]:
-                t, outs[name] = timed(fn)
-                times[name].append(t)
-    return times, outs
 
 
 # --------------------------------------------------------------------------- restated references
