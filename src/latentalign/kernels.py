@@ -1,6 +1,6 @@
 r"""Gram matrices, centring and HSIC: the core every alignment metric stands on.
 
-Conventions (``../shared/specs/align.md`` §1-2):
+Conventions (``docs/align.md#align-conventions``, ``docs/align.md#eq-hsic-b``):
 
 * ``K = k(X, X)``, ``L = k(Y, Y)``; ``K~`` is ``K`` with a zero diagonal;
   ``r_K = K 1``; ``sum K = 1^T K 1``.

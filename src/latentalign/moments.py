@@ -1,13 +1,13 @@
 r"""HSIC from sample sums: the Gram-sum formula, and linear HSIC from moments, the form
 that streams, merges across ranks and reuses row norms across the cross and self terms.
 
-Every HSIC in the package ends in :func:`hsic_from_sums` (``../shared/specs/align.md`` §2)::
+Every HSIC in the package ends in :func:`hsic_from_sums` (``docs/align.md#eq-hsic-u``)::
 
     biased:   [sum K*L - (2/n) r_K.r_L + sum K sum L / n^2] / (n-1)^2
     unbiased: [sum K~*L~ + sum K~ sum L~ / ((n-1)(n-2)) - 2 (K~1).(L~1) / (n-2)] / (n (n-3))
 
 With ``k_i = ||x_i||^2``, ``l_i = ||y_i||^2``, ``s_x = X^T 1``, ``s_y = Y^T 1``
-(``../shared/specs/align.md`` §2)::
+(``docs/align.md#eq-hsic-linear``)::
 
     biased:   HSIC_b = ||X^T Y - s_x s_y^T / n||_F^2 / (n-1)^2
     unbiased: sum K~*L~   = ||X^T Y||_F^2 - sum k l

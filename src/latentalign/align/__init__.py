@@ -1,7 +1,7 @@
 """Alignment of two representations: metrics, linear stitching and its bound, significance,
 streaming (DDP-ready) accumulation and layer-by-layer comparison of two models.
 
-Math contract: ``shared/specs/align.md`` (Insulla, Huang, Rosasco, *Towards a Learning
+Math: ``docs/align.md`` (Insulla, Huang, Rosasco, *Towards a Learning
 Theory of Representation Alignment*, arXiv 2502.14047).
 
 Modules: ``kernel_metrics`` (KA, CKA; HSIC is the core's), ``moments`` (linear HSIC from

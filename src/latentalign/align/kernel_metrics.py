@@ -5,7 +5,7 @@ r"""Kernel alignment (KA) and centred kernel alignment (CKA), exact, float64.
 * ``CKA = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))`` (Kornblith et al. 2019), with
   the biased or the unbiased HSIC of :mod:`latentalign.kernels`.
 
-Two exact paths (``../shared/specs/align.md`` §2): the feature path (linear
+Two exact paths (``docs/align.md#eq-hsic-linear``): the feature path (linear
 kernel, ``O(n d1 d2)`` time and ``O(d^2)`` memory) and the Gram path (any kernel,
 row blocks of ``block_size``, so only ``block_size x n`` of each Gram exists).
 ``path="auto"`` takes the feature path for a linear kernel when

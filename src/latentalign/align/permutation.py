@@ -2,7 +2,7 @@ r"""Metric values under shuffled pairings, without recomputing what a permutatio
 
 ``evaluator(name, X, Y, options)`` returns a callable ``values(perms) -> (B,)`` tensor:
 the metric of ``(X, Y[perm])`` for each row ``perm`` of a ``(B, n)`` index tensor.
-What is computed once and what per permutation (``../shared/specs/align.md`` §4):
+What is computed once and what per permutation (``docs/align.md#align-significance``):
 
 * **Gram family** (ka, cka, hsic, dcor, rsa, kta). Every one is a ratio of the sums
   ``f = <P, Q[pi, pi]>`` and ``g = (P 1).(Q 1)[pi]`` (``P``, ``Q`` Grams or transformed

@@ -1,6 +1,6 @@
 r"""Is an alignment score more than chance? Permutation p-values, bootstrap intervals, calibration.
 
-For any registered metric (``../shared/specs/align.md`` §4; ``seed`` required):
+For any registered metric (``docs/align.md#eq-permutation-p``; ``seed`` required):
 
 * **permutation**: shuffle the pairing ``B`` times (``Y[pi]``); ``p = (1 + #{s_b >= s}) / (B + 1)``
   (``<=`` for a distance). The null values come from the vectorised evaluators of

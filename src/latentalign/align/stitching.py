@@ -1,6 +1,6 @@
 r"""Closed-form linear stitching between two representations, and its bound by alignment.
 
-Stitcher ``1 -> 2`` (ridge with intercept, ``../shared/specs/align.md`` §3)::
+Stitcher ``1 -> 2`` (ridge with intercept, ``docs/align.md#eq-stitcher``)::
 
     x -> (x - mu1) T + mu2,   T = (C11 + ridge_eff I)^{-1} C12,   ridge_eff = ridge tr(C11) / d1
 

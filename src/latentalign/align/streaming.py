@@ -1,8 +1,9 @@
 r"""Exact streaming linear CKA / HSIC as ``torchmetrics`` metrics: any batching, any number of ranks.
 
-Linear HSIC is a function of sample sums (``../shared/specs/align.md`` §2, §5). The
-states are those sums, float64, merged with ``dist_reduce_fx="sum"``, so chunked,
-``forward``-ed or DDP-sharded data all give the full-data value:
+Linear HSIC is a function of sample sums (``docs/align.md#eq-hsic-linear``,
+``docs/align.md#align-streaming``). The states are those sums, float64, merged with
+``dist_reduce_fx="sum"``, so chunked, ``forward``-ed or DDP-sharded data all give the
+full-data value:
 
 * biased: ``n``, ``s_x = X^T 1``, ``s_y``, ``X^T X``, ``Y^T Y``, ``X^T Y``
   (``Xc^T Yc = X^T Y - s_x s_y^T / n``);

@@ -1,7 +1,7 @@
 """Contrastive learning as fitting an exponential tilting of the product of marginals.
 
 Baptista, Stuart, Tran, *A Mathematical Perspective On Contrastive Learning*,
-arXiv 2505.24134 (2025); the contract is ``specs/contrastive.md``.
+arXiv 2505.24134 (2025); the math is in ``docs/contrastive.md``.
 
 - tilts and temperature: :func:`scores`, :class:`Temperature`;
 - losses: :class:`ClipLoss`, :class:`ConditionalLoss`, :class:`JointLoss`,

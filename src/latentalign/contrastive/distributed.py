@@ -1,4 +1,4 @@
-r"""Local loss against gathered features, with gradients (``specs/contrastive.md`` §4).
+r"""Local loss against gathered features, with gradients (``docs/contrastive.md#eq-rank-loss``).
 
 Under ``torch.distributed`` with world size ``W > 1``, each rank gathers every
 rank's embeddings with :func:`~latentalign.train.distributed.gather_with_grad`

@@ -1,4 +1,4 @@
-r"""Closed forms for Gaussian pairs and linear encoders (``specs/contrastive.md`` §5).
+r"""Closed forms for Gaussian pairs and linear encoders (``docs/contrastive.md#eq-gaussian-optima``).
 
 ``(u, v) ~ N(0, [[C_uu, C_uv], [C_vu, C_vv]])``, encoders ``g_u = G u``, ``g_v = H v``,
 ``tau = 1``, unnormalised tilts. Everything is numpy float64; a covariance

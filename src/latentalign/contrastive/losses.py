@@ -1,4 +1,6 @@
-r"""Contrastive losses of the tilted model (``specs/contrastive.md`` §3), as modules and functions.
+r"""Contrastive losses of the tilted model, as modules and functions.
+
+The math: ``docs/contrastive.md#contrastive-losses``.
 
 Every loss is an ``nn.Module`` with ``forward(z_u, z_v) -> scalar`` over two
 paired batches ``(n, e)`` (``return_terms=True``: a dict of its named terms with

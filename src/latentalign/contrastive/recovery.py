@@ -2,9 +2,9 @@ r"""SGD on Gaussian pairs with linear encoders: does training reach the closed f
 
 :func:`fit_linear` trains ``g_u = G u``, ``g_v = H v`` (``G: (e, n_u)``, ``H: (e, n_v)``)
 with any loss of this package on pairs from ``N(0, cov)``, in float64 with
-Adam and a cosine-annealed learning rate (``specs/contrastive.md`` §9, SGD
-recovery): fresh pairs every step by default, or epochs over a fixed data set
-of ``n_data`` pairs. Compare the result with :mod:`.gaussian`'s optima.
+Adam and a cosine-annealed learning rate (``docs/contrastive.md#contrastive-recovery``):
+fresh pairs every step by default, or epochs over a fixed data set of ``n_data`` pairs.
+Compare the result with :mod:`.gaussian`'s optima.
 
 Example
 -------

@@ -1,7 +1,7 @@
 r"""Tilts (score functions) and the temperature every contrastive loss owns.
 
 A contrastive model is an exponential tilting of the product of marginals,
-``nu(du, dv) = exp(s(u, v)) mu_u(du) mu_v(dv) / Z`` (``specs/contrastive.md`` §2).
+``nu(du, dv) = exp(s(u, v)) mu_u(du) mu_v(dv) / Z`` (``docs/contrastive.md#eq-tilt``).
 One function, :func:`scores`, gives ``S[i, k] = s(u_i, v_k)`` for every loss,
 retrieval metric and sampler. With scale ``c = 1 / tau``:
 

@@ -1,16 +1,16 @@
-"""Seeded synthetic data sets used by the specs.
+"""Seeded synthetic data sets used by the studies, benchmarks and tests.
 
 Every generator takes ``seed`` (a non-negative int fed to
 ``numpy.random.default_rng``): the same seed gives identical arrays. Sizes that
 are not positive integers raise ``ValueError``/``TypeError`` naming the argument.
 
 - :func:`gaussian_mixture`: the labelled Gaussian mixture of the LCC benchmark
-  (``specs/lcc.md`` §5).
+  (``docs/lcc.md#lcc-benchmark``).
 - :func:`ring`, :func:`torus`, :func:`swiss_roll`: noisy manifolds in a random
-  orthonormal subspace (``specs/ksm.md`` §10); true coordinates in
+  orthonormal subspace (``docs/ksm.md#ksm-study``); true coordinates in
   ``views["latent"]``.
 - :func:`gaussian_pairs`: jointly Gaussian ``(x, y)`` with prescribed canonical
-  correlations (``specs/contrastive.md`` §5).
+  correlations (``docs/contrastive.md#eq-canonical``).
 
 Example
 -------

@@ -1,7 +1,7 @@
 """Kernel Similarity Matching (KSM): an implicit generative model from kernel similarity.
 
 Choudhary, Masset, Ba, *Implicit Generative Modeling by Kernel Similarity Matching*
-(arXiv 2503.00655); the definitions this library uses are in ``specs/ksm.md``.
+(arXiv 2503.00655); the definitions this library uses are in ``docs/ksm.md``.
 
 - :class:`KernelSimilarityMatching`: the scikit-learn estimator (ADMM, minibatch,
   online network; ``transform`` / ``inverse_transform`` / ``sample`` / ``interpolate`` /

@@ -1,4 +1,4 @@
-"""numpy/torch in, the same kind out: the I/O convention of ``specs/ksm.md`` §7.
+"""numpy/torch in, the same kind out: the I/O convention of ``docs/ksm.md#ksm-io``.
 
 Work happens in float64 torch on the input's device; results go back as the
 input's type (numpy array or torch tensor) and float dtype. Scalars come back

@@ -1,4 +1,4 @@
-r"""Linearised ADMM for ``min_Z F(Z) + sum_i r(z_i)`` (``specs/ksm.md`` §4).
+r"""Linearised ADMM for ``min_Z F(Z) + sum_i r(z_i)`` (``docs/ksm.md#eq-ksm-admm``).
 
 ::
 

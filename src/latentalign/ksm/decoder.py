@@ -1,4 +1,6 @@
-r"""Generative maps ``x = g(z)`` (normalised units) and the encoders that invert them (``specs/ksm.md`` §5).
+r"""Generative maps ``x = g(z)`` (normalised units) and the encoders that invert them.
+
+The math: ``docs/ksm.md#eq-ksm-decoder`` and ``docs/ksm.md#eq-ksm-encode``.
 
 Decoders (all with ``decode(Z) -> (X_hat, cache)`` and ``grad(Z, cache, G)``,
 the gradient of ``1/2 ||O o (g(Z) - X)||^2`` given ``G = O o (g(Z) - X)``):

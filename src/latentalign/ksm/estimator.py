@@ -1,4 +1,4 @@
-r"""``KernelSimilarityMatching``: KSM as a scikit-learn estimator (``specs/ksm.md`` §4-§7).
+r"""``KernelSimilarityMatching``: KSM as a scikit-learn estimator (``docs/ksm.md#ksm-estimator``).
 
 ``fit`` normalises ``X~ = (X - mean_) / scale_`` with ``scale_ = sqrt(mean_i ||x_i - mean_||^2)``,
 learns latents ``Z`` minimising ``F(Z) + sum_i r(z_i)`` (linearised ADMM, full batch or
@@ -54,7 +54,7 @@ AUTO_ITER = {"full": 1500, "minibatch": 200, "online": 20}
 class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Kernel similarity matching: latents whose kernel matches the inputs', and a decoder back.
 
-    Parameters (``specs/ksm.md`` §7): ``n_components`` latent size m; ``kernel``
+    Parameters (``docs/ksm.md#ksm-estimator``): ``n_components`` latent size m; ``kernel``
     ``"rbf"`` (Gaussian, bandwidth ``sigma``; ``learn_sigma=True`` (ADMM) starts there and
     descends ``d f / d log sigma`` with the latents) or ``"linear"``; ``ridge`` the
     kernel ridge, per sample (relative: ``gamma_N = ridge N``); prior ``alpha`` (L1 weight),
@@ -229,7 +229,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     # ------------------------------------------------------------------ the generative model
     def transform(self, X):
-        """Encode ``X``: latents minimising ``1/2 ||x~ - g(z)||^2 + r(z)`` (``specs/ksm.md`` §5)."""
+        """Encode ``X``: latents minimising ``1/2 ||x~ - g(z)||^2 + r(z)`` (``docs/ksm.md#eq-ksm-encode``)."""
         Xt, like = self._checked(X)
         return restore(self._encode(self._normalise(Xt), None), like)
 

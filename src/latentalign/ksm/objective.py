@@ -1,4 +1,4 @@
-r"""The KSM objective in its three forms (``specs/ksm.md`` §2), per sample.
+r"""The KSM objective in its three forms (``docs/ksm.md#ksm-objective``), per sample.
 
 Rows are samples: inputs ``X`` (N x n), latents ``Z`` (N x m), ``K_Z = k(Z, Z)``
 with ``k`` Gaussian ``exp(-||z - z'||^2 / (2 sigma^2))`` or linear ``z . z'``.

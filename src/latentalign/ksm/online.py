@@ -1,4 +1,4 @@
-r"""Online Hebbian / predictive-coding KSM network (``specs/ksm.md`` §6).
+r"""Online Hebbian / predictive-coding KSM network (``docs/ksm.md#eq-ksm-online``).
 
 Units: latents ``z`` (m), prediction errors ``e`` (n), top-down weights ``D`` (p x n).
 Linear kernel: ``phi(z) = z`` (p = m). Gaussian kernel: ``p`` random Fourier

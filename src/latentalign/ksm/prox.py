@@ -1,4 +1,6 @@
-r"""The latent prior ``r(z) = alpha ||z||_1 + (beta/2) ||z||^2 + iota_C(z)`` and its prox (``specs/ksm.md`` §3).
+r"""The latent prior ``r(z) = alpha ||z||_1 + (beta/2) ||z||^2 + iota_C(z)`` and its prox.
+
+The math: ``docs/ksm.md#eq-ksm-prior``.
 
 ``prox(v; rho)`` row by row: (1) soft-threshold at ``alpha/rho`` (``max(v - alpha/rho, 0)``
 if ``nonneg``); (2) divide by ``1 + beta/rho``; (3) project onto the budget set ``C``:

@@ -74,7 +74,7 @@ class _Named(nn.Module):
 
 
 class MLP(_Named):
-    """``in_dim -> hidden[0] -> ... -> hidden[-1] -> out_dim`` with ``activation`` after each hidden Linear.
+    """Multilayer perceptron ``in_dim -> *hidden -> out_dim``, ``activation`` after each hidden Linear.
 
     ``hidden`` is an int or a sequence of ints (empty: a linear model). Hidden blocks
     are named ``hidden1, hidden2, ...`` and the last one ``penultimate``; the output

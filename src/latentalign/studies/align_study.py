@@ -1,4 +1,6 @@
-"""Align study: does representation alignment bound and predict linear stitching? (``specs/align.md`` §8)
+"""Align study: does representation alignment bound and predict linear stitching?
+
+What it reproduces and found: ``docs/align.md#align-study``.
 
 Insulla, Huang and Rosasco (arXiv 2502.14047) bound the linear stitching error by
 kernel alignment but report no experiments; this is the first numerical check.

@@ -4,7 +4,7 @@
 SGD with each loss converge to the closed forms of :mod:`latentalign.contrastive.gaussian`
 (whitened error, principal angles to the canonical subspace, conditional-mean and
 marginal errors), and the error's dependence on the embedding width, the batch size,
-the data-set size and the joint loss's negatives (``specs/contrastive.md`` §10a).
+the data-set size and the joint loss's negatives (``docs/contrastive.md#contrastive-study``).
 
 (b) Real pairs: UCI Multiple Features views (pixels vs Zernike / Fourier descriptors)
 and digits vs **templated** captions (MiniLM embeddings): recall@1/5, class match,

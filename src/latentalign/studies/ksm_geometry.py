@@ -1,4 +1,4 @@
-r"""Circular statistics of the KSM study (``specs/ksm.md`` §9-§10); the distances to the
+r"""Circular statistics of the KSM study (``docs/ksm.md#eq-circular-correlation``); the distances to the
 true manifolds are :data:`latentalign.data.synthetic.MANIFOLD_DISTANCE`.
 
 * Circular correlation

@@ -1,4 +1,4 @@
-"""KSM study (``specs/ksm.md`` §9-§10): manifold geometry, digits reconstruction and generation.
+"""KSM study (``docs/ksm.md#ksm-study``): manifold geometry, digits reconstruction and generation.
 
 (a) Ring, torus and swiss roll in 10-20 dimensions: latent geometry (circular
 correlation, trustworthiness, 10-NN R^2 of the true coordinates), decoded sweeps and

@@ -1,6 +1,6 @@
 """LCC study: does Latent Cluster Correction help small classifiers on CPU, and why?
 
-Protocol (``specs/lcc.md`` section 6): digits and MNIST-1D, an MLP and a small
+Protocol (``docs/lcc.md#lcc-study``): digits and MNIST-1D, an MLP and a small
 CNN, AdamW (lr 3e-3, weight decay 1e-4), batch 64, seeded shuffling, shift +
 noise augmentation (clustering sees clean inputs). Phase 1 trains CE only; phase
 2 starts every arm from the same checkpoint (weights and optimizer state) with

@@ -5,7 +5,7 @@ training, ``LayerRecorder``, probes, report) before the capability studies land.
 
 Claim checked: a small MLP trained on scikit-learn's digits reaches >= 90% test
 accuracy, and its penultimate layer stays linearly decodable (probe >= 90%) —
-the reference numbers of ``specs/align.md`` §8(b) (0.90-0.93 test accuracy).
+the reference numbers of ``docs/align.md#align-study`` (0.90-0.93 test accuracy).
 
 Example
 -------
