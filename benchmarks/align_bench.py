@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/align_bench.py           # full sizes, rewrites its section of RESULTS.md
     .venv/bin/python benchmarks/align_bench.py --quick   # smoke run at small sizes, writes nothing
 
-Targets (``shared/specs/align.md`` §6); the baselines restate the reference choices of
+Targets: issue 3 (results in ``docs/align.md#align-performance``); the baselines restate the reference choices of
 minyoungg/platonic-rep and the CKA notebooks (yuanli2333/CKA):
 
 1. Linear CKA, n = 10000, d = 512 (float64): ``align.cka`` (feature path) against the

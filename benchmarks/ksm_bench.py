@@ -1,4 +1,4 @@
-"""Benchmark of KSM (``specs/ksm.md`` §11 and issue 4), as same-run ratios.
+"""Benchmark of KSM (``docs/ksm.md``, issue 4), as same-run ratios.
 
 Run from the repository root::
 

@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/lcc_bench.py            # n = 20k, 50k x d = 64, 512; rewrites its RESULTS.md section
     .venv/bin/python benchmarks/lcc_bench.py --quick    # n = 4000, d = 64 only; writes nothing
 
-Data (``specs/lcc.md`` section 5): 10 classes of 2 Gaussian components each,
+Data (``docs/lcc.md#lcc-benchmark``): 10 classes of 2 Gaussian components each,
 centre coordinates with std ``s / sqrt 2`` (``s = 1.3``: hard, ``s = 3``: easy),
 unit noise, 5% label noise; k = 10.
 

@@ -1,4 +1,4 @@
-"""KernelSimilarityMatching: scikit-learn contract, ring recovery, priors, generation (specs/ksm.md §4-§9)."""
+"""KernelSimilarityMatching: scikit-learn contract, ring, priors, generation (``docs/ksm.md#ksm-estimator``)."""
 
 import pickle
 import warnings

@@ -1,4 +1,4 @@
-"""The KSM objective's forms against closed forms and each other (specs/ksm.md §2, §9 checks 1-4)."""
+"""The KSM objective's forms against closed forms and each other (``docs/ksm.md#ksm-objective``)."""
 
 import math
 

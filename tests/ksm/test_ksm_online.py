@@ -1,4 +1,4 @@
-"""The online Hebbian / predictive-coding network (specs/ksm.md §6, §9 "online vs batch")."""
+"""The online Hebbian / predictive-coding network (``docs/ksm.md#eq-ksm-online``; online vs batch objective)."""
 
 import warnings
 

@@ -1,4 +1,4 @@
-"""The prior's prox (specs/ksm.md §3, §9 check 5) and the Hebbian dictionary rule (§9 check 7)."""
+"""The prior's prox (``docs/ksm.md#eq-ksm-prior``) and the Hebbian dictionary rule (``docs/ksm.md#eq-ksm-online``)."""
 
 import numpy as np
 import pytest
@@ -73,7 +73,7 @@ def test_bad_arguments():
 
 
 def test_hebbian_rule_with_frozen_latents_reaches_the_optimal_dictionary():
-    """D += 0.5 (Phi^T (X - Phi D)/N - ridge D) converges to D* (specs §9 check 7)."""
+    """D += 0.5 (Phi^T (X - Phi D)/N - ridge D) converges to D* (the network's weight rule)."""
     rng = np.random.default_rng(7)
     X, Z = rng.standard_normal((30, 5)), rng.standard_normal((30, 3))
     Phi = RandomFeatures.draw(3, 200, 1.0, rng)(Z)
