@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= report
 
-.PHONY: report test test-all bench clean
+.PHONY: report test test-all bench docs clean
 
 report: $(VENV)/.installed
 	$(BIN)/latentalign report --out $(OUT)
@@ -17,6 +17,11 @@ test-all: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-bench
 	for script in benchmarks/*_bench.py; do $(BIN)/python $$script || exit 1; done
+
+# The site: capability pages, API and CLI reference, executed gallery, benchmark results.
+# Offline: no intersphinx, no downloads; any warning fails the build.
+docs: $(VENV)/.installed-docs
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +47,9 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip uninstall --quiet -y torchvision || true
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[docs]'
+	touch $@ $(VENV)/.installed
+
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info
+	rm -rf $(VENV) $(OUT) build src/*.egg-info docs/_build docs/auto_examples docs/api/generated
