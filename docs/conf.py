@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -54,8 +55,7 @@ myst_dmath_double_inline = True
 myst_heading_anchors = 3
 math_number_all = False
 math_eqref_format = "({number})"
-math_numfig = True
-numfig = True
+math_numfig = False  # number equations per page: (1), (2), ... on each capability page
 
 # autodoc / autosummary / numpydoc. The docstrings are not all numpydoc yet, so numpydoc
 # renders what it recognises and does not validate.
@@ -100,3 +100,25 @@ html_theme_options = {
 html_static_path: list[str] = []
 html_show_sourcelink = False
 html_copy_source = False
+
+
+# Docstrings cite the math as ``docs/<page>.md#<label>`` (readable in a terminal); in the
+# HTML those citations become links to the page and its equation or section.
+_CITATION = re.compile(r"``docs/(?P<page>[\w-]+)\.md(?:#(?P<label>[\w-]+))?``")
+
+
+def _link(match: re.Match) -> str:
+    page, label = match["page"], match["label"]
+    if label is None:
+        return f":doc:`docs/{page}.md </{page}>`"
+    if label.startswith("eq-"):
+        return f":doc:`docs/{page}.md </{page}>`, eq. :eq:`{label}`"
+    return f":ref:`docs/{page}.md#{label} <{label}>`"
+
+
+def _link_citations(app, what, name, obj, options, lines) -> None:
+    lines[:] = [_CITATION.sub(_link, line) for line in lines]
+
+
+def setup(app) -> None:
+    app.connect("autodoc-process-docstring", _link_citations)
