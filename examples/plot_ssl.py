@@ -13,13 +13,13 @@ accuracy as soon as :math:`\\alpha^2 > \\alpha^2_{JE}` while RC needs
 import matplotlib.pyplot as plt
 import numpy as np
 
-from latentalign.ssl import (joint_embedding_closed_form, linear_probe, make_linear_dataset,
-                             reconstruction_closed_form)
+from latentalign.ssl import joint_embedding_closed_form, make_linear_dataset, reconstruction_closed_form
+from latentalign.train import linear_probe
 
 k = 20
 ds = make_linear_dataset("digits", k=k, n_noise=20, gamma_max=100.0, seed=0)
 thresholds = ds.model.thresholds()
-oracle = linear_probe(ds.Xc_train[:, :k], ds.y_train, ds.Xc_test[:, :k], ds.y_test).accuracy
+oracle = linear_probe(ds.Xc_train[:, :k], ds.y_train, ds.Xc_test[:, :k], ds.y_test, kind="lstsq")
 
 alpha2 = np.array([0.0, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256])
 accuracy = {"RC": [], "JE": []}
@@ -27,8 +27,8 @@ for a2 in alpha2:
     Sigma = ds.model.Sigma(np.sqrt(a2))
     for family, M in (("RC", reconstruction_closed_form(ds.Xc_train, Sigma, k).E),
                       ("JE", joint_embedding_closed_form(ds.Xc_train, Sigma, k).W)):
-        probe = linear_probe(ds.Xc_train @ M.T, ds.y_train, ds.Xc_test @ M.T, ds.y_test)
-        accuracy[family].append(probe.accuracy)
+        accuracy[family].append(linear_probe(ds.Xc_train @ M.T, ds.y_train, ds.Xc_test @ M.T, ds.y_test,
+                                             kind="lstsq"))
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
 x = alpha2 + 0.1  # log axis: shift the alpha = 0 point
