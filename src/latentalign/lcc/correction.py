@@ -40,7 +40,7 @@ from torch import nn
 from .._deprecate import renamed_kwargs
 from .._threads import thread_policy
 from .._validate import as_matrix, check_choice, check_int, check_k, check_nonnegative, check_seed
-from ..models import LayerRecorder
+from ..models import POOLS, LayerRecorder
 from ..train.distributed import is_distributed
 from .collect import MAX_BYTES, check_labels, collect_latents
 from .distributed import gather_collected, share_clustering
@@ -76,6 +76,10 @@ class ClusterCorrection:
         The clustering step's options (see :func:`~latentalign.lcc.cluster_latents`).
     warmup, interval, persist
         The schedule (defaults 1, 1, False).
+    pool : {"mean", "cls", "last", "max"}
+        How a layer's token sequence ``(B, T, D)`` becomes one latent row per sample, over the
+        attention mask (a transformer's layer; see :func:`~latentalign.models.pool_tokens`):
+        ``update`` reads the mask from each batch, :meth:`capture` takes the batch's mask.
     seed : int
         Seeds community detection, the ablation's permutation and the random draws.
 
@@ -106,6 +110,7 @@ class ClusterCorrection:
         persist: bool = False,
         seed: int = 0,
         reduce: str = "flatten",
+        pool: str = "mean",
         max_bytes: int = MAX_BYTES,
     ):
         self.layers = [layers] if isinstance(layers, str) else list(layers)
@@ -124,6 +129,7 @@ class ClusterCorrection:
                                                pca_dim=pca_dim, preset=preset, matching=matching)
         self.persist = bool(persist)
         self.reduce, self.max_bytes = reduce, max_bytes
+        self.pool = check_choice(pool, "pool", POOLS[:-1])
         self.state: dict[str, ClusterState] = {}
         self.targets: dict[str, dict[int, list[torch.Tensor]]] = {}
         self._packed: dict[str, tuple[dict, PackedBanks]] = {}
@@ -153,7 +159,7 @@ class ClusterCorrection:
             return False
         t0 = time.perf_counter()
         col = gather_collected(collect_latents(
-            model, loader, self.layers, reduce=self.reduce, max_bytes=self.max_bytes,
+            model, loader, self.layers, reduce=self.reduce, pool=self.pool, max_bytes=self.max_bytes,
             allow_missing=is_distributed(),
         ))
         collect_s = time.perf_counter() - t0
@@ -204,9 +210,11 @@ class ClusterCorrection:
         return packed
 
     @contextmanager
-    def capture(self, model: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
-        """Record the layers' outputs (with grad) of the forward passes inside the block."""
-        rec = LayerRecorder(model, self.layers, reduce=self.reduce)
+    def capture(self, model: nn.Module, mask=None) -> Iterator[dict[str, torch.Tensor]]:
+        """Record the layers' outputs (with grad) of the forward passes inside the block; with the
+        batch's ``(B, T)`` attention ``mask``, token sequences are pooled over it (``pool``)."""
+        rec = LayerRecorder(model, self.layers, reduce=self.reduce, pool=self.pool)
+        rec.mask = mask
         outputs = rec.attach().outputs
         try:
             yield outputs

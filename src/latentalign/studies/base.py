@@ -38,6 +38,7 @@ STUDIES: dict[str, str] = {
     "lcc": "latentalign.studies.lcc_study",
     "ssl_linear": "latentalign.studies.ssl_linear",
     "ssl_deep": "latentalign.studies.ssl_deep",
+    "finetune_layers": "latentalign.studies.finetune_layers",
 }
 
 
