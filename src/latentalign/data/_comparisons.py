@@ -15,9 +15,9 @@ part to new ones, which keeps test accuracy well below 100%.
 
 Example
 -------
->>> texts, labels = digit_comparisons(4, templates=[("the larger of {x} and {y}", "max")], seed=0)
->>> len(texts), labels.dtype, all(t.startswith("the larger of ") for t in texts)
-(4, dtype('int64'), True)
+>>> texts, labels = digit_comparisons(2, templates=COMPARISON_TEST_TEMPLATES, seed=0)
+>>> texts, labels.tolist()
+(['the lesser of seven and 0', 'the lesser of three and 1'], [0, 1])
 """
 
 from __future__ import annotations
