@@ -62,6 +62,7 @@ def test_arms_tables_and_figures(quick):
     timing = result.numbers["timing"]
     assert 0 < timing["idle_2core_estimate_s"] and timing["cpu_s"] > 0
     assert "Merchant" in result.summary and "published: +0.68 pt" in result.summary
+    json.dumps(result.numbers, allow_nan=False)  # the report writes them as JSON
 
 
 def test_compare_models_on_the_fine_tuned_checkpoint(quick, tmp_path, capsys):

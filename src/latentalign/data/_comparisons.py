@@ -11,13 +11,15 @@ Three disjoint template sets phrase the question differently (no template word i
 ``COMPARISON_TRAIN_TEMPLATES`` (training), ``COMPARISON_VAL_TEMPLATES`` (validation: model
 selection on phrasings never trained on) and ``COMPARISON_TEST_TEMPLATES`` (test: still
 other phrasings). Fine-tuning fits the training phrasings perfectly and transfers only in
-part to new ones, which keeps test accuracy well below 100%.
+part to new ones: a MiniLM fine-tuned for 4 epochs on 300 sentences answers about 93% of
+"greater/lesser" sentences and about 70% of "maximum/minimum" ones, so the harder pair is
+the test set (CE well below 100%).
 
 Example
 -------
 >>> texts, labels = digit_comparisons(2, templates=COMPARISON_TEST_TEMPLATES, seed=0)
 >>> texts, labels.tolist()
-(['the lesser of seven and 0', 'the lesser of three and 1'], [0, 1])
+(['the minimum of seven and 0', 'the minimum of three and 1'], [0, 1])
 """
 
 from __future__ import annotations
@@ -43,12 +45,12 @@ COMPARISON_TRAIN_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("of {x} and {y}, the lower", "min"),
 )
 COMPARISON_VAL_TEMPLATES: tuple[tuple[str, str], ...] = (
-    ("the maximum of {x} and {y}", "max"),
-    ("the minimum of {x} and {y}", "min"),
-)
-COMPARISON_TEST_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("the greater of {x} and {y}", "max"),
     ("the lesser of {x} and {y}", "min"),
+)
+COMPARISON_TEST_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("the maximum of {x} and {y}", "max"),
+    ("the minimum of {x} and {y}", "min"),
 )
 _RULES = {"max": max, "min": min}
 

@@ -3,8 +3,8 @@
 **Task** (:func:`latentalign.data.digit_comparisons`): "the larger of three and 7" -> 7.
 Every sentence names two digits and asks for the larger or the smaller, so its words do
 not give its label; training, validation and test sentences come from three disjoint
-template sets ("larger/smaller/bigger/higher/lower" to train, "maximum/minimum" to
-validate, "greater/lesser" to test). Fine-tuning fits the training phrasings and carries
+template sets ("larger/smaller/bigger/higher/lower" to train, "greater/lesser" to
+validate, "maximum/minimum" to test). Fine-tuning fits the training phrasings and carries
 over to new ones only in part, which keeps test accuracy well below 100%: a task that is
 not trivially separable, without label noise. The data split is fixed; seeds change the
 head's initialisation, the batch order and the dropout masks.
@@ -89,7 +89,7 @@ DEFAULT_CONFIG = {
     "n_val": 200,
     "n_test": 300,
     "epochs": [1, 3],
-    "weights": [0.1, 0.3, 1.0],
+    "weights": [0.03, 0.1, 0.3, 1.0],
     "lr": 1e-4,
     "head_lr": 2e-3,
     "weight_decay": 0.01,
