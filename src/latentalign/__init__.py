@@ -3,12 +3,10 @@
 ``latentalign.set_threads(n)`` sets the thread count of every solver and training loop
 (``None``: the default policy, one thread for small problems; see :mod:`latentalign._threads`).
 """
-__version__ = "0.1.0"
 
+from ._extras import lazy_exports
 
-def __getattr__(name: str):
-    if name == "set_threads":  # imported on first use: `import latentalign` stays free of torch
-        from ._threads import set_threads
+__version__ = "0.2.0.dev0"  # the one place it is written: pyproject.toml reads it at build time
 
-        return set_threads
-    raise AttributeError(f"module 'latentalign' has no attribute {name!r}")
+# imported on first use: `import latentalign` stays free of torch
+__getattr__ = lazy_exports(__name__, _threads=["set_threads"])

@@ -28,6 +28,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ._extras import require
+
 TMP_SUFFIX = ".latentalign-tmp"
 FAULT_ENV = "LATENTALIGN_FAULT_AT"  # tests only: SIGKILL this process before its n-th rename
 _renames = 0
@@ -137,8 +139,7 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
     """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
+    plt = require("matplotlib.pyplot", "figures")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)

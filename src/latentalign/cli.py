@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
+from ._extras import MissingExtraError, require
+
+typer = require("typer", "the command line")
 
 try:  # typer >= 0.20 vendors click; older releases use the click package
     from typer._click import exceptions as click_errors
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except click_errors.ClickException as exc:  # usage errors: unknown option, missing argument
         typer.echo(f"latentalign: error: {exc.format_message()}", err=True)
         return 2
-    except (UserError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (UserError, MissingExtraError, ValueError, TypeError, FileNotFoundError) as exc:
         typer.echo(f"latentalign: error: {exc}".splitlines()[0], err=True)
         return 2
 

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._extras import available, require
 from ._validate import as_matrix, check_choice, check_k
 from .kernels import unit_rows
 
@@ -66,8 +67,8 @@ def knn(
     ``queries=None`` self is excluded, so ``1 <= k <= n - 1``; with separate
     queries ``1 <= k <= n``. ``block_size`` is the number of query rows per
     block (default: as many as fit in 32 MiB of scores). ``backend="auto"`` is
-    faiss for CPU data (its fused selection is faster there) and torch on a GPU;
-    every backend returns the same neighbours.
+    faiss for CPU data when it is installed (its fused selection is faster there; the
+    ``[lcc]`` extra) and torch otherwise; every backend returns the same neighbours.
     """
     check_choice(metric, "metric", METRICS)
     check_choice(backend, "backend", BACKENDS)
@@ -90,7 +91,7 @@ def knn(
         q = data if self_search else unit_rows(q, "queries")
     n_cand = min(k + _MARGIN, data.shape[0] - (1 if self_search else 0))
     if backend == "auto":
-        backend = "torch" if data.is_cuda else "faiss"
+        backend = "faiss" if not data.is_cuda and available("faiss") else "torch"
     if backend == "torch":
         cand, approx = _torch_candidates(data, q, n_cand, self_search, block_size)
         search_eps = torch.finfo(work).eps
@@ -125,7 +126,7 @@ def _torch_candidates(data, q, n_cand, self_search, block_size):
 
 
 def _faiss_candidates(data, q, n_cand, self_search):
-    import faiss
+    faiss = require("faiss", "the faiss kNN backend")
 
     base = np.ascontiguousarray(data.cpu().numpy(), dtype=np.float32)
     index = faiss.IndexFlatL2(base.shape[1])

@@ -33,14 +33,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import matplotlib
+from . import __version__
+from ._extras import require
+from ._io import save_figure, write_json, write_text
+from ._manifest import begin_set, read_manifest, write_manifest
+from .studies.base import STUDIES, Result, load_study
 
-matplotlib.use("Agg")
-
-from . import __version__  # noqa: E402
-from ._io import save_figure, write_json, write_text  # noqa: E402
-from ._manifest import begin_set, read_manifest, write_manifest  # noqa: E402
-from .studies.base import STUDIES, Result, load_study  # noqa: E402
+require("matplotlib", "the report").use("Agg")
 
 
 @dataclass

@@ -12,8 +12,9 @@ kNN, cycle kNN, CKNNA), ``subspace_metrics`` (CCA, SVCCA, Procrustes), ``spectra
 al. 2024, with ``kernel_estimators``, ``shape_metrics``, ``cca_metrics``, ``rdm_measures``,
 ``neighborhood_measures``, ``geometry_measures``, ``regression_measures``), ``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
 (frozen-head dCE and its bound), ``permutation`` + ``significance`` (p-values, bootstrap,
-calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; imported on first
-use), ``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``).
+calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; the ``[train]`` extra),
+``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``); the
+last three are imported on first use.
 
 Example
 -------
@@ -24,7 +25,7 @@ Example
 (True, 'similarity')
 """
 
-from .compare import CompareResult, compare_models
+from .._extras import lazy_exports
 from .head_penalty import TaskPenalty, head_lipschitz, task_penalty
 from .kernel_metrics import cka, hsic, ka
 from .measures import MEASURES, measure
@@ -65,11 +66,6 @@ __all__ = [
     "compare_models", "CompareResult", "streaming", "LinearCKA", "LayerCKA",
 ]
 
-
-def __getattr__(name):  # torchmetrics takes seconds to import: only when streaming is asked for
-    if name in ("streaming", "LinearCKA", "LayerCKA"):
-        import importlib
-
-        module = importlib.import_module(".streaming", __name__)
-        return module if name == "streaming" else getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# imported on first use: streaming needs torchmetrics (the [train] extra), compare the shared
+# layer (models, train); the metrics above need only the core's libraries
+__getattr__ = lazy_exports(__name__, streaming=["LinearCKA", "LayerCKA"], compare=["compare_models", "CompareResult"])

@@ -17,7 +17,9 @@ import re
 from pathlib import Path
 from typing import Optional
 
-import typer
+from .._extras import require
+
+typer = require("typer", "the command line")
 
 __all__ = ["align_command", "compare_models_command", "app"]
 
@@ -237,11 +239,10 @@ def _shortened(names: list[str]) -> tuple[str, list[str]]:
 
 def _heatmaps(result, path: Path, title: str) -> None:
     """One heat map per metric (rows: A's layers, columns: B's), values written in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    require("matplotlib", "the heat maps").use("Agg")
+    plt = require("matplotlib.pyplot", "the heat maps")
 
     from .._io import save_figure
 

@@ -40,13 +40,15 @@ from typing import Sequence
 
 import torch
 import torch.distributed as dist
-from torchmetrics import Metric
 
 from .._deprecate import renamed_kwargs
+from .._extras import require
 from .._validate import as_matrix, check_choice, check_ints, check_nonnegative
 from ..moments import centered, cross_moments, hsic_from_moments, linear_hsic, self_hsic, self_moments
 from ..train.distributed import is_distributed
 from .stitching import Stitcher, ridge_map
+
+Metric = require("torchmetrics", "streaming alignment (LinearCKA, LayerCKA)").Metric
 
 __all__ = ["LinearCKA", "LayerCKA"]
 

@@ -23,6 +23,7 @@ Example
 True
 """
 
+from .._extras import lazy_exports
 from . import gaussian
 from .losses import (
     NEGATIVES,
@@ -74,12 +75,5 @@ __all__ = [
     "pair_loader",
 ]
 
-_LAZY = {"ContrastiveModule", "PairDataset", "pair_loader"}  # importing Lightning takes seconds
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from . import module
-
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lightning (the [train] extra) is imported only when training is asked for
+__getattr__ = lazy_exports(__name__, module=["ContrastiveModule", "PairDataset", "pair_loader"])

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import typer
+from .._extras import require
+
+typer = require("typer", "the command line")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 

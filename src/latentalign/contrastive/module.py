@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import lightning as L
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._extras import require
 from .._validate import (
     _to_tensor,
     as_labels,
@@ -45,6 +45,8 @@ from .._validate import (
 from ..train import make_loader, split_batch
 from .losses import _TiltedLoss
 from .retrieval import prompt_ensemble, recall_at_k
+
+L = require("lightning", "contrastive training")
 
 __all__ = ["ContrastiveModule", "PairDataset", "pair_loader"]
 

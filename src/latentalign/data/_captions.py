@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._extras import require
 from .._validate import as_labels
 from .._validate import check_seed
 
@@ -69,7 +70,8 @@ def _model():
     from ..models.pretrained import bundled_minilm_path, offline
 
     offline()
-    from sentence_transformers import SentenceTransformer
+    path = bundled_minilm_path()
+    SentenceTransformer = require("sentence_transformers", "caption embeddings").SentenceTransformer
 
     try:  # silence the "Loading weights" progress bar
         from transformers.utils import logging as hf_logging
@@ -77,7 +79,7 @@ def _model():
         hf_logging.disable_progress_bar()
     except Exception:  # pragma: no cover - cosmetic only
         pass
-    model = SentenceTransformer(str(bundled_minilm_path()), device="cpu")
+    model = SentenceTransformer(str(path), device="cpu")
     model.eval()
     return model
 

@@ -8,6 +8,7 @@ import random
 import numpy as np
 import torch
 
+from .._extras import require
 from .._validate import check_int, check_seed
 from ._dataset import Dataset, stratified_indices
 
@@ -15,15 +16,14 @@ from ._dataset import Dataset, stratified_indices
 @functools.lru_cache(maxsize=4)
 def _generate(seed: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Run the package's maker with its defaults (and ``seed``); restore global RNGs."""
-    from mnist1d.data import get_dataset_args, make_dataset
-
-    args = get_dataset_args()
+    maker = require("mnist1d.data", "MNIST-1D")
+    args = maker.get_dataset_args()
     args.seed = seed
     py_state = random.getstate()
     np_state = np.random.get_state()
     torch_state = torch.random.get_rng_state()
     try:
-        data = make_dataset(args)  # calls random.seed / np.random.seed(args.seed)
+        data = maker.make_dataset(args)  # calls random.seed / np.random.seed(args.seed)
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)

@@ -12,7 +12,9 @@ import math
 from pathlib import Path
 from typing import Optional
 
-import typer
+from .._extras import require
+
+typer = require("typer", "the command line")
 
 app = typer.Typer(help="Kernel similarity matching: fit an implicit generative model, sample from it.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -121,11 +123,8 @@ def _image_shape(spec: str | None, n_features: int) -> tuple[int, int]:
 
 
 def _save_grid(X, shape: tuple[int, int], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    require("matplotlib", "the sample grid").use("Agg")
+    plt = require("matplotlib.pyplot", "the sample grid")
     from .._io import save_figure
 
     cols = math.ceil(math.sqrt(X.shape[0]))

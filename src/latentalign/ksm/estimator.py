@@ -31,6 +31,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._deprecate import renamed_kwargs, renamed_value
+from .._extras import require
 from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
 from ..neighbors import knn
@@ -530,8 +531,7 @@ class _progress:
     def __enter__(self):
         if not self.verbose:
             return None
-        from tqdm.auto import tqdm
-
+        tqdm = require("tqdm.auto", "a progress bar (verbose > 0)").tqdm
         self.bar = tqdm(total=self.total, desc="KSM fit", unit="it", leave=False)
         return self
 

@@ -25,6 +25,7 @@ Example (plain loop; ``train_loader`` yields ``(x, y, idx)``, e.g. from
             loss = F.cross_entropy(logits, y) + corr.loss(lat, y, idx)
 """
 
+from .._extras import lazy_exports
 from .collect import MAX_BYTES, Collected, SampleIdDataset, collect_latents
 from .communities import detect_communities, modularity, relabel_by_size
 from .graph import knn_graph, knn_indices, pca_project
@@ -45,10 +46,5 @@ __all__ = [
     "cluster_metrics", "loo_knn_accuracy",
 ]
 
-
-def __getattr__(name):
-    if name == "LCCCallback":  # importing Lightning takes seconds: only when the callback is asked for
-        from .callback import LCCCallback
-
-        return LCCCallback
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lightning (the [train] extra) is imported only when the callback is asked for
+__getattr__ = lazy_exports(__name__, callback=["LCCCallback"])

@@ -27,13 +27,15 @@ import functools
 import warnings
 from typing import Iterable, Mapping, Sequence
 
-import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader
 
+from .._extras import require
 from ..train import split_batch
 from .correction import ClusterCorrection
+
+L = require("lightning", "the LCC Lightning callback")
+Callback = L.pytorch.callbacks.Callback
 
 __all__ = ["LCCCallback"]
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+from .._extras import require
+
+typer = require("typer", "the command line")
 
 app = typer.Typer(help="Latent Cluster Correction (Ho Thanh 2025): fine-tune with cluster-corrected latents.\n\n"
                        "Example: latentalign lcc finetune --data digits --model mlp --layer penultimate --weight 1e-2",

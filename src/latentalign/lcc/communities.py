@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._extras import require
 from .._validate import check_choice, check_positive, check_seed
 
 __all__ = ["METHODS", "detect_communities", "modularity", "relabel_by_size"]
@@ -83,9 +84,8 @@ def detect_communities(A, *, method: str = "louvain", resolution: float = 1.0, s
         return relabel_by_size(c)
     if method == "igraph-leiden":
         return relabel_by_size(_igraph_leiden(A, resolution, seed))
-    from sknetwork.clustering import Leiden, Louvain
-
-    algo = Louvain if method == "louvain" else Leiden
+    clustering = require("sknetwork.clustering", "community detection")
+    algo = clustering.Louvain if method == "louvain" else clustering.Leiden
     model = algo(resolution=resolution, modularity="newman", shuffle_nodes=True, random_state=seed,
                  return_probs=False, return_aggregate=False)
     return relabel_by_size(model.fit_predict(A))

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 import torch
 
 from .._deprecate import renamed_value
+from .._extras import require
 from .._validate import as_matrix, check_choice, check_int, check_k, check_seed
 from ..neighbors import knn, non_self_columns
 
@@ -89,7 +90,7 @@ def knn_indices(Z, k: int, *, backend: str = "auto", seed: int = 0) -> torch.Ten
 
 
 def _ivf_indices(Z: torch.Tensor, k: int, seed: int) -> torch.Tensor:
-    import faiss
+    faiss = require("faiss", "approximate kNN (backend 'ivf')")
 
     n, d = Z.shape
     x = np.ascontiguousarray(Z.numpy(), dtype=np.float32)

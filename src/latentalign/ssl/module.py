@@ -31,18 +31,20 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Sequence
 
-import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .._deprecate import renamed_kwargs
+from .._extras import require
 from .._validate import check_choice, check_int, check_nonnegative, check_positive, check_seed
 from ..models import MLP
 from ..train import make_loader, seed_everything, split_batch
 from .augment import Compose, GaussianNoise, RandomShift
 from .losses import EMA, BYOLLoss, DenoisingLoss, MaskedReconstructionLoss, NTXentLoss, VICRegLoss, byol_predictor
+
+L = require("lightning", "SSL training")
 
 __all__ = ["SSLModule", "fit_ssl", "build_networks", "default_augment", "make_loss", "split_dataset",
            "SSLData", "METHODS", "DATASETS"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from .._extras import require
 from .base import Figure
+
+plt = require("matplotlib.pyplot", "the align study figures")
 
 
 def _heat(ax, M, rows, cols, title, cmap="viridis", fmt="{:.2f}"):

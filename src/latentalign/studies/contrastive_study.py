@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from .._extras import require
 from .base import Claim, Figure, Result, Table, run_jobs
+
+plt = require("matplotlib.pyplot", "the contrastive study figures")
 
 TITLE = "Contrastive learning as a tilted model: Gaussian closed forms and real pairs"
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA, DictionaryLearning, KernelPCA, MiniBatchDictionaryLearning
 from sklearn.exceptions import ConvergenceWarning
@@ -33,11 +32,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from sklearn.neighbors import KNeighborsRegressor, NearestNeighbors
 
+from .._extras import require
 from ..data import digits
 from ..data.synthetic import MANIFOLD_DISTANCE, ring, swiss_roll, torus
 from ..ksm import KernelSimilarityMatching, ksm_objective
 from .base import Figure, Result, Table
 from .ksm_geometry import circular_correlation, circular_variance, population_vector_angle, preferred_angles
+
+plt = require("matplotlib.pyplot", "the KSM study figures")
 
 TITLE = "KSM: kernel similarity matching as an implicit generative model"
 MANIFOLDS = {"ring": (ring, 300, 10, 2), "torus": (torus, 400, 20, 4), "swiss_roll": (swiss_roll, 400, 20, 3)}

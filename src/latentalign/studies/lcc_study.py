@@ -28,15 +28,17 @@ from __future__ import annotations
 import copy
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .._extras import require
 from .._threads import thread_policy
 from ..lcc import ClusterCorrection, collect_latents, lcc_loss
 from ..lcc.finetune import latent_metrics, load_split, make_model, train_epochs
 from ..train import make_loader, seed_everything
 from .base import Claim, Figure, Result, Table, run_jobs
+
+plt = require("matplotlib.pyplot", "the LCC study figures")
 
 TITLE = "LCC: latent cluster correction of small classifiers (digits, MNIST-1D)"
 CLAIMS = {

@@ -15,15 +15,17 @@ Example
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
+from .._extras import require
 from ..data import digits
 from ..models import MLP, LayerRecorder, layer_names
 from ..train import evaluate_classifier, fit_classifier, knn_probe, linear_probe, make_loader, seed_everything
 from .base import Claim, Figure, Result, Table
+
+plt = require("matplotlib.pyplot", "the sanity study figures")
 
 TITLE = "Sanity: digits MLP, layer-wise linear and kNN probes"
 CLAIMS = {

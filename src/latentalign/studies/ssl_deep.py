@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from .._extras import require
 from .base import Claim, Figure, Result, Table, run_jobs
+
+plt = require("matplotlib.pyplot", "the deep SSL study figures")
 
 TITLE = "SSL (deep): VICReg / SimCLR vs denoising / masked autoencoders under structured noise"
 CLAIMS = {

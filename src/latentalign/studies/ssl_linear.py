@@ -23,14 +23,16 @@ Example
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from .._extras import require
 from ..ssl.evaluate import probe_loss_gap
 from ..ssl.linear import joint_embedding_closed_form, reconstruction_closed_form, supervised_closed_form
 from ..ssl.noise_model import make_linear_dataset
 from ..train import linear_probe
 from .base import Claim, Figure, Result, Table
+
+plt = require("matplotlib.pyplot", "the linear SSL study figures")
 
 TITLE = "SSL (linear): joint embedding vs reconstruction under strong noise, closed forms on digits"
 CLAIMS = {

@@ -3,6 +3,7 @@
 >>> from latentalign.train import make_loader, fit_classifier, linear_probe, knn_probe, seed_everything
 """
 
+from .._extras import lazy_exports
 from .data import NO_LABEL, EpochSampler, IndexedDataset, make_loader, split_batch
 from .probes import knn_probe, linear_probe
 from .seed import epoch_seed, seed_everything, torch_generator
@@ -26,15 +27,7 @@ __all__ = [
     "knn_probe",
 ]
 
-_LAZY = {  # importing Lightning takes seconds: only when training is asked for
-    "ClassifierModule", "LastCheckpoint", "evaluate_classifier", "fit_classifier",
-    "predict_logits", "quiet_lightning",
-}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from . import classifier
-
-        return getattr(classifier, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lightning (the [train] extra) is imported only when training is asked for
+__getattr__ = lazy_exports(__name__, classifier=[
+    "ClassifierModule", "LastCheckpoint", "evaluate_classifier", "fit_classifier", "predict_logits", "quiet_lightning",
+])

@@ -29,19 +29,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable
 
-import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from torch import nn
 
+from .._extras import require
 from .._io import atomic_path
 from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_positive, check_seed
 from .data import split_batch
 from .seed import rng_state, seed_everything, set_rng_state
+
+L = require("lightning", "classifier training")
+Callback, ModelCheckpoint = L.pytorch.callbacks.Callback, L.pytorch.callbacks.ModelCheckpoint
+TorchCheckpointIO = require("lightning.fabric.plugins.io.torch_io", "classifier training").TorchCheckpointIO
 
 __all__ = [
     "ClassifierModule",
