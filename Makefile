@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= report
 
-.PHONY: report test test-all bench docs clean
+.PHONY: report test test-all bench dist docs clean
 
 report: $(VENV)/.installed
 	$(BIN)/latentalign report --out $(OUT)
@@ -14,6 +14,10 @@ test: $(VENV)/.installed-dev
 
 test-all: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m ""
+
+# The packaging check: build, twine check, the wheel core-only in a fresh venv (CKA), then [all] (report --quick).
+dist: $(VENV)/.installed-dev
+	bash scripts/check_dist.sh $(BIN)/python $(PYTHON)
 
 bench: $(VENV)/.installed-bench
 	for script in benchmarks/*_bench.py; do $(BIN)/python $$script || exit 1; done
@@ -53,4 +57,4 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info docs/_build docs/auto_examples docs/api/generated
+	rm -rf $(VENV) $(OUT) build dist src/*.egg-info docs/_build docs/auto_examples docs/api/generated
