@@ -53,7 +53,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[docs]'
+	$(BIN)/pip install --quiet -e '.[all,docs]'
 	touch $@ $(VENV)/.installed
 
 clean:
