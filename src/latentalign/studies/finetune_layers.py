@@ -45,11 +45,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from .._extras import require
 from ..align import significance
 from ..lcc import ClusterCorrection
 from ..models import bundled_minilm_path, load_pretrained
@@ -65,6 +65,8 @@ from ._finetune_text import (
 )
 from .._threads import thread_policy
 from .base import Claim, Figure, Result, Table, run_jobs
+
+plt = require("matplotlib.pyplot", "the fine-tuning study figures")
 
 TITLE = "Fine-tuning a pretrained MiniLM: layer-wise change (Merchant et al. 2020) and LCC"
 CLAIMS = {
