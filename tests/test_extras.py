@@ -153,3 +153,29 @@ def test_lazy_exports_import_on_first_use():
 
     assert LinearCKA.__module__ == "latentalign.align.streaming"
     assert compare_models.__module__ == "latentalign.align.compare"
+
+
+def test_every_optional_import_in_src_goes_through_require():
+    """A module may import an optional library plainly only after it has required it (a submodule
+    of it, e.g. ``lightning.pytorch.strategies``); rich comes with typer, which the command modules
+    require, and transformers with sentence-transformers."""
+    import ast
+
+    brought_by = {"rich": "typer", "transformers": "sentence_transformers"}
+    offenders = []
+    for path in sorted((SRC / "latentalign").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        required = {node.args[0].value.partition(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "require"
+                    and node.args and isinstance(node.args[0], ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.partition(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.partition(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top in EXTRAS and top not in required and brought_by.get(top) not in required:
+                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno} imports {top}")
+    assert not offenders, offenders
