@@ -156,6 +156,21 @@ def check_nonnegative(value, name: str) -> float:
     return value
 
 
+def check_bool(value, name: str) -> bool:
+    """Check a flag: ``True`` or ``False`` (numpy bools too), never judged by truthiness.
+
+    >>> check_bool(np.True_, "center")
+    True
+    >>> check_bool("no", "center")
+    Traceback (most recent call last):
+    ...
+    TypeError: center: expected True or False, got str 'no'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+
+
 def check_choice(value, name: str, choices) -> str:
     """Check that ``value`` is one of ``choices`` (listed in the message)."""
     if value not in choices:
@@ -175,6 +190,10 @@ def _to_tensor(x, name: str) -> torch.Tensor:
             raise TypeError(f"{name}: expected numeric data, got dtype {arr.dtype}")
         if np.iscomplexobj(arr):
             raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # longdouble: torch has no such dtype
+            arr = arr.astype(np.float64)
+        if not arr.dtype.isnative:  # big-endian data from a file: same values, native order
+            arr = arr.astype(arr.dtype.newbyteorder("="))
         t = torch.from_numpy(np.ascontiguousarray(arr))
     else:
         raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(x).__name__}")
