@@ -179,6 +179,25 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def unit_scale(t: torch.Tensor) -> torch.Tensor:
+    """Return ``t * 2**-e`` with ``2**(e-1) <= max|t| < 2**e``: largest magnitude in [0.5, 1).
+
+    Multiplying by a power of two only changes exponents, so the result is exact (for
+    normal numbers) and keeps autograd; squares and exponentials of the result cannot
+    overflow. Scale-invariant measures call it on each input before squaring, so that
+    ``f(c X) == f(X)`` holds for ``c`` from 1e-300 to 1e300. A zero tensor is returned as is.
+
+    >>> unit_scale(torch.tensor([3.0, -1e300])).abs().max().item() < 1
+    True
+    >>> unit_scale(torch.tensor([6.0, 2.0])).tolist()  # 6 = 0.75 * 2**3
+    [0.75, 0.25]
+    """
+    peak = t.detach().abs().amax() if t.numel() else t.new_zeros(())
+    if float(peak) == 0.0 or not bool(torch.isfinite(peak)):
+        return t
+    return torch.ldexp(t, -torch.frexp(peak).exponent.to(t.device))
+
+
 def _to_tensor(x, name: str) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         t = x
