@@ -187,7 +187,7 @@ def unit_scale(t: torch.Tensor) -> torch.Tensor:
     overflow. Scale-invariant measures call it on each input before squaring, so that
     ``f(c X) == f(X)`` holds for ``c`` from 1e-300 to 1e300. A zero tensor is returned as is.
 
-    >>> unit_scale(torch.tensor([3.0, -1e300])).abs().max().item() < 1
+    >>> unit_scale(torch.tensor([3.0, -1e300], dtype=torch.float64)).abs().max().item() < 1
     True
     >>> unit_scale(torch.tensor([6.0, 2.0])).tolist()  # 6 = 0.75 * 2**3
     [0.75, 0.25]
