@@ -400,6 +400,6 @@ def test_blocked_pair_sums_do_not_depend_on_the_block():
                                   "svcca-dim=3-squared_score", "shape_metric-alpha=0.5-score"])
 def test_significance_runs_every_kind_of_measure(name):
     X, Y = second_input()
-    res = align.significance(X[:40], Y[:40], name, seed=0, permutations=9, bootstrap=5)
-    assert res.value == pytest.approx(measure(name).fn(X[:40], Y[:40]), rel=1e-12)
+    res = align.significance(X[:60], Y[:60], name, seed=0, permutations=9, bootstrap=5)
+    assert res.value == pytest.approx(measure(name).fn(X[:60], Y[:60]), rel=1e-12)
     assert 0 < res.p_value <= 1 and res.ci[0] <= res.ci[1]

@@ -127,9 +127,10 @@ def test_bootstrap_interval_and_knn_subsampling():
     X = rng.normal(size=(150, 4))
     Y = X @ rng.normal(size=(4, 4)) + rng.normal(size=(150, 4))
     boot = bootstrap_ci(X, Y, "cka", seed=0, resamples=200)
-    assert boot.ci[0] < boot.value < boot.ci[1] and boot.subsample is None and boot.dropped == 0
+    assert boot.ci[0] < boot.value < boot.ci[1] and boot.subsample == 75 and boot.dropped == 0
+    centre = np.median(boot.replicates)
     lo, hi = np.quantile(boot.replicates, [0.025, 0.975])
-    assert boot.ci == pytest.approx((lo, hi))
+    assert boot.ci == pytest.approx((boot.value + lo - centre, boot.value + hi - centre))
     knn = bootstrap_ci(X, Y, "mutual_knn", seed=0, resamples=100, k=10)
     assert knn.subsample == 75
     centre, shrink = np.median(knn.replicates), np.sqrt(0.5)
@@ -140,6 +141,33 @@ def test_bootstrap_interval_and_knn_subsampling():
     Xc[0] = 1.0
     few = bootstrap_ci(Xc, rng.normal(size=(12, 2)), "cka", seed=0, resamples=100)
     assert few.dropped > 0 and np.isfinite(few.replicates).all() and len(few.replicates) == 100 - few.dropped
+
+
+def test_bootstrap_interval_holds_the_value_of_a_biased_metric():
+    # resampling pairs with replacement duplicates rows: biased CKA of independent data rose
+    # from 0.30 to an "interval" of 0.43-0.52 that missed its own value
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(100, 50)), rng.normal(size=(100, 50))
+    boot = bootstrap_ci(X, Y, "cka", seed=0, resamples=200)
+    assert boot.ci[0] < boot.value < boot.ci[1]
+
+
+@pytest.mark.parametrize("metric, options", [("cka", {}), ("mutual_knn", {"k": 10})])
+def test_bootstrap_width_matches_the_spread_over_fresh_samples(metric, options):
+    # the interval's half-width / 1.96 estimates the sd of the metric over new data sets of n rows
+    rng = np.random.default_rng(1)
+    n, d = 200, 10
+    A = rng.normal(size=(d, d))
+
+    def draw():
+        Z = rng.normal(size=(n, d))
+        return Z, Z @ A + rng.normal(size=(n, d))
+
+    fresh = np.std([float(align.metric(metric).fn(*draw(), **options)) for _ in range(60)])
+    X, Y = draw()
+    boot = bootstrap_ci(X, Y, metric, seed=0, resamples=200, **options)
+    estimated = (boot.ci[1] - boot.ci[0]) / (2 * 1.96)
+    assert 0.6 < estimated / fresh < 1.6, (estimated, fresh)
 
 
 def test_significance_bad_input():

@@ -1,4 +1,4 @@
-"""Record the outputs of named sub-modules through forward hooks.
+r"""Record the outputs of named sub-modules through forward hooks.
 
 Two ways to use :class:`LayerRecorder`:
 
