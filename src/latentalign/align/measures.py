@@ -361,6 +361,9 @@ PLAIN: dict[str, Family] = {
                                                _TRANSLATION_ORTHO_SCALE, note="(2/pi) arccos(linear CKA)"),
     "distance_correlation": _plain("rsa", "dcor", "similarity", (0.0, 1.0), _TRANSLATION_ORTHO_SCALE,
                                    note="Szekely et al. 2007; O(n^2) time (our registry's dcor)"),
+    "rtd": _plain("topology_measures", "rtd", "distance", _INF, _TRANSLATION_ORTHO_SCALE,
+                  note="Barannikov et al. 2022, the authors' defaults (10 subsets of 500 rows); needs ripser "
+                       "(latentalign[topology]); O(subsample^2) memory, seconds per barcode"),
     "jaccard_similarity": _plain("neighborhood_measures", "jaccard_knn", "similarity", (0.0, 1.0),
                                  (ORTHOGONAL, SCALING), note="k = 10 cosine neighbours"),
     "rank_similarity": _plain("neighborhood_measures", "rank_similarity", "similarity", (0.0, 1.0),
