@@ -57,7 +57,7 @@ FAMILY_NAMES = (
     "jaccard_similarity", "rank_similarity", "second_order_cosine_similarity", "rsm_norm_difference",
     "uniformity_difference", "eigenspace_overlap_score", "euclidean", "hard_correlation_match", "gulp",
     "linear_regression", "ridge-lambda=1-r2", "pls", "ensd", "aligned_cossim", "permutation_procrustes",
-    "mutual_knn-topk=10", "distance_correlation",
+    "mutual_knn-topk=10", "distance_correlation", "rtd",
 )
 
 
