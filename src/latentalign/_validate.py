@@ -179,23 +179,59 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
-def unit_scale(t: torch.Tensor) -> torch.Tensor:
+def scale_exponent(t: torch.Tensor) -> int:
+    """The ``e`` with ``2**(e-1) <= max|t| < 2**e`` (0 for an empty, zero or non-finite tensor).
+
+    >>> scale_exponent(torch.tensor([6.0, -2.0])), scale_exponent(torch.zeros(2))
+    (3, 0)
+    """
+    peak = t.detach().abs().amax() if t.numel() else t.new_zeros(())
+    if float(peak) == 0.0 or not bool(torch.isfinite(peak)):
+        return 0
+    return int(torch.frexp(peak.to(torch.float64)).exponent)
+
+
+def unit_scale(t: torch.Tensor, exponent: int | None = None) -> torch.Tensor:
     """Return ``t * 2**-e`` with ``2**(e-1) <= max|t| < 2**e``: largest magnitude in [0.5, 1).
 
     Multiplying by a power of two only changes exponents, so the result is exact (for
     normal numbers) and keeps autograd; squares and exponentials of the result cannot
     overflow. Scale-invariant measures call it on each input before squaring, so that
     ``f(c X) == f(X)`` holds for ``c`` from 1e-300 to 1e300. A zero tensor is returned as is.
+    ``exponent`` overrides ``e`` (one common factor for several tensors).
 
     >>> unit_scale(torch.tensor([3.0, -1e300], dtype=torch.float64)).abs().max().item() < 1
     True
     >>> unit_scale(torch.tensor([6.0, 2.0])).tolist()  # 6 = 0.75 * 2**3
     [0.75, 0.25]
     """
-    peak = t.detach().abs().amax() if t.numel() else t.new_zeros(())
-    if float(peak) == 0.0 or not bool(torch.isfinite(peak)):
-        return t
-    return torch.ldexp(t, -torch.frexp(peak).exponent.to(t.device))
+    e = scale_exponent(t) if exponent is None else exponent
+    return t if e == 0 else torch.ldexp(t, torch.tensor(-e, device=t.device))
+
+
+SAFE_EXPONENT = 255  # |x| in [2**-255, 2**255] (about 1.7e-77 .. 5.8e76): fourth powers and their sums stay finite
+
+
+def check_scale(t: torch.Tensor, name: str) -> torch.Tensor:
+    """Refuse magnitudes that a measure which is *not* scale invariant cannot square safely.
+
+    The largest ``|x|`` must lie in ``[2**-255, 2**255]`` (about 1.7e-77 .. 5.8e76), so that
+    squares, products of squares and their sums neither overflow nor underflow in float64
+    (a zero tensor passes). Scale-invariant measures call :func:`unit_scale` instead.
+
+    >>> check_scale(torch.tensor([[1e300]], dtype=torch.float64), "X")
+    Traceback (most recent call last):
+    ...
+    ValueError: X: values too large (max |x| = 1e+300): their squares overflow float64 in a measure that is not scale invariant; rescale the data (e.g. divide by its standard deviation)
+    """
+    e = scale_exponent(t)
+    if abs(e) > SAFE_EXPONENT:
+        peak = float(t.detach().abs().amax())
+        size, flow = ("large", "overflow") if e > 0 else ("small", "underflow")
+        raise ValueError(f"{name}: values too {size} (max |x| = {peak:.3g}): their squares {flow} float64 in a "
+                         "measure that is not scale invariant; rescale the data (e.g. divide by its standard "
+                         "deviation)")
+    return t
 
 
 def _to_tensor(x, name: str) -> torch.Tensor:

@@ -37,7 +37,17 @@ from typing import Callable
 
 import torch
 
-from ._validate import as_matrix, check_choice, check_int, check_paired, check_positive
+from ._validate import (
+    as_matrix,
+    check_bool,
+    check_choice,
+    check_int,
+    check_paired,
+    check_positive,
+    check_scale,
+    scale_exponent,
+    unit_scale,
+)
 from .moments import centered, hsic_from_sums, linear_hsic
 
 KERNELS = ("linear", "cosine", "rbf")
@@ -58,7 +68,7 @@ def squared_distances(X: torch.Tensor, Y: torch.Tensor, *, y_sq: torch.Tensor | 
 
 def median_sq_distance(X, *, seed: int = 0, max_rows: int = _MEDIAN_ROWS) -> float:
     """Median of ``||x_i - x_j||^2`` over pairs ``i < j`` (a seeded subsample of ``max_rows`` rows above that)."""
-    return _median_sq_distance(as_matrix(X, "X", min_samples=2).detach(), "X", seed, max_rows)
+    return _median_sq_distance(check_scale(as_matrix(X, "X", min_samples=2).detach(), "X"), "X", seed, max_rows)
 
 
 def _median_sq_distance(X: torch.Tensor, name: str, seed: int, max_rows: int = _MEDIAN_ROWS) -> float:
@@ -83,7 +93,7 @@ def kernel_fn(
     ``a.b / (||a|| ||b||)``. A callable is returned unchanged.
     """
     if callable(kernel):
-        return kernel
+        return _checked_kernel(kernel)
     check_choice(kernel, "kernel", KERNELS)
     if kernel == "linear":
         return lambda A, B: A @ B.T
@@ -96,6 +106,54 @@ def kernel_fn(
     return lambda A, B: torch.exp(-squared_distances(A, B) / two_s2)
 
 
+def _checked_kernel(k: KernelFn) -> KernelFn:
+    """A user's ``k(A, B)`` whose every answer must be a finite ``(len A, len B)`` tensor."""
+    def checked(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        out = k(A, B)
+        want = (A.shape[0], B.shape[0])
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
+            got = tuple(out.shape) if hasattr(out, "shape") else type(out).__name__
+            raise ValueError(f"kernel: expected kernel(A, B) to return a tensor of shape {want}, got {got}")
+        if not bool(torch.isfinite(out.detach().sum())) and not bool(torch.isfinite(out.detach()).all()):
+            raise ValueError("kernel: kernel(A, B) returned non-finite values")
+        return out
+    return checked
+
+
+def hsic_degree(kernel, sigma) -> int | None:
+    """How HSIC of ``kernel`` scales when each input is multiplied by ``c``: as ``c^(2p)`` with
+    ``p`` = 1 (linear), 0 (cosine; RBF with the median bandwidth), ``None``: not homogeneous
+    (a fixed RBF bandwidth, a callable)."""
+    if kernel == "linear":
+        return 1
+    if kernel == "cosine" or (kernel == "rbf" and sigma is None):
+        return 0
+    return None
+
+
+def scaled_pair(Xt: torch.Tensor, Yt: torch.Tensor, kernel, sigma):
+    """``(X', Y', e)``: inputs rescaled by powers of two when the kernel's HSIC is homogeneous
+    (then ``HSIC(X, Y) = 2**e HSIC(X', Y')``), else the inputs checked by ``check_scale`` and ``e = None``."""
+    p = hsic_degree(kernel, sigma)
+    if p is None:
+        return check_scale(Xt, "X"), check_scale(Yt, "Y"), None
+    ex, ey = scale_exponent(Xt), scale_exponent(Yt)
+    return unit_scale(Xt, ex), unit_scale(Yt, ey), 2 * p * (ex + ey)
+
+
+def unscaled(value: torch.Tensor, e: int | None, what: str = "HSIC") -> torch.Tensor:
+    """``value * 2**e``, or ``ValueError`` naming ``X`` when that leaves float64's normal range."""
+    if not e:
+        return value
+    out = torch.ldexp(value, torch.tensor(e, device=value.device))
+    v, o = float(value.detach()), abs(float(out.detach()))
+    if v != 0 and (o == float("inf") or o < torch.finfo(torch.float64).tiny):
+        size, flow = ("large", "overflows") if e > 0 else ("small", "underflows")
+        raise ValueError(f"X: values too {size}: {what} of these inputs (about 2**{e} x {v:.3g}) {flow} float64; "
+                         "rescale the data")
+    return out
+
+
 def gram(X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, seed: int = 0) -> torch.Tensor:
     """The ``n x n`` Gram matrix ``K_ij = k(x_i, x_j)`` in float64.
 
@@ -103,6 +161,10 @@ def gram(X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, se
     [[1.0, 0.0], [0.0, 4.0]]
     """
     X = as_matrix(X, "X")
+    if hsic_degree(kernel, sigma) == 0:  # the Gram itself is scale invariant
+        X = unit_scale(X)
+    else:
+        check_scale(X, "X")
     return kernel_fn(X, kernel, sigma=sigma, seed=seed)(X, X)
 
 
@@ -117,12 +179,15 @@ def center_gram(K) -> torch.Tensor:
 # --------------------------------------------------------------------------- HSIC
 def hsic_gram(K, L, *, unbiased: bool = False):
     """HSIC from two ``n x n`` kernel matrices in ``O(n^2)`` (formulas in the module doc)."""
+    unbiased = check_bool(unbiased, "unbiased")
     K_t, L_t = _square(K, "K"), _square(L, "L")
     n = check_paired(K_t, L_t, ("K", "L"))
     _check_n(n, unbiased, "K")
+    ek, el = scale_exponent(K_t), scale_exponent(L_t)  # HSIC is bilinear in (K, L)
+    K_t, L_t = unit_scale(K_t, ek), unit_scale(L_t, el)
     sums = GramSums(K_t)
     sums.add_block(K_t, L_t, 0, unbiased)
-    return as_output(sums.hsic(n, unbiased), K, L)
+    return as_output(unscaled(sums.hsic(n, unbiased), ek + el), K, L)
 
 
 def hsic_linear(X, Y, *, unbiased: bool = False):
@@ -135,8 +200,9 @@ def hsic_linear(X, Y, *, unbiased: bool = False):
         sum K~      = ||s_x||^2 - sum k
         (K~1).(L~1) = s_x^T X^T Y s_y - s_x^T X^T l - (Y^T k)^T s_y + k.l
     """
-    Xt, Yt = _pair(X, Y, unbiased)
-    return as_output(linear_hsic(centered(Xt), centered(Yt), unbiased), X, Y)
+    unbiased = check_bool(unbiased, "unbiased")
+    Xt, Yt, e = scaled_pair(*_pair(X, Y, unbiased), "linear", None)
+    return as_output(unscaled(linear_hsic(centered(Xt), centered(Yt), unbiased), e), X, Y)
 
 
 def hsic(
@@ -158,14 +224,17 @@ def hsic(
     the feature path for a linear kernel when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)``.
     ``sigma`` (RBF bandwidth) applies to both inputs; ``None`` = median heuristic each.
     """
+    unbiased = check_bool(unbiased, "unbiased")
     Xt, Yt = _pair(X, Y, unbiased)
     n = Xt.shape[0]
-    if resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature":
+    feature = resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature"
+    Xt, Yt, e = scaled_pair(Xt, Yt, kernel, sigma)
+    if feature:
         value = linear_hsic(centered(Xt), centered(Yt), unbiased)
     else:
         (sums,) = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size)
         value = sums.hsic(n, unbiased)
-    return as_output(value, X, Y)
+    return as_output(unscaled(value, e), X, Y)
 
 
 def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
@@ -260,11 +329,16 @@ def _square(K, name: str) -> torch.Tensor:
 
 
 def unit_rows(A: torch.Tensor, name: str = "X") -> torch.Tensor:
-    """Rows scaled to unit norm; an all-zero row raises naming ``name``."""
-    norms = A.norm(dim=1, keepdim=True)
-    if bool((norms == 0).any()):
+    """Rows scaled to unit norm; an all-zero row raises naming ``name``.
+
+    Each row is first brought to ``max|a| in [0.5, 1)`` by a power of two, so rows of any
+    finite magnitude (1e-300 .. 1e300) normalise without overflow or underflow.
+    """
+    peak = A.detach().abs().amax(1, keepdim=True)
+    if bool((peak == 0).any()):
         raise ValueError(f"{name}: cosine similarity is undefined for an all-zero row")
-    return A / norms
+    A = torch.ldexp(A, -torch.frexp(peak).exponent)
+    return A / A.norm(dim=1, keepdim=True)
 
 
 def as_output(value: torch.Tensor, *inputs):

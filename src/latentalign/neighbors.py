@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ._extras import available, require
-from ._validate import as_matrix, check_choice, check_k
+from ._validate import as_matrix, check_choice, check_int, check_k, scale_exponent, unit_scale
 from .kernels import unit_rows
 
 METRICS = ("euclidean", "cosine")
@@ -84,8 +84,14 @@ def knn(
                 f"queries: expected {data.shape[1]} features like X, got {q.shape[1]}"
             )
         k = check_k(k, data.shape[0] + 1, "k")
+    if block_size is not None:
+        block_size = check_int(block_size, "block_size")
     work = torch.promote_types(data.dtype, q.dtype)
     data, q = data.to(work), q.to(work)
+    # one power of two for data and queries: the order is unchanged, no square overflows or underflows
+    e = 0 if metric == "cosine" else scale_exponent(data if self_search else torch.cat([data, q]))
+    data = unit_scale(data, e)
+    q = data if self_search else unit_scale(q, e)
     if metric == "cosine":
         data = unit_rows(data, "X")
         q = data if self_search else unit_rows(q, "queries")
@@ -99,7 +105,7 @@ def knn(
         cand, approx = _faiss_candidates(data, q, n_cand, self_search)
         search_eps = torch.finfo(torch.float32).eps
     idx, dist = _rerank_exact(data, q, cand, approx, k, self_search, search_eps)
-    dist = dist / 2.0 if metric == "cosine" else dist.sqrt()  # ||a - b||^2 / 2 = 1 - cos for unit rows
+    dist = dist / 2.0 if metric == "cosine" else unit_scale(dist.sqrt(), -e)  # ||a - b||^2 / 2 = 1 - cos
     return Neighbors(idx.to(X.device if isinstance(X, torch.Tensor) else "cpu"), dist)
 
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import as_matrix, check_paired
+from .._validate import as_matrix, check_paired, check_scale, unit_scale
 from ..kernels import as_output  # numpy in -> float, torch in -> 0-d tensor
 
 __all__ = ["paired", "as_output", "safe_sqrt", "check_self_term", "zero_diagonal"]
 
 
 def paired(X, Y, *, unbiased: bool = False, min_samples: int = 2, allow_constant: bool = False,
-           names: tuple[str, str] = ("X", "Y")):
+           names: tuple[str, str] = ("X", "Y"), scale_free: bool = False):
     """Validate a pair of representations ``(n, d1)``, ``(n, d2)``; return float64 tensors.
 
     ``unbiased`` raises the sample floor to 4 (the unbiased HSIC needs ``n >= 4``).
     A constant input (every row identical) is rejected unless ``allow_constant``.
+    ``scale_free=True`` (a measure invariant to rescaling each input) returns each input
+    rescaled by a power of two to ``max|x|`` in [0.5, 1) (:func:`~latentalign._validate.unit_scale`);
+    otherwise magnitudes whose squares overflow or underflow are refused
+    (:func:`~latentalign._validate.check_scale`).
     """
     Xt = as_matrix(X, names[0])
     Yt = as_matrix(Y, names[1])
@@ -35,7 +39,9 @@ def paired(X, Y, *, unbiased: bool = False, min_samples: int = 2, allow_constant
     if n < floor:
         why = "the unbiased estimator needs" if unbiased and floor == 4 else "needs"
         raise ValueError(f"{names[0]}: {why} at least {floor} samples, got {n}")
-    return Xt, Yt
+    if scale_free:
+        return unit_scale(Xt), unit_scale(Yt)
+    return check_scale(Xt, names[0]), check_scale(Yt, names[1])
 
 
 def zero_diagonal(M: torch.Tensor) -> torch.Tensor:

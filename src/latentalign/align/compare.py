@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from .._deprecate import renamed_kwargs
-from .._validate import check_choice, check_int, check_seed
+from .._validate import check_bool, check_choice, check_int, check_seed
 from ..models import LayerRecorder, Recording, layer_names
 from ..models.batches import SampleIds, call_model, output_tensor, unpack_batch
 from ..models.pooling import POOLS
@@ -355,6 +355,7 @@ def compare_models(
     check_choice(reduce, "reduce", ("flatten", "mean"))
     check_choice(pool, "pool", POOLS)
     permutations = check_int(permutations, "permutations", minimum=0)
+    stitch = check_bool(stitch, "stitch")
     seed = check_seed(seed)
     layers_a, layers_b = _check_layers(model_a, layers_a, "model_a"), _check_layers(model_b, layers_b, "model_b")
     specs = _metric_specs(metrics)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import torch
 
+from .._validate import check_bool
 from ..kernels import GRAM_BLOCK, squared_distances, unit_rows
 from ..moments import centered
 from ._common import as_output, check_self_term, paired, safe_sqrt
@@ -176,6 +177,7 @@ def permutation_procrustes(X, Y):
 
 def aligned_cosine(X, Y, *, centered_columns: bool = False):
     """Mean row cosine after the orthogonal Procrustes alignment of ``X`` to ``Y``, in ``[-1, 1]``."""
+    centered_columns = check_bool(centered_columns, "centered_columns")
     A, B = _padded(*paired(X, Y))
     if centered_columns:
         A, B = centered(A), centered(B)

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validate import as_labels
+from ._common import paired
 
 __all__ = ["TaskPenalty", "head_lipschitz", "task_penalty", "attach_task_penalties"]
 
@@ -95,9 +96,15 @@ def task_penalty(head: nn.Module, native, stitched, y) -> TaskPenalty:
     """Compare ``head`` on ``native`` and ``stitched`` features (same rows, labels ``y``)."""
     if not isinstance(head, nn.Module):
         raise TypeError(f"head: expected a torch.nn.Module mapping features to logits, got {type(head).__name__}")
-    native, stitched = torch.as_tensor(native, dtype=torch.float64), torch.as_tensor(stitched, dtype=torch.float64)
+    native, stitched = paired(native, stitched, min_samples=1, allow_constant=True, names=("native", "stitched"))
+    if stitched.shape[1] != native.shape[1]:
+        raise ValueError(f"stitched: expected {native.shape[1]} features like native, got {stitched.shape[1]}")
     labels = as_labels(y, "y", n_samples=native.shape[0]).to(native.device)
-    out_native, out_stitched = _run_head(head, native), _run_head(head, stitched)
+    try:
+        out_native, out_stitched = _run_head(head, native), _run_head(head, stitched)
+    except RuntimeError as err:
+        raise ValueError(f"head: cannot be applied to features of shape {tuple(native.shape)}: "
+                         f"{str(err).splitlines()[0]}") from None
     if out_native.ndim != 2 or int(labels.max()) >= out_native.shape[1]:
         raise ValueError(f"head: expected logits (n, n_classes > max label), got shape {tuple(out_native.shape)}")
     labels = labels.to(out_native.device)

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import torch
 
-from ..kernels import GRAM_BLOCK, GRAM_TRIPLE, KernelFn, gram_sums, hsic, resolve_path
+from .._validate import check_bool
+from ..kernels import GRAM_BLOCK, GRAM_TRIPLE, KernelFn, gram_sums, hsic, hsic_degree, resolve_path
 from ..moments import centered, hsic_triple
 from ._common import as_output, check_self_term, paired
 
@@ -57,7 +58,8 @@ def cka(
     >>> round(cka(X, 2 * X @ np.linalg.qr(np.ones((3, 3)) + np.eye(3))[0]), 12)
     1.0
     """
-    Xt, Yt = paired(X, Y, unbiased=unbiased)
+    unbiased = check_bool(unbiased, "unbiased")
+    Xt, Yt = paired(X, Y, unbiased=unbiased, scale_free=hsic_degree(kernel, sigma) is not None)
     n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
     if resolve_path(path, kernel, n, d1, d2) == "feature":
         xy, xx, yy = hsic_triple(centered(Xt), centered(Yt), unbiased)
@@ -87,7 +89,7 @@ def ka(
     >>> round(ka([[1., 0.], [0., 1.]], [[2., 0.], [0., 2.]]), 12)
     1.0
     """
-    Xt, Yt = paired(X, Y, allow_constant=True)
+    Xt, Yt = paired(X, Y, allow_constant=True, scale_free=hsic_degree(kernel, sigma) is not None)
     n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
     if resolve_path(path, kernel, n, d1, d2) == "feature":
         xy, xx, yy = ((A.T @ B).square().sum() for A, B in ((Xt, Yt), (Xt, Xt), (Yt, Yt)))

@@ -30,8 +30,10 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
+import numpy as np
 import torch
 
+from .._validate import unit_scale
 from ..moments import centered
 from ._common import paired
 from .names import StandardName, parse
@@ -313,6 +315,22 @@ def _form_kind_range(fam: Family, form: str, base: tuple[float, float]) -> tuple
     return "distance", (0.0, math.inf)
 
 
+def _unit_like(Z):
+    """A float array or tensor rescaled by a power of two to ``max|z|`` in [0.5, 1), same type (else ``Z``)."""
+    if isinstance(Z, torch.Tensor):
+        return unit_scale(Z) if Z.is_floating_point() and bool(torch.isfinite(Z.detach()).all()) else Z
+    if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and Z.size and bool(np.isfinite(Z).all()):
+        peak = np.abs(Z).max()
+        return np.ldexp(Z, -np.frexp(peak)[1]) if peak > 0 else Z
+    return Z
+
+
+def _scale_free(fn: Callable) -> Callable:
+    """``fn`` of a measure invariant to rescaling each input, called on inputs rescaled by powers of two,
+    so ``f(c X, c Y) == f(X, Y)`` for any finite ``c`` (no square overflows or underflows)."""
+    return lambda X, Y: fn(_unit_like(X), _unit_like(Y))
+
+
 # ----------------------------------------------------------------------------- plain measures
 def _plain(module: str, attr: str, kind: str, range_: tuple[float, float], invariances: tuple[str, ...], *,
            symmetric: bool = True, note: str = "", **kwargs) -> Family:
@@ -413,8 +431,9 @@ def measure(name: str) -> MetricInfo:
         return REGISTRY[name]
     if isinstance(name, str) and name in PLAIN:
         fam = PLAIN[name]
-        return MetricInfo(name, fam.build({}, False), fam.kind, fam.range, fam.symmetric, fam.invariances, _GENERIC,
-                          (), note=fam.note)
+        fn = fam.build({}, False)
+        fn = _scale_free(fn) if SCALING in fam.invariances else fn
+        return MetricInfo(name, fn, fam.kind, fam.range, fam.symmetric, fam.invariances, _GENERIC, (), note=fam.note)
     if isinstance(name, str) and name in ALIASES:
         return replace(measure(ALIASES[name]), name=name)
     try:
@@ -447,6 +466,7 @@ def measure(name: str) -> MetricInfo:
     if parsed.measure == "rsa" and params["compare"] in _DISTANCE_COMPARES:
         kind, rng = "distance", (0.0, math.inf)
     invariances = _invariances(parsed.measure, fam, params, parsed.form)
+    fn = _scale_free(fn) if SCALING in invariances else fn
     return MetricInfo(str(parsed), fn, kind, rng, fam.symmetric, invariances, _GENERIC, (), note=fam.note)
 
 

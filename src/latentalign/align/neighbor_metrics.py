@@ -114,7 +114,7 @@ def edge_products(Z: torch.Tensor, keys: torch.Tensor, n: int, rows: torch.Tenso
 
 
 def _neighbors_pair(X, Y, k, metric, backend, minimum=1, min_samples=2):
-    Xt, Yt = paired(X, Y, min_samples=min_samples, allow_constant=True)
+    Xt, Yt = paired(X, Y, min_samples=min_samples, scale_free=True)
     k = check_k(k, Xt.shape[0], minimum=minimum)
     own = lambda Z, name: as_matrix(Z, name, dtype=None)
     return Xt, Yt, neighbor_lists(own(X, "X"), k, metric, backend, "X"), neighbor_lists(own(Y, "Y"), k, metric,

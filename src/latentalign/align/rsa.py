@@ -130,7 +130,8 @@ def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: i
     check_choice(rdm, "rdm", RDMS)
     check_choice(compare, "compare", COMPARISONS)
     block_size = check_int(block_size, "block_size")
-    Xt, Yt = paired(X, Y, min_samples=3 if compare != "centered" else 2)
+    # every RDM here is homogeneous in the input's scale and every comparison is scale free
+    Xt, Yt = paired(X, Y, min_samples=3 if compare != "centered" else 2, scale_free=True)
     n = Xt.shape[0]
     Zx, fx = rdm_kernel(Xt, rdm, "X")
     Zy, fy = rdm_kernel(Yt, rdm, "Y")

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import torch
 
+from .._validate import check_bool
 from ..moments import centered
 from ._common import check_self_term, paired
 from .subspace_metrics import ranked_svd
@@ -53,6 +54,7 @@ def _eigenpairs(Z: torch.Tensor, center: bool):
 
 def spectral(X, Y, *, center: bool = True) -> SpectralAlignment:
     """Per-eigenpair contributions ``C_ij`` to CKA_b (``center=False``: to KA)."""
+    center = check_bool(center, "center")
     Xt, Yt = paired(X, Y, allow_constant=not center)
     U1, a = _eigenpairs(Xt, center)
     U2, b = _eigenpairs(Yt, center)

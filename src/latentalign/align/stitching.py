@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from .._deprecate import deprecated, renamed_kwargs, renamed_objects
-from .._validate import as_matrix, check_choice, check_nonnegative
+from .._validate import as_matrix, check_bool, check_choice, check_nonnegative
 from ._common import paired
 from .subspace_metrics import ranked_svd
 
@@ -139,6 +139,7 @@ def loo_curve(X1, X2, *, center: bool = True, grid=RIDGE_GRID) -> np.ndarray:
     >>> curve.shape, bool(curve.argmin() < 20)
     ((33,), True)
     """
+    center = check_bool(center, "center")
     A, B = paired(X1, X2, names=("X1", "X2"))
     grid = [check_nonnegative(v, "grid") for v in grid]
     return np.array(_loo_errors(_Side(A, center), _Side(B, center), center, grid))
@@ -214,7 +215,7 @@ def stitch(X1, X2, *, ridge: float | str = "gcv", center: bool = True, direction
     :class:`~latentalign.align.head_penalty.TaskPenalty`.
     """
     check_choice(direction, "direction", DIRECTIONS)
-    check_choice(center, "center", (True, False))
+    center = check_bool(center, "center")
     if ridge != "gcv":
         ridge = check_nonnegative(ridge, "ridge")
     A, B = paired(X1, X2, min_samples=2, names=("X1", "X2"))

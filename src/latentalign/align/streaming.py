@@ -43,7 +43,7 @@ import torch.distributed as dist
 
 from .._deprecate import renamed_kwargs
 from .._extras import require
-from .._validate import as_matrix, check_choice, check_ints, check_nonnegative
+from .._validate import as_matrix, check_bool, check_choice, check_ints, check_nonnegative, check_scale
 from ..moments import centered, cross_moments, hsic_from_moments, linear_hsic, self_hsic, self_moments
 from ..train.distributed import is_distributed
 from .stitching import Stitcher, ridge_map
@@ -56,7 +56,7 @@ GIB = 2**30
 
 
 def _batch(Z, name: str, dim: int | None = None) -> torch.Tensor:
-    Z = as_matrix(Z, name).detach()
+    Z = check_scale(as_matrix(Z, name).detach(), name)  # the moments square every entry
     if dim is not None and Z.shape[1] != dim:
         raise ValueError(f"{name}: expected {dim} features, got {Z.shape[1]}")
     return Z
@@ -93,7 +93,7 @@ class LinearCKA(Metric):
 
     def __init__(self, unbiased: bool = False, shift="first_batch", **kwargs):
         super().__init__(**kwargs)
-        self.unbiased = bool(unbiased)
+        self.unbiased = check_bool(unbiased, "unbiased")
         self._shift = _check_shift(shift, 2)
         names = ["n", "s_x", "s_y", "xtx", "yty", "xty"]
         if self.unbiased:
@@ -185,7 +185,7 @@ class LayerCKA(Metric):
         super().__init__(**kwargs)
         self.dims_a, self.dims_b = check_ints(dims_a, "dims_a"), check_ints(dims_b, "dims_b")
         self.mode = check_choice(mode, "mode", ("exact", "minibatch"))
-        self.unbiased = (mode == "minibatch") if unbiased is None else bool(unbiased)
+        self.unbiased = (mode == "minibatch") if unbiased is None else check_bool(unbiased, "unbiased")
         La, Lb = len(self.dims_a), len(self.dims_b)
         self._shift = _check_shift(shift, La + Lb)
         f64 = {"dtype": torch.float64}

@@ -25,7 +25,7 @@ import math
 
 import torch
 
-from .._validate import check_choice, check_int
+from .._validate import check_bool, check_choice, check_int
 from ..moments import centered
 from ._common import as_output, paired
 
@@ -98,7 +98,7 @@ def mean_correlation(Qx: torch.Tensor, Qy: torch.Tensor, squared: bool) -> torch
 
 def cca_bases(X, Y, keep=None, dims=None):
     """Orthonormal bases ``Qx``, ``Qy`` of the centred inputs (``keep``/``dims`` as in svcca); checks ranks."""
-    Xt, Yt = paired(X, Y, min_samples=3)
+    Xt, Yt = paired(X, Y, min_samples=3, scale_free=True)
     dx, dy = (dims, dims) if not isinstance(dims, (tuple, list)) else dims
     Qx = orthonormal_basis(Xt, keep=keep, dims=dx)
     Qy = orthonormal_basis(Yt, keep=keep, dims=dy)
@@ -121,12 +121,14 @@ def canonical_correlations(X, Y):
 
 def cca(X, Y, *, squared: bool = False):
     """Mean canonical correlation (``squared``: mean ``rho^2``), in ``[0, 1]``; invariant to invertible linear maps."""
+    squared = check_bool(squared, "squared")
     Qx, Qy = cca_bases(X, Y)
     return as_output(mean_correlation(Qx, Qy, squared), X, Y)
 
 
 def svcca(X, Y, *, keep: float = 0.99, dims: int | tuple[int, int] | None = None, squared: bool = False):
     """SVCCA: CCA on the top singular directions (``keep`` of the variance, or ``dims``; one int or one per input)."""
+    squared = check_bool(squared, "squared")
     if dims is not None:
         pair = dims if isinstance(dims, (tuple, list)) else (dims, dims)
         if len(pair) != 2:
@@ -156,7 +158,7 @@ def nuclear_alignment(Xb: torch.Tensor, Yb: torch.Tensor) -> torch.Tensor:
 
 def procrustes_similarity(X, Y):
     """``P = max_Q <Xb Q, Yb>`` over orthogonal ``Q`` (``Xb``, ``Yb`` centred, unit norm), in ``[0, 1]``."""
-    Xt, Yt = paired(X, Y)
+    Xt, Yt = paired(X, Y, scale_free=True)
     return as_output(nuclear_alignment(unit_frobenius(Xt), unit_frobenius(Yt)).clamp(-1.0, 1.0), X, Y)
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from .._deprecate import renamed_kwargs
-from .._validate import _to_tensor, as_labels, as_matrix, check_positive
+from .._validate import _to_tensor, as_labels, as_matrix, check_bool, check_positive, check_scale, unit_scale
 from ..moments import centered
 from ._common import as_output
 from .kernel_metrics import cka
@@ -57,8 +57,10 @@ def kta(X, y):
     return as_output(cka(Xt, targets(y, Xt.shape[0]).to(Xt.device)), X, y)
 
 
-def _spectrum(X, y, center: bool):
+def _spectrum(X, y, center: bool, scale_free: bool):
+    center = check_bool(center, "center")
     Xt = as_matrix(X, "X", allow_constant=not center)
+    Xt = unit_scale(Xt) if scale_free else check_scale(Xt, "X")
     T = targets(y, Xt.shape[0]).to(Xt.device)
     if center:
         Xt, T = centered(Xt), centered(T)
@@ -73,7 +75,7 @@ def cumulative_power(X, y, *, center: bool = True):
     of ``y~`` in the column space of ``Xc`` (1 when the task is linearly decodable
     without error).
     """
-    _, U, _, T = _spectrum(X, y, center)
+    _, U, _, T = _spectrum(X, y, center, scale_free=True)
     power = (U.T @ T).square().sum(1)
     out = power.cumsum(0) / T.square().sum()
     return out if isinstance(X, torch.Tensor) else out.detach().numpy()
@@ -83,7 +85,7 @@ def cumulative_power(X, y, *, center: bool = True):
 def kare(X, y, ridge: float, *, center: bool = True):
     """Kernel alignment risk estimator of linear kernel ridge regression; ``ridge`` is absolute (added to ``K/n``)."""
     ridge = check_positive(ridge, "ridge")
-    n, U, s, T = _spectrum(X, y, center)
+    n, U, s, T = _spectrum(X, y, center, scale_free=False)
     inv = 1.0 / (s * s / n + ridge)
     proj = U.T @ T
     residual = T.square().sum() - proj.square().sum()  # ||(I - U U^T) y||^2
