@@ -45,6 +45,7 @@ from ._validate import (
     check_paired,
     check_positive,
     check_scale,
+    check_seed,
     scale_exponent,
     unit_scale,
 )
@@ -118,6 +119,15 @@ def _checked_kernel(k: KernelFn) -> KernelFn:
             raise ValueError("kernel: kernel(A, B) returned non-finite values")
         return out
     return checked
+
+
+def check_kernel_options(kernel, sigma, seed, block_size) -> int:
+    """Check the kernel options of HSIC-like scores up front, whichever path uses them; return ``block_size``."""
+    if not callable(kernel):
+        check_choice(kernel, "kernel", KERNELS)
+    check_positive(sigma, "sigma", allow_none=True)
+    check_seed(seed)
+    return check_int(block_size, "block_size")
 
 
 def hsic_degree(kernel, sigma) -> int | None:
@@ -225,6 +235,7 @@ def hsic(
     ``sigma`` (RBF bandwidth) applies to both inputs; ``None`` = median heuristic each.
     """
     unbiased = check_bool(unbiased, "unbiased")
+    block_size = check_kernel_options(kernel, sigma, seed, block_size)
     Xt, Yt = _pair(X, Y, unbiased)
     n = Xt.shape[0]
     feature = resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature"

@@ -28,7 +28,16 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_bool
-from ..kernels import GRAM_BLOCK, GRAM_TRIPLE, KernelFn, gram_sums, hsic, hsic_degree, resolve_path
+from ..kernels import (
+    GRAM_BLOCK,
+    GRAM_TRIPLE,
+    KernelFn,
+    check_kernel_options,
+    gram_sums,
+    hsic,
+    hsic_degree,
+    resolve_path,
+)
 from ..moments import centered, hsic_triple
 from ._common import as_output, check_self_term, paired
 
@@ -59,6 +68,7 @@ def cka(
     1.0
     """
     unbiased = check_bool(unbiased, "unbiased")
+    block_size = check_kernel_options(kernel, sigma, seed, block_size)
     Xt, Yt = paired(X, Y, unbiased=unbiased, scale_free=hsic_degree(kernel, sigma) is not None)
     n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
     if resolve_path(path, kernel, n, d1, d2) == "feature":
@@ -89,6 +99,7 @@ def ka(
     >>> round(ka([[1., 0.], [0., 1.]], [[2., 0.], [0., 2.]]), 12)
     1.0
     """
+    block_size = check_kernel_options(kernel, sigma, seed, block_size)
     Xt, Yt = paired(X, Y, allow_constant=True, scale_free=hsic_degree(kernel, sigma) is not None)
     n, d1, d2 = Xt.shape[0], Xt.shape[1], Yt.shape[1]
     if resolve_path(path, kernel, n, d1, d2) == "feature":

@@ -46,7 +46,7 @@ def neighbor_lists(Z: torch.Tensor, k: int, metric: str, backend: str, name: str
     core's exact float64 re-rank of the candidates), so it costs what the data needs.
     """
     check_choice(metric, "metric", METRICS)
-    check_choice(backend, "backend", BACKENDS)
+    check_choice(backend, "knn_backend", BACKENDS)
     if metric == "cosine":  # normalise here so a zero row is reported under the right name
         Z = unit_rows(Z.detach(), name)
     return knn(Z.detach(), k, metric="euclidean", backend=backend).indices

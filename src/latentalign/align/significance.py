@@ -37,9 +37,9 @@ import numpy as np
 import torch
 
 from .._threads import thread_policy
-from .._validate import _to_tensor, as_matrix, check_int, check_seed
+from .._validate import _to_tensor, as_matrix, check_int, check_seed, unit_scale
 from .permutation import evaluator
-from .registry import MetricInfo, metric
+from .registry import SCALING, MetricInfo, metric
 
 __all__ = ["significance", "permutation_test", "bootstrap_ci", "SignificanceResult", "PermutationResult",
            "BootstrapResult"]
@@ -85,13 +85,17 @@ def _info(name) -> MetricInfo:
     return name if isinstance(name, MetricInfo) else metric(name)
 
 
-def _inputs(info: MetricInfo, X, Y):
+def _inputs(info: MetricInfo, X, Y, options: dict):
     """Detached float64 ``X``, ``Y`` (kta's labels stay a 1-D tensor; the kNN metrics keep the input
-    precision their neighbour search uses); the metric has validated them."""
+    precision their neighbour search uses); the metric has validated them. A scale-invariant metric
+    (no absolute bandwidth) gets each input rescaled by a power of two, so the fast permutation
+    paths square nothing that overflows."""
     dtype = None if info.name in _NEIGHBOUR_METRICS else torch.float64
-    Xt = as_matrix(X, "X", dtype=dtype).detach()
+    scale_free = SCALING in info.invariances and options.get("sigma") is None and not callable(options.get("kernel"))
+    rescale = unit_scale if scale_free else (lambda t: t)
+    Xt = rescale(as_matrix(X, "X", dtype=dtype).detach())
     Yt = _to_tensor(Y, "y")
-    Yt = Yt.detach() if info.name == "kta" and Yt.ndim == 1 else as_matrix(Y, "Y", dtype=dtype).detach()
+    Yt = Yt.detach() if info.name == "kta" and Yt.ndim == 1 else rescale(as_matrix(Y, "Y", dtype=dtype).detach())
     return Xt, Yt
 
 
@@ -107,7 +111,7 @@ def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000,
     seed = check_seed(seed)
     permutations = check_int(permutations, "permutations")
     value = float(info.fn(X, Y, **options))
-    Xt, Yt = _inputs(info, X, Y)
+    Xt, Yt = _inputs(info, X, Y, options)
     values = evaluator(info.name, Xt, Yt, options)
     if values is None:
         def values(perms):
@@ -135,7 +139,7 @@ def bootstrap_ci(X, Y, metric="cka", *, seed: int, resamples: int = 1000, confid
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a level in (0, 1), got {confidence!r}")
     value = float(info.fn(X, Y, **options))
-    Xt, Yt = _inputs(info, X, Y)
+    Xt, Yt = _inputs(info, X, Y, options)
     n = Xt.shape[0]
     gen = torch.Generator().manual_seed(seed)
     knn_metric = info.name in _NEIGHBOUR_METRICS

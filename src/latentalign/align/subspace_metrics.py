@@ -100,6 +100,9 @@ def cca_bases(X, Y, keep=None, dims=None):
     """Orthonormal bases ``Qx``, ``Qy`` of the centred inputs (``keep``/``dims`` as in svcca); checks ranks."""
     Xt, Yt = paired(X, Y, min_samples=3, scale_free=True)
     dx, dy = (dims, dims) if not isinstance(dims, (tuple, list)) else dims
+    for d, Z, name in ((dx, Xt, "X"), (dy, Yt, "Y")):
+        if d is not None and d > Z.shape[1]:
+            raise ValueError(f"dims: must be <= the {Z.shape[1]} features of {name}, got {d}")
     Qx = orthonormal_basis(Xt, keep=keep, dims=dx)
     Qy = orthonormal_basis(Yt, keep=keep, dims=dy)
     check_ranks(Qx.shape[1], Qy.shape[1], Xt.shape[0])

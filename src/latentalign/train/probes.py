@@ -25,7 +25,17 @@ import numpy as np
 import torch
 
 from .._deprecate import renamed_kwargs
-from .._validate import as_labels, as_matrix, check_choice, check_k, check_nonnegative, check_positive
+from .._validate import (
+    as_labels,
+    as_matrix,
+    check_choice,
+    check_k,
+    check_nonnegative,
+    check_positive,
+    check_scale,
+    scale_exponent,
+    unit_scale,
+)
 from ..neighbors import knn
 
 __all__ = ["linear_probe", "knn_probe"]
@@ -70,13 +80,16 @@ def linear_probe(Z_train, y_train, Z_test, y_test, *, kind: str = "logistic", ri
     ridge = DEFAULT_RIDGE[kind] if ridge is None else ridge
     Ztr, ytr, Zte, yte = check_probe_split(Z_train, y_train, Z_test, y_test)
     if kind == "lstsq":
-        ridge = check_nonnegative(ridge, "ridge")
+        ridge = check_nonnegative(ridge, "ridge")  # absolute: the fit is not scale invariant
+        Ztr, Zte = check_scale(Ztr, "Z_train"), check_scale(Zte, "Z_test")
         ytr_np, yte_np = ytr.cpu().numpy(), yte.cpu().numpy()
         Y = np.eye(int(max(ytr_np.max(), yte_np.max())) + 1)[ytr_np]
         V = lstsq_fit(Ztr.cpu().numpy(), Y, ridge)
         pred = with_intercept(Zte.cpu().numpy(), V).argmax(axis=1)
         return float(np.mean(pred == yte_np))
-    return _logistic_accuracy(Ztr, ytr, Zte, yte, check_positive(ridge, "ridge"), max_iter)
+    e = scale_exponent(torch.cat([Ztr, Zte]))  # standardised features: one common power of two changes nothing
+    ridge = check_positive(ridge, "ridge")
+    return _logistic_accuracy(unit_scale(Ztr, e), ytr, unit_scale(Zte, e), yte, ridge, max_iter)
 
 
 def _logistic_accuracy(Ztr, ytr, Zte, yte, ridge: float, max_iter) -> float:
