@@ -10,8 +10,8 @@ naming the argument.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -164,9 +164,9 @@ class _Head(nn.Module):
 
 _HEAD = _Head()
 _MEASURE_NAMES = sorted({measures.example(t) for t in measures.MEASURES})
-_INVARIANT = [n for n in _MEASURE_NAMES if measures.SCALING in measures.measure(n).invariances
+_INVARIANT = [n for n in _MEASURE_NAMES if measures.measure(n).scale_invariant
               and not n.startswith(("cosine", "rsa-rdm=poisson"))]
-_NOT_INVARIANT = [n for n in _MEASURE_NAMES if measures.SCALING not in measures.measure(n).invariances
+_NOT_INVARIANT = [n for n in _MEASURE_NAMES if not measures.measure(n).scale_invariant
                   and not n.startswith(("cosine", "rsa-rdm=poisson"))]
 
 
@@ -248,8 +248,8 @@ CASES = [case for spec in SPECS for case in _cases_for(spec)] + [
     Case("out_of_range", "significance-seed-negative", lambda: align.significance(X, Y, "cka", seed=-1),
          arg="seed", words=">= 0"),
     Case("out_of_range", "metric-unknown-name", lambda: align.metric("ckaa"), arg="name", words="closest"),
-    Case("out_of_range", "measure-svcca-dim-above-features", _measure("svcca-dim=10-score", X, Y), arg="dims",
-         words="features"),
+    Case("out_of_range", "measure-svcca-dim-above-features", _measure("svcca-dim=10-score", X, Y), arg="X",
+         words="more than its 4 features"),
     Case("out_of_range", "measure-shape-alpha-out-of-range", lambda: align.measure("shape_metric-alpha=2-score"),
          arg="name", words="outside"),
     Case("out_of_range", "kare-ridge-zero", lambda: align.kare(X, LABELS, 0.0), arg="ridge", words="positive"),

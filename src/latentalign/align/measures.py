@@ -120,7 +120,14 @@ def _svcca(p: dict, squared: bool):
     if "var" in p and "dim" in p:
         raise ValueError("name: svcca takes var=<fraction> or dim=<int>, not both")
     if "dim" in p:
-        return lambda X, Y: svcca(X, Y, dims=p["dim"], squared=squared)
+        def fn(X, Y):
+            for Z, name in ((X, "X"), (Y, "Y")):
+                width = Z.shape[-1] if hasattr(Z, "shape") and len(Z.shape) == 2 else p["dim"]
+                if p["dim"] > width:  # the data are too narrow for the named measure
+                    raise ValueError(f"{name}: svcca-dim={p['dim']} keeps {p['dim']} directions, more than its "
+                                     f"{width} features")
+            return svcca(X, Y, dims=p["dim"], squared=squared)
+        return fn
     return lambda X, Y: svcca(X, Y, keep=p.get("var", 0.99), squared=squared)
 
 
@@ -432,8 +439,8 @@ def measure(name: str) -> MetricInfo:
     if isinstance(name, str) and name in PLAIN:
         fam = PLAIN[name]
         fn = fam.build({}, False)
-        fn = _scale_free(fn) if SCALING in fam.invariances else fn
-        return MetricInfo(name, fn, fam.kind, fam.range, fam.symmetric, fam.invariances, _GENERIC, (), note=fam.note)
+        info = MetricInfo(name, fn, fam.kind, fam.range, fam.symmetric, fam.invariances, _GENERIC, (), note=fam.note)
+        return replace(info, fn=_scale_free(fn)) if info.scale_invariant else info
     if isinstance(name, str) and name in ALIASES:
         return replace(measure(ALIASES[name]), name=name)
     try:
@@ -466,7 +473,7 @@ def measure(name: str) -> MetricInfo:
     if parsed.measure == "rsa" and params["compare"] in _DISTANCE_COMPARES:
         kind, rng = "distance", (0.0, math.inf)
     invariances = _invariances(parsed.measure, fam, params, parsed.form)
-    fn = _scale_free(fn) if SCALING in invariances else fn
+    fn = _scale_free(fn) if SCALING in invariances or INVERTIBLE in invariances else fn
     return MetricInfo(str(parsed), fn, kind, rng, fam.symmetric, invariances, _GENERIC, (), note=fam.note)
 
 

@@ -50,6 +50,11 @@ class MetricInfo:
     note: str = ""
 
     @property
+    def scale_invariant(self) -> bool:
+        """Unchanged when an input is multiplied by a constant (isotropic scaling, or any invertible linear map)."""
+        return SCALING in self.invariances or INVERTIBLE in self.invariances
+
+    @property
     def best(self) -> float:
         """The value of perfect alignment (top of the range for a similarity, bottom for a distance)."""
         return self.range[1] if self.kind == "similarity" else self.range[0]

@@ -39,7 +39,7 @@ import torch
 from .._threads import thread_policy
 from .._validate import _to_tensor, as_matrix, check_int, check_seed, unit_scale
 from .permutation import evaluator
-from .registry import SCALING, MetricInfo, metric
+from .registry import MetricInfo, metric
 
 __all__ = ["significance", "permutation_test", "bootstrap_ci", "SignificanceResult", "PermutationResult",
            "BootstrapResult"]
@@ -91,7 +91,7 @@ def _inputs(info: MetricInfo, X, Y, options: dict):
     (no absolute bandwidth) gets each input rescaled by a power of two, so the fast permutation
     paths square nothing that overflows."""
     dtype = None if info.name in _NEIGHBOUR_METRICS else torch.float64
-    scale_free = SCALING in info.invariances and options.get("sigma") is None and not callable(options.get("kernel"))
+    scale_free = info.scale_invariant and options.get("sigma") is None and not callable(options.get("kernel"))
     rescale = unit_scale if scale_free else (lambda t: t)
     Xt = rescale(as_matrix(X, "X", dtype=dtype).detach())
     Yt = _to_tensor(Y, "y")
