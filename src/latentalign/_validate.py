@@ -206,7 +206,28 @@ def unit_scale(t: torch.Tensor, exponent: int | None = None) -> torch.Tensor:
     [0.75, 0.25]
     """
     e = scale_exponent(t) if exponent is None else exponent
-    return t if e == 0 else torch.ldexp(t, torch.tensor(-e, device=t.device))
+    if e == 0:
+        return t
+    info = torch.finfo(t.dtype)
+    if abs(e) < 1000 and info.tiny <= 2.0**-e <= info.max:  # a normal power of two: one exact product
+        return t * 2.0**-e
+    return torch.ldexp(t, torch.tensor(-e, device=t.device))
+
+
+MODERATE_EXPONENT = 64  # |x| in [2**-64, 2**64]: squares and their sums are far from float64's limits
+
+
+def rescale_extreme(t: torch.Tensor) -> torch.Tensor:
+    """:func:`unit_scale` where ``max|t|`` lies outside ``[2**-64, 2**64]``, else ``t`` itself (no copy).
+
+    What a scale-invariant measure calls on each input: ordinary data pass untouched (no cost on
+    the hot paths), extreme magnitudes are brought to ``[0.5, 1)`` exactly.
+
+    >>> rescale_extreme(torch.tensor([1e300], dtype=torch.float64)).item() < 1, rescale_extreme(torch.tensor([3.0])).item()
+    (True, 3.0)
+    """
+    e = scale_exponent(t)
+    return t if abs(e) <= MODERATE_EXPONENT else unit_scale(t, e)
 
 
 SAFE_EXPONENT = 255  # |x| in [2**-255, 2**255] (about 1.7e-77 .. 5.8e76): fourth powers and their sums stay finite

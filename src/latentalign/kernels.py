@@ -38,6 +38,7 @@ from typing import Callable
 import torch
 
 from ._validate import (
+    MODERATE_EXPONENT,
     as_matrix,
     check_bool,
     check_choice,
@@ -46,6 +47,7 @@ from ._validate import (
     check_positive,
     check_scale,
     check_seed,
+    rescale_extreme,
     scale_exponent,
     unit_scale,
 )
@@ -148,6 +150,8 @@ def scaled_pair(Xt: torch.Tensor, Yt: torch.Tensor, kernel, sigma):
     if p is None:
         return check_scale(Xt, "X"), check_scale(Yt, "Y"), None
     ex, ey = scale_exponent(Xt), scale_exponent(Yt)
+    if max(abs(ex), abs(ey)) <= MODERATE_EXPONENT:  # ordinary data: nothing to do
+        return Xt, Yt, 0
     return unit_scale(Xt, ex), unit_scale(Yt, ey), 2 * p * (ex + ey)
 
 
@@ -172,7 +176,7 @@ def gram(X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, se
     """
     X = as_matrix(X, "X")
     if hsic_degree(kernel, sigma) == 0:  # the Gram itself is scale invariant
-        X = unit_scale(X)
+        X = rescale_extreme(X)
     else:
         check_scale(X, "X")
     return kernel_fn(X, kernel, sigma=sigma, seed=seed)(X, X)
@@ -194,6 +198,8 @@ def hsic_gram(K, L, *, unbiased: bool = False):
     n = check_paired(K_t, L_t, ("K", "L"))
     _check_n(n, unbiased, "K")
     ek, el = scale_exponent(K_t), scale_exponent(L_t)  # HSIC is bilinear in (K, L)
+    if max(abs(ek), abs(el)) <= MODERATE_EXPONENT:
+        ek = el = 0
     K_t, L_t = unit_scale(K_t, ek), unit_scale(L_t, el)
     sums = GramSums(K_t)
     sums.add_block(K_t, L_t, 0, unbiased)

@@ -36,7 +36,15 @@ import numpy as np
 import torch
 
 from ._extras import available, require
-from ._validate import as_matrix, check_choice, check_int, check_k, scale_exponent, unit_scale
+from ._validate import (
+    MODERATE_EXPONENT,
+    as_matrix,
+    check_choice,
+    check_int,
+    check_k,
+    scale_exponent,
+    unit_scale,
+)
 from .kernels import unit_rows
 
 METRICS = ("euclidean", "cosine")
@@ -90,6 +98,7 @@ def knn(
     data, q = data.to(work), q.to(work)
     # one power of two for data and queries: the order is unchanged, no square overflows or underflows
     e = 0 if metric == "cosine" else scale_exponent(data if self_search else torch.cat([data, q]))
+    e = 0 if abs(e) <= MODERATE_EXPONENT else e
     data = unit_scale(data, e)
     q = data if self_search else unit_scale(q, e)
     if metric == "cosine":

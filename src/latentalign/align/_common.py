@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import as_matrix, check_paired, check_scale, unit_scale
+from .._validate import as_matrix, check_paired, check_scale, rescale_extreme
 from ..kernels import as_output  # numpy in -> float, torch in -> 0-d tensor
 
 __all__ = ["paired", "as_output", "safe_sqrt", "check_self_term", "zero_diagonal"]
@@ -23,8 +23,8 @@ def paired(X, Y, *, unbiased: bool = False, min_samples: int = 2, allow_constant
 
     ``unbiased`` raises the sample floor to 4 (the unbiased HSIC needs ``n >= 4``).
     A constant input (every row identical) is rejected unless ``allow_constant``.
-    ``scale_free=True`` (a measure invariant to rescaling each input) returns each input
-    rescaled by a power of two to ``max|x|`` in [0.5, 1) (:func:`~latentalign._validate.unit_scale`);
+    ``scale_free=True`` (a measure invariant to rescaling each input) returns an input of extreme
+    magnitude rescaled by a power of two to ``max|x|`` in [0.5, 1) (:func:`~latentalign._validate.rescale_extreme`);
     otherwise magnitudes whose squares overflow or underflow are refused
     (:func:`~latentalign._validate.check_scale`).
     """
@@ -40,7 +40,7 @@ def paired(X, Y, *, unbiased: bool = False, min_samples: int = 2, allow_constant
         why = "the unbiased estimator needs" if unbiased and floor == 4 else "needs"
         raise ValueError(f"{names[0]}: {why} at least {floor} samples, got {n}")
     if scale_free:
-        return unit_scale(Xt), unit_scale(Yt)
+        return rescale_extreme(Xt), rescale_extreme(Yt)
     return check_scale(Xt, names[0]), check_scale(Yt, names[1])
 
 

@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .._validate import unit_scale
+from .._validate import MODERATE_EXPONENT, rescale_extreme
 from ..moments import centered
 from ._common import paired
 from .names import StandardName, parse
@@ -323,12 +323,13 @@ def _form_kind_range(fam: Family, form: str, base: tuple[float, float]) -> tuple
 
 
 def _unit_like(Z):
-    """A float array or tensor rescaled by a power of two to ``max|z|`` in [0.5, 1), same type (else ``Z``)."""
+    """A float array or tensor of extreme magnitude rescaled by a power of two to ``max|z|`` in [0.5, 1),
+    same type (else ``Z``)."""
     if isinstance(Z, torch.Tensor):
-        return unit_scale(Z) if Z.is_floating_point() and bool(torch.isfinite(Z.detach()).all()) else Z
+        return rescale_extreme(Z) if Z.is_floating_point() and bool(torch.isfinite(Z.detach()).all()) else Z
     if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and Z.size and bool(np.isfinite(Z).all()):
-        peak = np.abs(Z).max()
-        return np.ldexp(Z, -np.frexp(peak)[1]) if peak > 0 else Z
+        e = int(np.frexp(np.abs(Z).max())[1])
+        return Z if abs(e) <= MODERATE_EXPONENT else np.ldexp(Z, -e)
     return Z
 
 

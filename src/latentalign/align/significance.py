@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .._threads import thread_policy
-from .._validate import _to_tensor, as_matrix, check_int, check_seed, unit_scale
+from .._validate import _to_tensor, as_matrix, check_int, check_seed, rescale_extreme
 from .permutation import evaluator
 from .registry import MetricInfo, metric
 
@@ -92,7 +92,7 @@ def _inputs(info: MetricInfo, X, Y, options: dict):
     paths square nothing that overflows."""
     dtype = None if info.name in _NEIGHBOUR_METRICS else torch.float64
     scale_free = info.scale_invariant and options.get("sigma") is None and not callable(options.get("kernel"))
-    rescale = unit_scale if scale_free else (lambda t: t)
+    rescale = rescale_extreme if scale_free else (lambda t: t)
     Xt = rescale(as_matrix(X, "X", dtype=dtype).detach())
     Yt = _to_tensor(Y, "y")
     Yt = Yt.detach() if info.name == "kta" and Yt.ndim == 1 else rescale(as_matrix(Y, "Y", dtype=dtype).detach())

@@ -28,7 +28,15 @@ from __future__ import annotations
 import torch
 
 from .._deprecate import renamed_kwargs
-from .._validate import _to_tensor, as_labels, as_matrix, check_bool, check_positive, check_scale, unit_scale
+from .._validate import (
+    _to_tensor,
+    as_labels,
+    as_matrix,
+    check_bool,
+    check_positive,
+    check_scale,
+    rescale_extreme,
+)
 from ..moments import centered
 from ._common import as_output
 from .kernel_metrics import cka
@@ -60,7 +68,7 @@ def kta(X, y):
 def _spectrum(X, y, center: bool, scale_free: bool):
     center = check_bool(center, "center")
     Xt = as_matrix(X, "X", allow_constant=not center)
-    Xt = unit_scale(Xt) if scale_free else check_scale(Xt, "X")
+    Xt = rescale_extreme(Xt) if scale_free else check_scale(Xt, "X")
     T = targets(y, Xt.shape[0]).to(Xt.device)
     if center:
         Xt, T = centered(Xt), centered(T)

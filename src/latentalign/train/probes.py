@@ -33,8 +33,7 @@ from .._validate import (
     check_nonnegative,
     check_positive,
     check_scale,
-    scale_exponent,
-    unit_scale,
+    rescale_extreme,
 )
 from ..neighbors import knn
 
@@ -87,9 +86,9 @@ def linear_probe(Z_train, y_train, Z_test, y_test, *, kind: str = "logistic", ri
         V = lstsq_fit(Ztr.cpu().numpy(), Y, ridge)
         pred = with_intercept(Zte.cpu().numpy(), V).argmax(axis=1)
         return float(np.mean(pred == yte_np))
-    e = scale_exponent(torch.cat([Ztr, Zte]))  # standardised features: one common power of two changes nothing
+    Ztr, Zte = rescale_extreme(torch.cat([Ztr, Zte])).split([Ztr.shape[0], Zte.shape[0]])  # standardised: invariant
     ridge = check_positive(ridge, "ridge")
-    return _logistic_accuracy(unit_scale(Ztr, e), ytr, unit_scale(Zte, e), yte, ridge, max_iter)
+    return _logistic_accuracy(Ztr, ytr, Zte, yte, ridge, max_iter)
 
 
 def _logistic_accuracy(Ztr, ytr, Zte, yte, ridge: float, max_iter) -> float:
