@@ -301,3 +301,48 @@ CASES += [
          words="too large")
     for name in _NOT_INVARIANT[::4] if not name.startswith("hsic")
 ]
+
+
+# --- streaming (torchmetrics states): each update is validated, compute refuses undefined scores
+def _stream(*batches, **kw):
+    def run():
+        metric = align.LinearCKA(**kw)
+        for A, B in batches:
+            metric.update(A, B)
+        return metric.compute()
+    return run
+
+
+def _layers(**kw):
+    return lambda: align.LayerCKA([4], [3], **kw)
+
+
+CASES += [
+    Case("flag_type", "LinearCKA-unbiased-string", _stream(unbiased="no"), TypeError, "unbiased", "True or False"),
+    Case("flag_type", "LayerCKA-unbiased-int", _layers(unbiased=1), TypeError, "unbiased", "True or False"),
+    Case("flag_type", "LayerCKA-dims-float", lambda: align.LayerCKA([4.0], [3]), TypeError, "dims_a", "integer"),
+    Case("out_of_range", "LayerCKA-mode", _layers(mode="fast"), arg="mode", words="expected one of"),
+    Case("out_of_range", "LayerCKA-dims-zero", lambda: align.LayerCKA([0], [3]), arg="dims_a", words=">= 1"),
+    Case("non_finite", "LinearCKA-nan-batch", _stream((X[:15], Y[:15]), (_with(X[15:], np.nan), Y[15:])), arg="X",
+         words="NaN"),
+    Case("extreme_scale", "LinearCKA-huge-batch", _stream((1e300 * X, Y)), arg="X", words="too large"),
+    Case("extreme_scale", "LinearCKA-tiny-batch", _stream((X, 1e-300 * Y)), arg="Y", words="too small"),
+    Case("rank_dtype_order", "LinearCKA-width-changes", _stream((X[:15], Y[:15]), (X[15:, :3], Y[15:])), arg="X",
+         words="4 features"),
+    Case("rank_dtype_order", "LinearCKA-rows-differ", _stream((X, Y[:-2])), arg="Y", words="same number of samples"),
+    Case("rank_dtype_order", "LinearCKA-big-endian", _stream((X[:15].astype(">f8"), Y[:15]), (X[15:], Y[15:])), None,
+         check=_close_to(lambda: align.cka(X, Y), 1e-10)),
+    Case("degenerate", "LinearCKA-one-row", _stream((X[:1], Y[:1])), arg="X", words="at least 2"),
+    Case("degenerate", "LinearCKA-constant-x", _stream((np.ones_like(X), Y)), arg="X", words="self-HSIC"),
+    # every entry point converts big-endian and longdouble data (no torch byte-order error)
+    Case("rank_dtype_order", "task_penalty-big-endian", lambda: task_penalty(_HEAD, Y.astype(">f8"), Y, LABELS), None,
+         check=lambda r: r.delta_ce == 0.0 and r.delta_acc == 0.0),
+    Case("rank_dtype_order", "kta-big-endian-labels", lambda: align.kta(X, LABELS.astype(">i8")), None,
+         check=_close_to(lambda: align.kta(X, LABELS), 1e-12)),
+    Case("rank_dtype_order", "stitcher-call-longdouble",
+         lambda: align.fit_stitcher(X, Y, ridge=0.1)(X.astype(np.longdouble)), None,
+         check=lambda out: np.allclose(out, align.fit_stitcher(X, Y, ridge=0.1)(X), rtol=1e-12)),
+    Case("rank_dtype_order", "permutation_test-big-endian",
+         lambda: align.permutation_test(X.astype(">f8"), Y, "cka", seed=0, permutations=10).p_value, None,
+         check=_close_to(lambda: align.permutation_test(X, Y, "cka", seed=0, permutations=10).p_value, 1e-12)),
+]
