@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from latentalign import data, kernels, neighbors
-from latentalign.lcc import loo_knn_accuracy
 from latentalign.lcc.metrics import knn_probe_accuracy
 from latentalign.train import knn_probe, linear_probe
 
@@ -267,26 +266,8 @@ CASES += [
     Case("out_of_range", "mfeat-unknown-view", lambda: data.mfeat("pixels"), arg="views", words="pix"),
 ]
 
-# --- the leave-one-out kNN vote (ids from knn, labels negative when unlabelled) and the deprecated probe
-_IDS = neighbors.knn(X, 3).indices
+# --- the deprecated kNN probe of lcc forwards to knn_probe (loo_knn_accuracy's cases are the lcc table's)
 CASES += [
-    Case("out_of_range", "loo_knn_accuracy-id-too-large", lambda: loo_knn_accuracy(_IDS + 1, LABELS), arg="indices",
-         words="[0, 24)"),
-    Case("out_of_range", "loo_knn_accuracy-id-negative", lambda: loo_knn_accuracy(_IDS - 5, LABELS), arg="indices",
-         words="[0, 24)"),
-    Case("rank_dtype_order", "loo_knn_accuracy-1d-ids", lambda: loo_knn_accuracy(_IDS[:, 0], LABELS), arg="indices",
-         words="shape (24, k)"),
-    Case("rank_dtype_order", "loo_knn_accuracy-float-ids", lambda: loo_knn_accuracy(_IDS.double(), LABELS),
-         arg="indices", words="integer"),
-    Case("rank_dtype_order", "loo_knn_accuracy-rows-differ", lambda: loo_knn_accuracy(_IDS[:5], LABELS),
-         arg="indices", words="(24, k)"),
-    Case("non_finite", "loo_knn_accuracy-nan-labels", lambda: loo_knn_accuracy(_IDS, np.where(LABELS == 0, np.nan,
-                                                                                                1.0)),
-         arg="labels", words="integer"),
-    Case("rank_dtype_order", "loo_knn_accuracy-2d-labels", lambda: loo_knn_accuracy(_IDS, LABELS[:, None]),
-         arg="labels", words="1-D"),
-    Case("degenerate", "loo_knn_accuracy-nothing-labelled-is-nan", lambda: loo_knn_accuracy(_IDS, -np.ones(24)),
-         None, check=lambda v: math.isnan(v)),
     Case("non_finite", "knn_probe_accuracy-nan", lambda: knn_probe_accuracy(_with(Z, np.nan), LABELS, Z, LABELS, k=3),
          arg="Z_train", words="NaN"),
     Case("extreme_scale", "knn_probe_accuracy-scaled", lambda: knn_probe_accuracy(1e300 * Z, LABELS, 1e300 * Z,
