@@ -180,8 +180,20 @@ def check_choice(value, name: str, choices) -> str:
 
 
 def scale_exponent(t: torch.Tensor) -> int:
-    """The ``e`` with ``2**(e-1) <= max|t| < 2**e`` (0 for an empty, zero or non-finite tensor).
+    """The binary exponent of ``max|t|``.
 
+    Parameters
+    ----------
+    t : torch.Tensor
+        Any shape, floating.
+
+    Returns
+    -------
+    int
+        ``e`` with ``2**(e-1) <= max|t| < 2**e``; 0 for an empty, zero or non-finite tensor.
+
+    Examples
+    --------
     >>> scale_exponent(torch.tensor([6.0, -2.0])), scale_exponent(torch.zeros(2))
     (3, 0)
     """
@@ -192,14 +204,27 @@ def scale_exponent(t: torch.Tensor) -> int:
 
 
 def unit_scale(t: torch.Tensor, exponent: int | None = None) -> torch.Tensor:
-    """Return ``t * 2**-e`` with ``2**(e-1) <= max|t| < 2**e``: largest magnitude in [0.5, 1).
+    """``t * 2**-e``: the largest magnitude brought to ``[0.5, 1)``, exactly.
 
     Multiplying by a power of two only changes exponents, so the result is exact (for
     normal numbers) and keeps autograd; squares and exponentials of the result cannot
-    overflow. Scale-invariant measures call it on each input before squaring, so that
-    ``f(c X) == f(X)`` holds for ``c`` from 1e-300 to 1e300. A zero tensor is returned as is.
-    ``exponent`` overrides ``e`` (one common factor for several tensors).
+    overflow. Scale-invariant measures call it (through :func:`rescale_extreme`) on each
+    input before squaring, so that ``f(c X) == f(X)`` holds for ``c`` from 1e-300 to 1e300.
 
+    Parameters
+    ----------
+    t : torch.Tensor
+        Any shape, floating.
+    exponent : int, optional
+        ``e`` to use instead of :func:`scale_exponent` of ``t`` (one factor for several tensors).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype; ``t`` itself when ``e = 0`` (a zero tensor is returned as is).
+
+    Examples
+    --------
     >>> unit_scale(torch.tensor([3.0, -1e300], dtype=torch.float64)).abs().max().item() < 1
     True
     >>> unit_scale(torch.tensor([6.0, 2.0])).tolist()  # 6 = 0.75 * 2**3
@@ -218,13 +243,28 @@ MODERATE_EXPONENT = 64  # |x| in [2**-64, 2**64]: squares and their sums are far
 
 
 def rescale_extreme(t: torch.Tensor) -> torch.Tensor:
-    """:func:`unit_scale` where ``max|t|`` lies outside ``[2**-64, 2**64]``, else ``t`` itself (no copy).
+    """:func:`unit_scale` where ``max|t|`` lies outside ``[2**-64, 2**64]``, else ``t`` itself.
 
-    What a scale-invariant measure calls on each input: ordinary data pass untouched (no cost on
-    the hot paths), extreme magnitudes are brought to ``[0.5, 1)`` exactly.
+    What a scale-invariant measure calls on each input: ordinary data pass untouched (one
+    reduction, no copy, so the hot paths do not slow down), extreme magnitudes are brought
+    to ``[0.5, 1)`` exactly.
 
-    >>> rescale_extreme(torch.tensor([1e300], dtype=torch.float64)).item() < 1, rescale_extreme(torch.tensor([3.0])).item()
-    (True, 3.0)
+    Parameters
+    ----------
+    t : torch.Tensor
+        Any shape, floating.
+
+    Returns
+    -------
+    torch.Tensor
+        ``t`` or ``t * 2**-e``.
+
+    Examples
+    --------
+    >>> rescale_extreme(torch.tensor([1e300], dtype=torch.float64)).item() < 1
+    True
+    >>> rescale_extreme(torch.tensor([3.0])).item()
+    3.0
     """
     e = scale_exponent(t)
     return t if abs(e) <= MODERATE_EXPONENT else unit_scale(t, e)
@@ -238,8 +278,22 @@ def check_scale(t: torch.Tensor, name: str) -> torch.Tensor:
 
     The largest ``|x|`` must lie in ``[2**-255, 2**255]`` (about 1.7e-77 .. 5.8e76), so that
     squares, products of squares and their sums neither overflow nor underflow in float64
-    (a zero tensor passes). Scale-invariant measures call :func:`unit_scale` instead.
+    (a zero tensor passes). Scale-invariant measures call :func:`rescale_extreme` instead.
 
+    Parameters
+    ----------
+    t : torch.Tensor
+        Any shape, floating.
+    name : str
+        The argument named by the error.
+
+    Returns
+    -------
+    torch.Tensor
+        ``t`` itself.
+
+    Examples
+    --------
     >>> check_scale(torch.tensor([[1e300]], dtype=torch.float64), "X")
     Traceback (most recent call last):
     ...

@@ -124,7 +124,31 @@ def _checked_kernel(k: KernelFn) -> KernelFn:
 
 
 def check_kernel_options(kernel, sigma, seed, block_size) -> int:
-    """Check the kernel options of HSIC-like scores up front, whichever path uses them; return ``block_size``."""
+    """Check the kernel options of an HSIC-like score up front, whichever path uses them.
+
+    Parameters
+    ----------
+    kernel : str or callable
+        One of :data:`KERNELS`, or ``k(A, B) -> (len A, len B)``.
+    sigma : float or None
+        RBF bandwidth (``None``: the median heuristic).
+    seed : int
+        Seed of the median's subsample.
+    block_size : int
+        Rows per Gram block, ``>= 1``.
+
+    Returns
+    -------
+    int
+        ``block_size``.
+
+    Examples
+    --------
+    >>> check_kernel_options("rbf", None, 0, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: block_size: must be >= 1, got 0
+    """
     if not callable(kernel):
         check_choice(kernel, "kernel", KERNELS)
     check_positive(sigma, "sigma", allow_none=True)
@@ -133,9 +157,26 @@ def check_kernel_options(kernel, sigma, seed, block_size) -> int:
 
 
 def hsic_degree(kernel, sigma) -> int | None:
-    """How HSIC of ``kernel`` scales when each input is multiplied by ``c``: as ``c^(2p)`` with
-    ``p`` = 1 (linear), 0 (cosine; RBF with the median bandwidth), ``None``: not homogeneous
-    (a fixed RBF bandwidth, a callable)."""
+    """How HSIC of ``kernel`` scales when each input is multiplied by ``c``: as ``c^(2p)``.
+
+    Parameters
+    ----------
+    kernel : str or callable
+        The kernel.
+    sigma : float or None
+        Its RBF bandwidth (``None``: the median heuristic, which scales with the data).
+
+    Returns
+    -------
+    int or None
+        ``p = 1`` (linear), ``0`` (cosine; RBF with the median bandwidth: scale invariant),
+        ``None`` when HSIC is not homogeneous (a fixed RBF bandwidth, a callable).
+
+    Examples
+    --------
+    >>> hsic_degree("linear", None), hsic_degree("rbf", None), hsic_degree("rbf", 1.0)
+    (1, 0, None)
+    """
     if kernel == "linear":
         return 1
     if kernel == "cosine" or (kernel == "rbf" and sigma is None):
@@ -143,7 +184,7 @@ def hsic_degree(kernel, sigma) -> int | None:
     return None
 
 
-def scaled_pair(Xt: torch.Tensor, Yt: torch.Tensor, kernel, sigma):
+def _scaled_pair(Xt: torch.Tensor, Yt: torch.Tensor, kernel, sigma):
     """``(X', Y', e)``: inputs rescaled by powers of two when the kernel's HSIC is homogeneous
     (then ``HSIC(X, Y) = 2**e HSIC(X', Y')``), else the inputs checked by ``check_scale`` and ``e = None``."""
     p = hsic_degree(kernel, sigma)
@@ -155,7 +196,7 @@ def scaled_pair(Xt: torch.Tensor, Yt: torch.Tensor, kernel, sigma):
     return unit_scale(Xt, ex), unit_scale(Yt, ey), 2 * p * (ex + ey)
 
 
-def unscaled(value: torch.Tensor, e: int | None, what: str = "HSIC") -> torch.Tensor:
+def _unscaled(value: torch.Tensor, e: int | None, what: str = "HSIC") -> torch.Tensor:
     """``value * 2**e``, or ``ValueError`` naming ``X`` when that leaves float64's normal range."""
     if not e:
         return value
@@ -203,7 +244,7 @@ def hsic_gram(K, L, *, unbiased: bool = False):
     K_t, L_t = unit_scale(K_t, ek), unit_scale(L_t, el)
     sums = GramSums(K_t)
     sums.add_block(K_t, L_t, 0, unbiased)
-    return as_output(unscaled(sums.hsic(n, unbiased), ek + el), K, L)
+    return as_output(_unscaled(sums.hsic(n, unbiased), ek + el), K, L)
 
 
 def hsic_linear(X, Y, *, unbiased: bool = False):
@@ -217,8 +258,8 @@ def hsic_linear(X, Y, *, unbiased: bool = False):
         (K~1).(L~1) = s_x^T X^T Y s_y - s_x^T X^T l - (Y^T k)^T s_y + k.l
     """
     unbiased = check_bool(unbiased, "unbiased")
-    Xt, Yt, e = scaled_pair(*_pair(X, Y, unbiased), "linear", None)
-    return as_output(unscaled(linear_hsic(centered(Xt), centered(Yt), unbiased), e), X, Y)
+    Xt, Yt, e = _scaled_pair(*_pair(X, Y, unbiased), "linear", None)
+    return as_output(_unscaled(linear_hsic(centered(Xt), centered(Yt), unbiased), e), X, Y)
 
 
 def hsic(
@@ -245,13 +286,13 @@ def hsic(
     Xt, Yt = _pair(X, Y, unbiased)
     n = Xt.shape[0]
     feature = resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature"
-    Xt, Yt, e = scaled_pair(Xt, Yt, kernel, sigma)
+    Xt, Yt, e = _scaled_pair(Xt, Yt, kernel, sigma)
     if feature:
         value = linear_hsic(centered(Xt), centered(Yt), unbiased)
     else:
         (sums,) = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size)
         value = sums.hsic(n, unbiased)
-    return as_output(unscaled(value, e), X, Y)
+    return as_output(_unscaled(value, e), X, Y)
 
 
 def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
