@@ -69,6 +69,7 @@ def renamed_kwargs(convert: dict[str, Callable] | None = None, **renames: str):
                     kwargs[new] = convert[old](value) if old in convert else value
             return fn(*args, **kwargs)
 
+        wrapper.renamed_kwargs = {**getattr(fn, "renamed_kwargs", {}), **renames}  # old -> new, for option checks
         return wrapper
 
     return decorate

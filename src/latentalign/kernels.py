@@ -71,7 +71,9 @@ def squared_distances(X: torch.Tensor, Y: torch.Tensor, *, y_sq: torch.Tensor | 
 
 def median_sq_distance(X, *, seed: int = 0, max_rows: int = _MEDIAN_ROWS) -> float:
     """Median of ``||x_i - x_j||^2`` over pairs ``i < j`` (a seeded subsample of ``max_rows`` rows above that)."""
-    return _median_sq_distance(check_scale(as_matrix(X, "X", min_samples=2).detach(), "X"), "X", seed, max_rows)
+    max_rows = check_int(max_rows, "max_rows", minimum=2)
+    return _median_sq_distance(check_scale(as_matrix(X, "X", min_samples=2).detach(), "X"), "X", check_seed(seed),
+                               max_rows)
 
 
 def _median_sq_distance(X: torch.Tensor, name: str, seed: int, max_rows: int = _MEDIAN_ROWS) -> float:

@@ -118,7 +118,7 @@ def test_pairs_progress_undefined_and_bad_input():
         B.hidden1.linear.bias.fill_(-1.0)  # a dead ReLU layer: constant activations
     dead = compare_models(A, B, make_loader(X, y), metrics=("cka",), pairs=[(1, 1)])
     assert np.isnan(dead.metrics["cka"][1, 1]) and any("hidden1" in u for u in dead.undefined)
-    with pytest.raises(ValueError, match=r"^name:"):
+    with pytest.raises(ValueError, match=r"^metrics:"):
         compare_models(A, B, make_loader(X, y), metrics=("nope",))
     with pytest.raises(ValueError, match=r"^layers: unknown layer"):
         compare_models(A, B, make_loader(X, y), ["nope"])

@@ -178,7 +178,7 @@ def test_significance_bad_input():
         significance(X, Y, "cka", seed=0, permutations=-1)
     with pytest.raises(ValueError, match=r"^confidence:"):
         bootstrap_ci(X, Y, "cka", seed=0, confidence=1.5)
-    with pytest.raises(ValueError, match=r"^name:"):
+    with pytest.raises(ValueError, match=r"^metric:"):
         significance(X, Y, "nope", seed=0)
     with pytest.raises(ValueError, match=r"^Y:"):
         significance(X, Y[:10], "mutual_knn", seed=0)

@@ -143,6 +143,8 @@ CASES += [
          arg="X", words="median pairwise distance is 0"),
     Case("degenerate", "hsic-constant-is-zero", lambda: kernels.hsic(np.ones_like(X), Y), None,
          check=lambda v: v == 0.0),
+    Case("out_of_range", "median_sq_distance-max_rows-zero", lambda: kernels.median_sq_distance(X, max_rows=0),
+         arg="max_rows", words=">= 2"),
     Case("degenerate", "median_sq_distance-one-row", lambda: kernels.median_sq_distance(X[:1]), arg="X",
          words="at least 2"),
     Case("rank_dtype_order", "hsic_gram-not-square", lambda: kernels.hsic_gram(X, X), arg="K", words="square"),

@@ -50,6 +50,7 @@ from ..models import LayerRecorder, Recording, layer_names
 from ..models.batches import SampleIds, call_model, output_tensor, unpack_batch
 from ..models.pooling import POOLS
 from .head_penalty import head_lipschitz
+from .registry import lookup
 from .registry import metric as registry_metric
 from .significance import permutation_test
 from .stitching import Stitcher
@@ -208,8 +209,8 @@ def _metric_specs(metrics) -> dict[str, dict]:
     if isinstance(metrics, str):
         metrics = [metrics]
     specs = dict(metrics) if isinstance(metrics, Mapping) else {m: {} for m in metrics}
-    for name in specs:
-        registry_metric(name)
+    for name, options in specs.items():
+        lookup(name, options, "metrics")
     return specs
 
 

@@ -28,7 +28,7 @@ from .rsa import dcor, rsa
 from .subspace_metrics import cca, procrustes, svcca
 from .task import kta
 
-__all__ = ["MetricInfo", "metric", "METRIC_NAMES", "REGISTRY"]
+__all__ = ["MetricInfo", "metric", "METRIC_NAMES", "REGISTRY", "lookup"]
 
 ORTHOGONAL, SCALING, TRANSLATION = "orthogonal", "isotropic scaling", "translation"
 INVERTIBLE = "invertible linear"
@@ -114,3 +114,33 @@ def metric(name: str) -> MetricInfo:
         return measure(name)
     check_choice(name, "name", REGISTRY)
     return REGISTRY[name]
+
+
+def lookup(name, options: dict, arg: str) -> MetricInfo:
+    """:func:`metric` for a function whose argument ``arg`` names the metric (errors name ``arg``), with
+    the keyword ``options`` it will be called with checked against the metric's (a ``TypeError``
+    naming the first unknown one).
+
+    >>> lookup("cka", {"unbiased": True}, "metric").name
+    'cka'
+    >>> lookup("cka", {"k": 5}, "metric")
+    Traceback (most recent call last):
+    ...
+    TypeError: k: cka takes no option 'k' (options: kernel, sigma, path, seed, block_size, unbiased)
+    """
+    if isinstance(name, MetricInfo):
+        info = name
+    elif not isinstance(name, str):
+        raise TypeError(f"{arg}: expected a metric name (str) or a MetricInfo, got {type(name).__name__}")
+    else:
+        try:
+            info = metric(name)
+        except ValueError as err:
+            message = str(err)
+            raise ValueError(f"{arg}:{message[len('name:'):]}" if message.startswith("name:") else message) from None
+    old_names = getattr(info.fn, "renamed_kwargs", {})  # deprecated spellings still accepted (with a warning)
+    unknown = [key for key in options if key not in info.options and key not in old_names]
+    if unknown:
+        raise TypeError(f"{unknown[0]}: {info.name} takes no option {unknown[0]!r} "
+                        f"(options: {', '.join(info.options) or 'none'})")
+    return info

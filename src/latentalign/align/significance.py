@@ -39,7 +39,7 @@ import torch
 from .._threads import thread_policy
 from .._validate import _to_tensor, as_matrix, check_int, check_seed, rescale_extreme
 from .permutation import evaluator
-from .registry import MetricInfo, metric
+from .registry import MetricInfo, lookup
 
 __all__ = ["significance", "permutation_test", "bootstrap_ci", "SignificanceResult", "PermutationResult",
            "BootstrapResult"]
@@ -81,10 +81,6 @@ class SignificanceResult:
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
 
 
-def _info(name) -> MetricInfo:
-    return name if isinstance(name, MetricInfo) else metric(name)
-
-
 def _inputs(info: MetricInfo, X, Y, options: dict):
     """Detached float64 ``X``, ``Y`` (kta's labels stay a 1-D tensor; the kNN metrics keep the input
     precision their neighbour search uses); the metric has validated them. A scale-invariant metric
@@ -107,7 +103,7 @@ def _p_value(value: float, null: np.ndarray, kind: str) -> float:
 
 def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000, **options) -> PermutationResult:
     """Permutation p-value of ``metric(X, Y, **options)`` against ``B = permutations`` shuffled pairings."""
-    info = _info(metric)
+    info = lookup(metric, options, "metric")
     seed = check_seed(seed)
     permutations = check_int(permutations, "permutations")
     value = float(info.fn(X, Y, **options))
@@ -133,7 +129,7 @@ def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000,
 def bootstrap_ci(X, Y, metric="cka", *, seed: int, resamples: int = 1000, confidence: float = 0.95,
                  **options) -> BootstrapResult:
     """Half-sampling interval of ``metric(X, Y, **options)``, centred on its value (see module doc)."""
-    info = _info(metric)
+    info = lookup(metric, options, "metric")
     seed = check_seed(seed)
     resamples = check_int(resamples, "resamples")
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
@@ -187,7 +183,7 @@ def significance(X, Y, metric="cka", *, seed: int, permutations: int = 1000, boo
     ``permutations=0`` or ``bootstrap=0`` skips that part (its fields are ``None``).
     ``options`` go to the metric (e.g. ``k=10``, ``unbiased=True``).
     """
-    info = _info(metric)
+    info = lookup(metric, options, "metric")
     seed = check_seed(seed)
     permutations = check_int(permutations, "permutations", minimum=0)
     bootstrap = check_int(bootstrap, "bootstrap", minimum=0)
