@@ -33,10 +33,6 @@ app = typer.Typer(
 )
 
 
-class UserError(Exception):
-    """Raised for input a user must fix; the CLI shows it as one line."""
-
-
 @app.command()
 def report(
     out: Path = typer.Option(Path("report"), "--out", help="Folder for index.html, JSON and PNG files."),
@@ -52,8 +48,10 @@ def report(
     """
     from rich.console import Console
 
+    from ._io import check_output
     from .report import run_report
 
+    check_output(out, "out", folder=True)
     console = Console(stderr=True)
     status = {"start": "running", "done": "[green]done[/]", "unreproduced": "[yellow]done, a claim not reproduced[/]",
               "error": "[red]ERROR[/]"}
@@ -80,9 +78,11 @@ def hsic(
 
     Example: latentalign hsic A.npy B.npy --kernel rbf --unbiased --json hsic.json
     """
-    from ._io import write_json
+    from ._io import check_output, write_json
     from .kernels import hsic as hsic_value
 
+    if json_out is not None:
+        check_output(json_out, "json")
     value = hsic_value(_load(a, "A"), _load(b, "B"), kernel=kernel, unbiased=unbiased)
     typer.echo(f"HSIC ({kernel}, {'unbiased' if unbiased else 'biased'}) = {value:.10g}")
     if json_out is not None:
@@ -103,11 +103,10 @@ def knn(
 
     Example: latentalign knn X.npy -k 10 --metric cosine --out neighbors.npz
     """
-    from ._io import save_array
+    from ._io import check_output, save_array
     from .neighbors import knn as knn_search
 
-    if out.suffix != ".npz":
-        raise UserError(f"out: expected a .npz path, got {out}")
+    check_output(out, "out", suffix=".npz")
     nb = knn_search(_load(x, "X"), k, metric=metric, backend=backend)
     save_array(out, indices=nb.indices.numpy(), distances=nb.distances.numpy())
     typer.echo(f"wrote {out}: {nb.indices.shape[0]} rows x {k} neighbours ({metric})")
@@ -151,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except click_errors.ClickException as exc:  # usage errors: unknown option, missing argument
         typer.echo(f"latentalign: error: {exc.format_message()}", err=True)
         return 2
-    except (UserError, MissingExtraError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (MissingExtraError, ValueError, TypeError, OSError) as exc:
+        # the commands check their paths where they take them (naming the option); OSError is the last
+        # resort for a folder that became unwritable mid-run or a disk that filled up
         typer.echo(f"latentalign: error: {exc}".splitlines()[0], err=True)
         return 2
 

@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import math
 import warnings
 from types import SimpleNamespace
 
@@ -33,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._deprecate import renamed_kwargs, renamed_value
 from .._extras import require
 from .._threads import thread_policy
-from .._validate import check_choice, check_int, check_nonnegative, check_positive
+from .._validate import check_choice, check_int, check_nonnegative, check_positive, split_scale
 from ..neighbors import knn
 from ._arrays import Like, as_float64, restore
 from .admm import linearized_admm
@@ -359,10 +360,17 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             delattr(self, key)
 
     def _normalise_fit(self, Xt: torch.Tensor) -> torch.Tensor:
-        mean = Xt.mean(0)
-        scale = float(((Xt - mean) ** 2).sum(1).mean().sqrt())
-        self.mean_, self.scale_, self.n_features_in_ = _np(mean), scale, Xt.shape[1]
-        return (Xt - mean) / scale
+        # centre and scale X / 2**e (exact), so sums of squares neither overflow nor underflow for
+        # data scaled by up to 1e+-300: the fit is the same as on the unscaled data
+        Xs, e = split_scale(Xt)
+        mean = Xs.mean(0)
+        scale = float(((Xs - mean) ** 2).sum(1).mean().sqrt())
+        try:
+            self.scale_ = math.ldexp(scale, e)
+        except OverflowError:
+            raise ValueError(f"X: its spread (about 2**{e}) overflows float64; rescale the data") from None
+        self.mean_, self.n_features_in_ = np.ldexp(_np(mean), e), Xt.shape[1]
+        return (Xs - mean) / scale
 
     def _normalise(self, Xt: torch.Tensor) -> torch.Tensor:
         return (Xt - torch.as_tensor(self.mean_, device=Xt.device)) / self.scale_
