@@ -79,11 +79,16 @@ def hsic(
     Example: latentalign hsic A.npy B.npy --kernel rbf --unbiased --json hsic.json
     """
     from ._io import check_output, write_json
+    from .align.cli import cli_error
     from .kernels import hsic as hsic_value
 
     if json_out is not None:
         check_output(json_out, "json")
-    value = hsic_value(_load(a, "A"), _load(b, "B"), kernel=kernel, unbiased=unbiased)
+    A, B = _load(a, "A"), _load(b, "B")
+    try:
+        value = hsic_value(A, B, kernel=kernel, unbiased=unbiased)
+    except (ValueError, TypeError) as err:
+        raise cli_error(err) from err
     typer.echo(f"HSIC ({kernel}, {'unbiased' if unbiased else 'biased'}) = {value:.10g}")
     if json_out is not None:
         write_json(json_out, {"hsic": value, "kernel": kernel, "unbiased": unbiased, "a": a, "b": b})

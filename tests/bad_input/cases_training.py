@@ -38,20 +38,18 @@ Y = np.arange(30) % 3
 GRAPH = sp.csr_matrix(np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0.0]]))
 
 
-def _same(f, *args, scale, rel=1e-9):
-    """f(c * args) equals f(args): the check of a scale-invariant loss."""
-    ref = float(f(*args))
-    value = float(f(*(a * scale for a in args)))
-    return lambda v=None: math.isclose(value, ref, rel_tol=rel)
+def _value(t) -> float:
+    return float(t.detach()) if isinstance(t, torch.Tensor) else float(t)
 
 
 def _scaled(f, *args, scale):
-    return lambda: float(f(*(a * scale for a in args)))
+    """The loss on inputs scaled by ``scale`` (checked against the unscaled value by ``_equal_to``)."""
+    return lambda: _value(f(*(a * scale for a in args)))
 
 
 def _equal_to(f, *args):
-    ref = float(f(*args))
-    return lambda v: math.isclose(float(v), ref, rel_tol=1e-9)
+    ref = _value(f(*args))
+    return lambda v: math.isclose(_value(v), ref, rel_tol=1e-9)
 
 
 def _clip(z_u, z_v, **kw):

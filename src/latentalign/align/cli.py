@@ -21,7 +21,7 @@ from .._extras import require
 
 typer = require("typer", "the command line")
 
-__all__ = ["align_command", "compare_models_command", "app"]
+__all__ = ["align_command", "compare_models_command", "cli_error", "app"]
 
 _ARRAY_HELP = ".npy, .npz[:key] or .pt[:key]"
 
@@ -50,8 +50,8 @@ _CLI_NAMES = ((re.compile(r"^X:"), "A:"), (re.compile(r"^Y:"), "B:"),
               (re.compile(r"\b(as|like) X\b"), r"\1 A"), (re.compile(r"\b(as|like) Y\b"), r"\1 B"))
 
 
-def _cli_error(err: Exception) -> Exception:
-    """The metrics name their inputs X and Y; on the command line they are A and B."""
+def cli_error(err: Exception) -> Exception:
+    """The metrics name their inputs X and Y; on the command line (``align``, ``hsic``) they are A and B."""
     message = str(err)
     for pattern, repl in _CLI_NAMES:
         message = pattern.sub(repl, message)
@@ -118,12 +118,14 @@ def align_command(
     infos = [metric(name) for name in _metric_specs(metrics, k)]
     X, Y = load_array(a, "A"), load_array(b, "B")
     rows = {}
-    for info in track(infos, description="alignment", console=Console(stderr=True), transient=True):
+    console_err = Console(stderr=True)  # no bar when stderr is not a terminal: an error stays one line
+    for info in track(infos, description="alignment", console=console_err, transient=True,
+                      disable=not console_err.is_terminal):
         opts = _options(info, k, unbiased, kernel)
         try:
             res = significance(X, Y, info, seed=seed, permutations=permutations, bootstrap=bootstrap, **opts)
         except (ValueError, TypeError) as err:
-            raise _cli_error(err) from err
+            raise cli_error(err) from err
         rows[info.name] = {"value": res.value, "p_value": res.p_value, "ci": res.ci, "null_mean": res.null_mean,
                            "null_sd": res.null_sd, "calibrated": res.calibrated, "z": res.z, "options": opts,
                            "kind": info.kind}

@@ -49,7 +49,8 @@ def finetune(
     from rich.progress import Progress
 
     from .._io import check_output, write_json
-    from .._validate import check_int, check_nonnegative, check_positive
+    from .._validate import check_int, check_nonnegative
+    from ..train.divergence import check_loss, check_lr
     from ..models import LayerRecorder
     from ..train import seed_everything
     from .correction import ClusterCorrection
@@ -58,7 +59,7 @@ def finetune(
     check_output(out, "out")
     check_int(pretrain_epochs, "pretrain_epochs", minimum=0)
     check_int(epochs, "epochs", minimum=0)
-    check_positive(lr, "lr")
+    check_lr(lr)
     check_nonnegative(weight, "weight")
     split = load_split(data, seed)
     seed_everything(seed)

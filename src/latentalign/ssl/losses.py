@@ -55,7 +55,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._deprecate import renamed_kwargs, renamed_objects
-from .._validate import check_bool, check_choice, check_int, check_nonnegative, check_positive, check_squares, finite_peak, split_scale
+from .._validate import (check_bool, check_choice, check_int, check_nonnegative, check_positive, check_squares,
+                         finite_peak, split_scale)
 from ..train.distributed import check_gather, gather_with_grad, world
 from .augment import random_mask
 
