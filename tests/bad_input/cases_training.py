@@ -15,8 +15,9 @@ from torch import nn
 from latentalign import contrastive as con
 from latentalign.ssl import losses as ssl
 from latentalign.ksm import KernelSimilarityMatching
-from latentalign.lcc import (ClusterCorrection, contingency, detect_communities, knn_graph, knn_indices,
-                             match_clusters, pca_project, shuffle_communities)
+from latentalign.lcc import (ClusterCorrection, ExactLCCLoss, RandomizedLCCLoss, contingency, detect_communities,
+                             knn_graph, knn_indices, lcc_loss, match_clusters, pack_banks, pca_project,
+                             shuffle_communities)
 from latentalign.lcc.metrics import loo_knn_accuracy
 from latentalign.models import LayerRecorder, build_model, pool_tokens
 from latentalign.models.batches import unpack_batch
@@ -35,6 +36,9 @@ INF[0, 0] = float("inf")
 S = Z1 @ Z2.T
 X = np.random.default_rng(0).normal(size=(30, 3))
 Y = np.arange(30) % 3
+BANKS = {0: [Z1[:4].clone()], 1: [Z2[4:].clone()]}
+_BANKS_400 = {a: [b[0] * 2.0**400] for a, b in BANKS.items()}  # distances scale with u: exact by a power of 2
+LAB, MC = torch.tensor([0, 1] * 4), torch.ones(8, dtype=torch.bool)
 GRAPH = sp.csr_matrix(np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0.0]]))
 
 
@@ -201,6 +205,14 @@ KSM = [
     Case("out_of_range", "ksm-n-components-zero", lambda: KernelSimilarityMatching(n_components=0).fit(X),
          arg="n_components"),
     Case("out_of_range", "ksm-kernel", lambda: KernelSimilarityMatching(kernel="poly").fit(X), arg="kernel"),
+    Case("out_of_range", "ksm-sample-seed-negative",
+         lambda: KernelSimilarityMatching(max_iter=5).fit(X).sample(3, random_state=-1), arg="random_state"),
+    Case("out_of_range", "ksm-fit-seed-negative", lambda: KernelSimilarityMatching(random_state=-1).fit(X),
+         arg="random_state"),
+    Case("out_of_range", "ksm-sample-zero", lambda: KernelSimilarityMatching(max_iter=5).fit(X).sample(0),
+         arg="n_samples"),
+    Case("non_finite", "ksm-inverse-nan",
+         lambda: KernelSimilarityMatching(max_iter=5).fit(X).inverse_transform(np.full((1, 2), np.nan)), arg="Z"),
     Case("out_of_range", "ksm-sigma-negative", lambda: KernelSimilarityMatching(sigma=-1.0).fit(X), arg="sigma"),
 ]
 
@@ -247,6 +259,19 @@ LCC = [
     Case("out_of_range", "cluster-correction-n-classes", lambda: ClusterCorrection("h", 0), arg="n_classes"),
     Case("out_of_range", "cluster-correction-loss", lambda: ClusterCorrection("h", 3, loss="x"), arg="loss"),
     Case("out_of_range", "cluster-correction-layers-empty", lambda: ClusterCorrection([], 3), arg="layers"),
+    Case("non_finite", "lcc-loss-nan", lambda: ExactLCCLoss(2)(NAN, LAB, MC, BANKS), arg="u", words="NaN"),
+    Case("non_finite", "lcc-bank-nan", lambda: lcc_loss(Z1, LAB, MC, {0: [NAN]}, 2), arg="banks", words="NaN"),
+    Case("extreme_scale", "lcc-loss-1e300", lambda: ExactLCCLoss(2)(Z1 * 1e300, LAB, MC, BANKS), arg="u",
+         words="overflow"),
+    Case("extreme_scale", "lcc-loss-scales-with-u", lambda: float(lcc_loss(Z1 * 2.0**400, LAB, MC, _BANKS_400, 2)),
+         None, check=lambda v: math.isclose(v, float(lcc_loss(Z1, LAB, MC, BANKS, 2)) * 2.0**400, rel_tol=1e-12)),
+    Case("rank_dtype_order", "lcc-loss-mc-length", lambda: ExactLCCLoss(2)(Z1, LAB, MC[:3], BANKS), arg="mc"),
+    Case("rank_dtype_order", "lcc-loss-labels-length", lambda: lcc_loss(Z1, LAB[:3], MC, BANKS, 2), arg="labels"),
+    Case("rank_dtype_order", "lcc-loss-width", lambda: ExactLCCLoss(2)(Z1[:, :2], LAB, MC, BANKS), arg="latents"),
+    Case("rank_dtype_order", "pack-banks-bare-tensors", lambda: pack_banks({0: Z1}), arg="banks"),
+    Case("rank_dtype_order", "pack-banks-arrays", lambda: pack_banks([Z1.numpy()]), TypeError, "banks"),
+    Case("out_of_range", "lcc-loss-k-zero", lambda: ExactLCCLoss(0), arg="k_target"),
+    Case("out_of_range", "randomized-lcc-zero", lambda: RandomizedLCCLoss(0), arg="n_per_cluster"),
     Case("out_of_range", "shuffle-communities-seed", lambda: shuffle_communities(np.array([0, 1]), -1), arg="seed"),
 ]
 

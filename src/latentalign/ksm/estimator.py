@@ -142,7 +142,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _fit_checked(self, Xt: torch.Tensor, p) -> None:
         self._reset()
         Xn = self._normalise_fit(Xt)
-        seed = check_random_state(self.random_state).randint(0, 2**31 - 1)
+        seed = _random_state(self.random_state).randint(0, 2**31 - 1)
         if p.solver == "online":
             self._rng = np.random.default_rng(seed)
             self._fit_online(Xn, p, self._rng, epochs=p.max_iter)
@@ -188,7 +188,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         p = self._params(Xt.shape[0])
         if first:
             Xn = self._normalise_fit(Xt)
-            self._rng = np.random.default_rng(check_random_state(self.random_state).randint(0, 2**31 - 1))
+            self._rng = np.random.default_rng(_random_state(self.random_state).randint(0, 2**31 - 1))
         else:
             Xn = self._normalise(self._check_width(Xt, "X"))
         with thread_policy(self._step_work(Xt.shape, p)):
@@ -285,7 +285,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         check_is_fitted(self)
         n = check_int(n_samples, "n_samples")
         check_choice(method, "method", ("kde", "gaussian"))
-        rng = check_random_state(random_state)
+        rng = _random_state(random_state)
         E = self.embedding_
         if method == "kde":
             h = check_nonnegative(self.sample_bandwidth, "sample_bandwidth") * self.latent_bandwidth_
@@ -464,6 +464,14 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 
 # ---------------------------------------------------------------------- helpers
+def _random_state(value) -> np.random.RandomState:
+    """scikit-learn's ``check_random_state`` with errors that name ``random_state``."""
+    try:
+        return check_random_state(value)
+    except ValueError as err:
+        raise ValueError(f"random_state: {err}") from None
+
+
 def _is_auto(value) -> bool:
     return isinstance(value, str) and value == "auto"
 
