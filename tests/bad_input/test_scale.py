@@ -90,3 +90,18 @@ def test_ksm_fit_is_scale_invariant(c):
     assert math.isclose(est.scale_ / c, ref.scale_, rel_tol=1e-12)
     assert np.allclose(est.inverse_transform(est.embedding_[:3]) / c, ref.inverse_transform(ref.embedding_[:3]),
                        atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_ksm_fit_command_writes_the_same_latents_for_data_scaled_by_1e300(tmp_path):
+    from latentalign.cli import main
+
+    X = np.random.default_rng(4).normal(size=(20, 3))
+    latents = []
+    for c in (1.0, 1e300):
+        np.save(tmp_path / f"x{c:g}.npy", X * c)
+        argv = ["ksm", "fit", str(tmp_path / f"x{c:g}.npy"), "--out", str(tmp_path / f"m{c:g}.pt"), "--max-iter", "30",
+                "--embedding", str(tmp_path / f"z{c:g}.npy")]
+        assert main(argv) == 0
+        latents.append(np.load(tmp_path / f"z{c:g}.npy"))
+    assert np.isfinite(latents[1]).all() and np.allclose(latents[1], latents[0], atol=1e-8)
