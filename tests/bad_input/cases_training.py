@@ -6,6 +6,8 @@ squares overflow and compute tiny values correctly.
 """
 
 import math
+import pathlib
+import tempfile
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,6 +17,7 @@ from torch import nn
 from latentalign import contrastive as con
 from latentalign.ssl import losses as ssl
 from latentalign.ksm import KernelSimilarityMatching
+from latentalign.ksm.io import load_model, save_model
 from latentalign.lcc import (ClusterCorrection, ExactLCCLoss, RandomizedLCCLoss, contingency, detect_communities,
                              knn_graph, knn_indices, lcc_loss, match_clusters, pack_banks, pca_project,
                              shuffle_communities)
@@ -72,6 +75,44 @@ def _ksm_matches(E):
     if _KSM_REF is None:
         _KSM_REF = _ksm_embedding(1.0)
     return np.allclose(E, _KSM_REF, atol=1e-8)
+
+
+_TMP = tempfile.TemporaryDirectory(prefix="latentalign-bad-input-")  # removed at exit
+TMP = pathlib.Path(_TMP.name)
+(TMP / "garbage.pt").write_bytes(b"not a torch file " * 20)
+(TMP / "afile").write_text("a file, not a folder")
+(TMP / "adir.pt").mkdir()
+torch.save(torch.ones(2, 2), TMP / "tensor.pt")
+
+
+def _fitted_ksm():
+    return KernelSimilarityMatching(max_iter=5).fit(X)
+
+
+def _fit(model, **kw):
+    from latentalign.train import fit_classifier
+
+    loader = make_loader(X.astype(np.float32), Y, batch_size=10)
+    return fit_classifier(model, loader, epochs=kw.pop("epochs", 1), **kw)
+
+
+def _checkpoint():
+    """A finished one-epoch Lightning run of a small MLP (once); returns its last.ckpt."""
+    folder = TMP / "run"
+    if not (folder / "last.ckpt").exists():
+        _fit(build_model("mlp", n_classes=3, in_dim=3, hidden=[5]), ckpt_dir=folder, run_config={"hidden": 5})
+    return folder / "last.ckpt"
+
+
+def _check_checkpoint(path, hidden=5, config=None):
+    from latentalign.train.classifier import ClassifierModule, check_checkpoint
+
+    module = ClassifierModule(build_model("mlp", n_classes=3, in_dim=3, hidden=[hidden]))
+    return check_checkpoint(path, module, config)
+
+
+def _mlp3():
+    return build_model("mlp", n_classes=3, in_dim=3, hidden=[5])
 
 
 def _mlp():
@@ -301,4 +342,31 @@ MODELS_TRAIN = [
     Case("out_of_range", "random-shift-negative", lambda: random_shift(torch.ones(2, 1, 3, 3), -1), arg="max_shift"),
 ]
 
-CASES = LOSSES + KSM + LCC + MODELS_TRAIN
+FILES = [
+    Case("wrong_file", "ksm-load-garbage", lambda: load_model(TMP / "garbage.pt"), arg="model", words="cannot read"),
+    Case("wrong_file", "ksm-load-tensor", lambda: load_model(TMP / "tensor.pt"), arg="model", words="not a"),
+    Case("wrong_file", "ksm-load-missing", lambda: load_model(TMP / "none.pt"), arg="model", words="not found"),
+    Case("wrong_file", "ksm-load-suffix", lambda: load_model(TMP / "afile"), arg="model", words=".pt"),
+    Case("unwritable_output", "ksm-save-parent-is-file", lambda: save_model(_fitted_ksm(), TMP / "afile" / "m.pt"),
+         arg="path", words="is a file"),
+    Case("unwritable_output", "ksm-save-onto-folder", lambda: save_model(_fitted_ksm(), TMP / "adir.pt"), arg="path",
+         words="is a folder"),
+    Case("unwritable_output", "ksm-save-read-only-system", lambda: save_model(_fitted_ksm(), "/sys/latentalign.pt"),
+         arg="path", words="cannot write in /sys"),
+    Case("wrong_checkpoint", "check-checkpoint-garbage", lambda: _check_checkpoint(TMP / "garbage.pt"), arg="resume",
+         words="cannot read"),
+    Case("wrong_checkpoint", "check-checkpoint-tensor", lambda: _check_checkpoint(TMP / "tensor.pt"), arg="resume",
+         words="not a Lightning checkpoint"),
+    Case("wrong_checkpoint", "check-checkpoint-architecture", lambda: _check_checkpoint(_checkpoint(), hidden=7),
+         arg="resume", words="another architecture"),
+    Case("wrong_checkpoint", "check-checkpoint-config", lambda: _check_checkpoint(_checkpoint(), config={"hidden": 6}),
+         arg="resume", words="another configuration: hidden=5 there, 6 now"),
+    Case("wrong_checkpoint", "check-checkpoint-valid", lambda: _check_checkpoint(_checkpoint(), config={"hidden": 5}),
+         None, check=lambda ckpt: "state_dict" in ckpt),
+    Case("extreme_scale", "fit-classifier-lr-1e300", lambda: _fit(_mlp3(), lr=1e300), arg="lr", words="at most"),
+    Case("extreme_scale", "fit-classifier-diverges", lambda: _fit(_mlp3(), lr=1e30, epochs=2), arg="lr",
+         words="training diverged at epoch"),
+    Case("out_of_range", "fit-classifier-epochs-zero", lambda: _fit(_mlp3(), epochs=0), arg="epochs"),
+]
+
+CASES = LOSSES + KSM + LCC + MODELS_TRAIN + FILES
