@@ -77,7 +77,8 @@ def _other_checkpoint(p):
 
 
 def C(family, name, argv, words, setup=_files):
-    return CliCase(family, name, tuple(argv.split()), words, setup)
+    """A case from a command line written as one string; names start with ``cli-`` (apart from the API's)."""
+    return CliCase(family, f"cli-{name}", tuple(argv.split()), words, setup)
 
 
 _ARR = "{p}/x.npy"
