@@ -61,6 +61,15 @@ def _locked(p):
     locked.chmod(0o555)
 
 
+def _ksm_model(p):
+    """The inputs and a small fitted KSM model, {p}/model.pt (4 features)."""
+    _files(p)
+    from latentalign.ksm import KernelSimilarityMatching
+    from latentalign.ksm.io import save_model
+
+    save_model(KernelSimilarityMatching(max_iter=5).fit(_X), pathlib.Path(p) / "model.pt")
+
+
 def _corrupt_checkpoint(p):
     _files(p)
     run = pathlib.Path(p) / "run"
@@ -200,7 +209,16 @@ CASES = [case for writer in WRITERS for case in _unwritable(*writer)] + [
       "signal_var: expected comma-separated numbers"),
     C("flag_type", "ksm-batch-size-word", "ksm fit {p}/x.npy --out {p}/m.pt --batch-size big", "batch_size: "),
     C("flag_type", "ksm-max-iter-float", "ksm fit {p}/x.npy --out {p}/m.pt --max-iter 2.5", "max_iter: "),
-    C("flag_type", "ksm-sample-image-shape", "ksm sample {p}/model.pt --png {p}/g.png --image-shape 8by8", ""),
+    C("flag_type", "ksm-sample-image-shape", "ksm sample {p}/model.pt --png {p}/g.png --image-shape 8by8",
+      "image_shape: expected HxW", setup=_ksm_model),
+    C("out_of_range", "ksm-sample-image-shape-size", "ksm sample {p}/model.pt --png {p}/g.png --image-shape 3x3",
+      "image_shape: 3x3 = 9 pixels, the model has 4 features", setup=_ksm_model),
+    C("out_of_range", "ksm-sample-not-square", "ksm sample {p}/model.pt --png {p}/g.png --image-shape 2x3",
+      "image_shape: ", setup=_ksm_model),
+    C("out_of_range", "ksm-sample-n-zero", "ksm sample {p}/model.pt -n 0 --out {p}/s.npy", "n_samples: ",
+      setup=_ksm_model),
+    C("out_of_range", "ksm-sample-method", "ksm sample {p}/model.pt --method gan --out {p}/s.npy", "method: ",
+      setup=_ksm_model),
     C("flag_type", "contrastive-temperature-word", f"{_CTR} --temperature warm --out {{p}}/run", "--temperature"),
     C("flag_type", "lcc-epochs-word", "lcc finetune --epochs some", "--epochs"),
     C("flag_type", "align-metrics-empty", "align {p}/x.npy {p}/x.npy --metrics ,", "metrics: "),
@@ -236,5 +254,21 @@ CASES = [case for writer in WRITERS for case in _unwritable(*writer)] + [
     C("out_of_range", "ksm-solver", "ksm fit {p}/x.npy --out {p}/m.pt --solver sgd", "solver: "),
     C("out_of_range", "ksm-out-suffix", "ksm fit {p}/x.npy --out {p}/m.pkl", "out: expected a .pt path"),
     C("out_of_range", "ksm-sample-nothing", "ksm sample {p}/model.pt", "out: "),
+    C("out_of_range", "lcc-model", f"{_LCC} --model resnet", "model: "),
+    C("out_of_range", "lcc-loss", f"{_LCC} --loss x", "loss: "),
+    C("out_of_range", "lcc-preset", f"{_LCC} --preset x", "preset: "),
+    C("out_of_range", "lcc-matching", f"{_LCC} --matching x", "matching: "),
+    C("out_of_range", "ssl-devices-zero", "ssl train --devices 0 --out {p}/run", "devices: "),
+    C("out_of_range", "ssl-batch-size-zero", "ssl train --batch-size 0 --out {p}/run", "batch_size: "),
+    C("out_of_range", "ssl-embed-dim-zero", "ssl train --embed-dim 0 --out {p}/run", "embed_dim: "),
+    C("out_of_range", "contrastive-batch-size-one", f"{_CTR} --batch-size 1 --out {{p}}/run", "batch_size: "),
+    C("out_of_range", "contrastive-weight-decay", f"{_CTR} --weight-decay -1 --out {{p}}/run", "weight_decay: "),
+    C("out_of_range", "knn-backend", "knn {p}/x.npy -k 2 --backend gpu --out {p}/n.npz", "backend: "),
+    C("out_of_range", "align-permutations", "align {p}/x.npy {p}/x.npy --permutations -1", "permutations: "),
+    C("out_of_range", "align-bootstrap", "align {p}/x.npy {p}/x.npy --bootstrap -5", "bootstrap: "),
+    C("out_of_range", "thresholds-n-noise-zero", f"{_THR} --n-noise 0", "n_noise: "),
+    C("degenerate", "thresholds-no-signal", "ssl thresholds --signal-var , --theta 0.5 --gamma 3", "signal_var: "),
+    C("out_of_range", "ksm-ridge-negative", "ksm fit {p}/x.npy --out {p}/m.pt --ridge -1", "ridge: "),
+    C("out_of_range", "ksm-budget", "ksm fit {p}/x.npy --out {p}/m.pt --budget x", "budget: "),
     C("out_of_range", "report-only-unknown", "report --only nope --out {p}/rep", "only: "),
 ]
