@@ -145,6 +145,8 @@ LOSSES = [
     # -- extreme but finite magnitudes: scale-invariant losses give the same value
     *[Case("extreme_scale", f"clip-cosine-scale-{c:g}", _scaled(_clip, Z1, Z2, scale=c), None,
            check=_equal_to(_clip, Z1, Z2)) for c in (1e-300, 1e-150, 1e150, 1e300)],
+    Case("extreme_scale", "clip-cosine-float32-1e30", _scaled(_clip, Z1.float(), Z2.float(), scale=1e30), None,
+         check=lambda v: math.isclose(v, float(_clip(Z1.float(), Z2.float())), rel_tol=1e-5)),  # squares: inf in f32
     Case("extreme_scale", "siglip-cosine-1e300", _scaled(con.SigLipLoss(temperature=0.1), Z1, Z2, scale=1e300),
          None, check=_equal_to(con.SigLipLoss(temperature=0.1), Z1, Z2)),
     Case("extreme_scale", "joint-cosine-1e-300", _scaled(con.JointLoss(temperature=0.1), Z1, Z2, scale=1e-300),
