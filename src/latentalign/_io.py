@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import signal
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -193,10 +194,11 @@ def load_array(path: str | os.PathLike, name: str, *, key: str | None = None) ->
         if not isinstance(obj, torch.Tensor):
             raise ValueError(f"{name}: {path} holds a {type(obj).__name__}, expected a tensor")
         return obj.detach().numpy()
-    except (OSError, EOFError, RuntimeError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - zip, pickle, torch and numpy errors of a truncated or garbage file
         if str(err).startswith(f"{name}:"):
             raise
-        raise ValueError(f"{name}: cannot read {path} as {path.suffix}: {err}".splitlines()[0]) from err
+        raise ValueError(f"{name}: cannot read {path} as {path.suffix}: {type(err).__name__}: {err}".splitlines()[0]
+                         ) from err
 
 
 def _split_key(spec: str, key: str | None) -> tuple[str, str | None]:
@@ -215,3 +217,38 @@ def _pick(arrays: dict, key: str | None, name: str, path: Path):
     if len(arrays) != 1:
         raise ValueError(f"{name}: {path} holds {len(arrays)} arrays ({', '.join(arrays)}); choose one with a key")
     return next(iter(arrays.values()))
+
+
+def check_output(path: str | os.PathLike, name: str, *, folder: bool = False, suffix: str | None = None) -> Path:
+    """Check, before any work, that ``path`` can be written: a file path that is not a folder (or with
+    ``folder=True`` a folder path that is not a file), with ``suffix`` if given, whose nearest existing
+    parent is a folder this process can create files in. A ``ValueError`` starting with ``name`` says
+    which check failed. Returns ``path`` as a ``Path``.
+
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_output(d / "new" / "run", "out", folder=True) == d / "new" / "run"
+    True
+    >>> check_output(d, "out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: out: ... is a folder; give a file path
+    """
+    path = Path(path)
+    if suffix is not None and path.suffix != suffix:
+        raise ValueError(f"{name}: expected a {suffix} path, got {path}")
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{name}: {path} exists and is not a folder")
+    if not folder and path.is_dir():
+        raise ValueError(f"{name}: {path} is a folder; give a file path")
+    parent = path if folder else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{name}: cannot create {path}: {parent} is a file, not a folder")
+    try:  # os.access says yes to root on a read-only file system: create a file to know
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".latentalign-probe-")
+    except OSError as err:
+        raise ValueError(f"{name}: cannot write in {parent}: {err.strerror or err}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path

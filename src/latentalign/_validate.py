@@ -236,7 +236,8 @@ def unit_scale(t: torch.Tensor, exponent: int | None = None) -> torch.Tensor:
     info = torch.finfo(t.dtype)
     if abs(e) < 1000 and info.tiny <= 2.0**-e <= info.max:  # a normal power of two: one exact product
         return t * 2.0**-e
-    return torch.ldexp(t, torch.tensor(-e, device=t.device))
+    half = -e // 2  # two representable powers of two: still exact, and autograd flows (ldexp has no gradient)
+    return t * 2.0**half * 2.0 ** (-e - half)
 
 
 MODERATE_EXPONENT = 64  # |x| in [2**-64, 2**64]: squares and their sums are far from float64's limits
@@ -332,3 +333,60 @@ def _to_tensor(x, name: str) -> torch.Tensor:
     if t.dtype == torch.bool:
         t = t.to(torch.float32)
     return t
+
+
+def check_real(value, name: str) -> float:
+    """Check a finite real scalar (a bias, a shift): a number or a 0-d tensor, never NaN or Inf.
+
+    >>> check_real(-10, "bias")
+    -10.0
+    >>> check_real(float("nan"), "bias")
+    Traceback (most recent call last):
+    ...
+    ValueError: bias: must be a finite number, got nan
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = float(value.detach())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: must be a finite number, got {value}")
+    return value
+
+
+def finite_peak(t: torch.Tensor, name: str) -> float:
+    """``max |t|`` in one reduction (NaN propagates through it), or a ``ValueError`` naming ``name``
+    when ``t`` holds NaN or Inf: the one check cheap enough for every training step.
+
+    >>> finite_peak(torch.tensor([[1.0, -3.0]]), "z1")
+    3.0
+    >>> finite_peak(torch.tensor([[1.0, float("nan")]]), "z1")
+    Traceback (most recent call last):
+    ...
+    ValueError: z1: contains non-finite values (NaN); clean or impute them first
+    """
+    peak = float(t.detach().abs().amax()) if t.numel() else 0.0
+    if not np.isfinite(peak):
+        kind = "NaN" if bool(torch.isnan(t.detach()).any()) else "Inf"
+        raise ValueError(f"{name}: contains non-finite values ({kind}); clean or impute them first")
+    return peak
+
+
+def check_squares(t: torch.Tensor, name: str, purpose: str) -> float:
+    """Refuse NaN/Inf and values whose row sums of squares overflow ``t``'s floating dtype; return ``max |t|``.
+
+    For measures that are not scale-invariant (squared errors, inner products): rescaling would change
+    their value, so values too large to square are an error naming ``name`` and ``purpose``.
+
+    >>> check_squares(torch.tensor([[1e200, 0.0]], dtype=torch.float64), "z1", "VICReg's squared terms")
+    Traceback (most recent call last):
+    ...
+    ValueError: z1: values up to 1e+200 overflow VICReg's squared terms in torch.float64 (squares above 1.8e+308); rescale the input
+    """
+    peak = finite_peak(t, name)
+    top = torch.finfo(t.dtype if t.is_floating_point() else torch.float32).max
+    if peak > (top / max(t.shape[-1] if t.ndim else 1, 1)) ** 0.5:
+        raise ValueError(f"{name}: values up to {peak:.3g} overflow {purpose} in {t.dtype} "
+                         f"(squares above {top:.2g}); rescale the input")
+    return peak

@@ -33,10 +33,6 @@ app = typer.Typer(
 )
 
 
-class UserError(Exception):
-    """Raised for input a user must fix; the CLI shows it as one line."""
-
-
 @app.command()
 def report(
     out: Path = typer.Option(Path("report"), "--out", help="Folder for index.html, JSON and PNG files."),
@@ -52,8 +48,10 @@ def report(
     """
     from rich.console import Console
 
+    from ._io import check_output
     from .report import run_report
 
+    check_output(out, "out", folder=True)
     console = Console(stderr=True)
     status = {"start": "running", "done": "[green]done[/]", "unreproduced": "[yellow]done, a claim not reproduced[/]",
               "error": "[red]ERROR[/]"}
@@ -80,10 +78,17 @@ def hsic(
 
     Example: latentalign hsic A.npy B.npy --kernel rbf --unbiased --json hsic.json
     """
-    from ._io import write_json
+    from ._io import check_output, write_json
+    from .align.cli import cli_error
     from .kernels import hsic as hsic_value
 
-    value = hsic_value(_load(a, "A"), _load(b, "B"), kernel=kernel, unbiased=unbiased)
+    if json_out is not None:
+        check_output(json_out, "json")
+    A, B = _load(a, "A"), _load(b, "B")
+    try:
+        value = hsic_value(A, B, kernel=kernel, unbiased=unbiased)
+    except (ValueError, TypeError) as err:
+        raise cli_error(err) from err
     typer.echo(f"HSIC ({kernel}, {'unbiased' if unbiased else 'biased'}) = {value:.10g}")
     if json_out is not None:
         write_json(json_out, {"hsic": value, "kernel": kernel, "unbiased": unbiased, "a": a, "b": b})
@@ -103,11 +108,10 @@ def knn(
 
     Example: latentalign knn X.npy -k 10 --metric cosine --out neighbors.npz
     """
-    from ._io import save_array
+    from ._io import check_output, save_array
     from .neighbors import knn as knn_search
 
-    if out.suffix != ".npz":
-        raise UserError(f"out: expected a .npz path, got {out}")
+    check_output(out, "out", suffix=".npz")
     nb = knn_search(_load(x, "X"), k, metric=metric, backend=backend)
     save_array(out, indices=nb.indices.numpy(), distances=nb.distances.numpy())
     typer.echo(f"wrote {out}: {nb.indices.shape[0]} rows x {k} neighbours ({metric})")
@@ -151,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except click_errors.ClickException as exc:  # usage errors: unknown option, missing argument
         typer.echo(f"latentalign: error: {exc.format_message()}", err=True)
         return 2
-    except (UserError, MissingExtraError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (MissingExtraError, ValueError, TypeError, OSError) as exc:
+        # the commands check their paths where they take them (naming the option); OSError is the last
+        # resort for a folder that became unwritable mid-run or a disk that filled up
         typer.echo(f"latentalign: error: {exc}".splitlines()[0], err=True)
         return 2
 

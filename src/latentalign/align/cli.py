@@ -21,7 +21,7 @@ from .._extras import require
 
 typer = require("typer", "the command line")
 
-__all__ = ["align_command", "compare_models_command", "app"]
+__all__ = ["align_command", "compare_models_command", "cli_error", "app"]
 
 _ARRAY_HELP = ".npy, .npz[:key] or .pt[:key]"
 
@@ -33,12 +33,25 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 
+def _ints(text: str, what: str) -> list[int]:
+    """A comma-separated list of positive integers (``--hidden 64,32``, ``--in-shape 1,8,8``)."""
+    from .._validate import check_int
+
+    values = []
+    for item in _names(text, what):
+        try:
+            values.append(check_int(int(item), what))
+        except ValueError as err:
+            raise ValueError(f"{what}: expected comma-separated positive integers, got {text!r}") from err
+    return values
+
+
 _CLI_NAMES = ((re.compile(r"^X:"), "A:"), (re.compile(r"^Y:"), "B:"),
               (re.compile(r"\b(as|like) X\b"), r"\1 A"), (re.compile(r"\b(as|like) Y\b"), r"\1 B"))
 
 
-def _cli_error(err: Exception) -> Exception:
-    """The metrics name their inputs X and Y; on the command line they are A and B."""
+def cli_error(err: Exception) -> Exception:
+    """The metrics name their inputs X and Y; on the command line (``align``, ``hsic``) they are A and B."""
     message = str(err)
     for pattern, repl in _CLI_NAMES:
         message = pattern.sub(repl, message)
@@ -95,20 +108,24 @@ def align_command(
     from rich.progress import track
     from rich.table import Table
 
-    from .._io import load_array, write_json
+    from .._io import check_output, load_array, write_json
     from .registry import metric
     from .significance import significance
     from .stitching import stitch as fit_both
 
+    if json_out is not None:
+        check_output(json_out, "json")
     infos = [metric(name) for name in _metric_specs(metrics, k)]
     X, Y = load_array(a, "A"), load_array(b, "B")
     rows = {}
-    for info in track(infos, description="alignment", console=Console(stderr=True), transient=True):
+    console_err = Console(stderr=True)  # no bar when stderr is not a terminal: an error stays one line
+    for info in track(infos, description="alignment", console=console_err, transient=True,
+                      disable=not console_err.is_terminal):
         opts = _options(info, k, unbiased, kernel)
         try:
             res = significance(X, Y, info, seed=seed, permutations=permutations, bootstrap=bootstrap, **opts)
         except (ValueError, TypeError) as err:
-            raise _cli_error(err) from err
+            raise cli_error(err) from err
         rows[info.name] = {"value": res.value, "p_value": res.p_value, "ci": res.ci, "null_mean": res.null_mean,
                            "null_sd": res.null_sd, "calibrated": res.calibrated, "z": res.z, "options": opts,
                            "kind": info.kind}
@@ -157,8 +174,8 @@ def _load_model(path: Path, name: str, arch: str, hidden: str | None, in_dim: in
         if "logits.weight" not in state:
             raise ValueError(f"{name}: cannot infer n_classes from {path}; pass --n-classes")
         n_classes = int(state["logits.weight"].shape[0])
-    shape = None if in_shape is None else [int(v) for v in _names(in_shape, "in_shape")]
-    widths = None if hidden is None else [int(v) for v in _names(hidden, "hidden")]
+    shape = None if in_shape is None else _ints(in_shape, "in_shape")
+    widths = None if hidden is None else _ints(hidden, name.replace("ckpt", "hidden").replace("_a", ""))
     model = build_model(arch, n_classes=n_classes, in_dim=None if shape else in_dim, in_shape=shape, hidden=widths)
     try:
         model.load_state_dict(state)
@@ -366,9 +383,12 @@ def compare_models_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from .._io import write_json
+    from .._io import check_output, write_json
     from .compare import compare_models
 
+    for path, option, suffix in ((json_out, "json", None), (png_out, "png", ".png")):
+        if path is not None:
+            check_output(path, option, suffix=suffix)
     pretrained = _check_mode({"model_a": model_a, "model_b": model_b, "text": text},
                              {"ckpt_a": ckpt_a, "ckpt_b": ckpt_b, "data": data, "labels": labels})
     if not 0 < holdout < 1:

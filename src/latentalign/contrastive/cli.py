@@ -54,12 +54,13 @@ def train(
 
     Example: latentalign contrastive train --pair mfeat:pix,fou --loss clip --epochs 50 --out runs/pix_fou
     """
-    from .._io import write_json
+    from .._io import check_output, write_json
     from .._manifest import begin_set, write_manifest
     from .experiment import evaluate_pair, train_pair
     from .losses import build_loss
     from .pairs import load_pair
 
+    check_output(out, "out", folder=True)
     data = load_pair(pair, seed=seed)
     loss_fn = build_loss(loss, tilt=tilt, temperature=temperature)
     config = dict(pair=pair, loss=loss, tilt=tilt, temperature=temperature, epochs=epochs, batch_size=batch_size,

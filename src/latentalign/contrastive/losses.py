@@ -39,9 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import as_matrix, check_choice, check_nonnegative
+from .._validate import as_matrix, check_bool, check_choice, check_nonnegative, check_real, finite_peak
 from .distributed import ScoreBlocks, check_gather, score_blocks
-from .tilts import INIT_SCALE, MAX_SCALE, TILTS, as_temperature, check_embeddings
+from .tilts import INIT_SCALE, MAX_SCALE, TILTS, as_temperature, check_embeddings, check_tilt_range
 
 __all__ = [
     "NEGATIVES",
@@ -126,7 +126,7 @@ def _check_lambdas(lambda_u, lambda_v) -> tuple[float, float]:
 def conditional_loss(S, lambda_u: float = 1.0, lambda_v: float = 1.0, *, centered: bool = False) -> torch.Tensor:
     """Weighted conditional loss of a square score matrix ``S`` (see the module docstring)."""
     lambda_u, lambda_v = _check_lambdas(lambda_u, lambda_v)
-    return _conditional(_square(S), lambda_u, lambda_v, bool(centered))
+    return _conditional(_square(S), lambda_u, lambda_v, check_bool(centered, "centered"))
 
 
 def clip_loss(S) -> torch.Tensor:
@@ -141,7 +141,12 @@ def joint_loss(S, negatives: str = "offdiag") -> torch.Tensor:
 
 
 def siglip_loss(S, bias=0.0) -> torch.Tensor:
-    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias``: sum over ``N^2`` pairs / ``N``."""
+    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias`` (a finite number or 0-d tensor):
+    sum over ``N^2`` pairs / ``N``."""
+    if isinstance(bias, torch.Tensor) and bias.numel() == 1:
+        finite_peak(bias, "bias")  # a learnable bias keeps its gradient
+    else:
+        bias = check_real(bias, "bias")
     return _siglip(_square(S), bias)
 
 
@@ -169,6 +174,7 @@ class _TiltedLoss(nn.Module):
     def forward(self, z_u, z_v, return_terms: bool = False):
         """The loss of the pairs ``(z_u[i], z_v[i])``, or with ``return_terms`` its named terms and ``"loss"``."""
         z_u, z_v = check_embeddings(z_u, z_v)
+        check_tilt_range(z_u, z_v, self.tilt)
         blocks = score_blocks(z_u, z_v, self.tilt, self.scale(), gather=self.gather, need_v=self._needs_v)
         terms = self._terms(blocks)
         return terms if return_terms else terms["loss"]
@@ -196,7 +202,7 @@ class ConditionalLoss(_TiltedLoss):
                  temperature=None, centered: bool = False, gather="auto"):
         super().__init__(tilt, temperature, gather)
         self.lambda_u, self.lambda_v = _check_lambdas(lambda_u, lambda_v)
-        self.centered = bool(centered)
+        self.centered = check_bool(centered, "centered")
 
     def _terms(self, blocks):
         return _conditional_terms(blocks, self.lambda_u, self.lambda_v, self.centered)

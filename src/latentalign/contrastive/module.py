@@ -40,9 +40,9 @@ from .._validate import (
     as_labels,
     check_ints,
     check_nonnegative,
-    check_positive,
 )
 from ..train import make_loader, split_batch
+from ..train.divergence import check_lr
 from .losses import _TiltedLoss
 from .retrieval import prompt_ensemble, recall_at_k
 
@@ -101,7 +101,7 @@ class ContrastiveModule(L.LightningModule):
         if not isinstance(loss, _TiltedLoss):
             raise TypeError(f"loss: expected a loss of latentalign.contrastive, got {type(loss).__name__}")
         self.encoder_u, self.encoder_v, self.loss = encoder_u, encoder_v, loss
-        self.lr = check_positive(lr, "lr")
+        self.lr = check_lr(lr)
         self.weight_decay = check_nonnegative(weight_decay, "weight_decay")
         self.ks = check_ints(ks, "ks")
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []

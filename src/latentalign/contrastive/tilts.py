@@ -26,9 +26,9 @@ import math
 import torch
 from torch import nn
 
-from .._validate import as_matrix, check_choice, check_paired, check_positive
+from .._validate import as_matrix, check_choice, check_paired, check_positive, check_squares, unit_scale
 
-__all__ = ["TILTS", "scores", "check_embeddings", "Temperature"]
+__all__ = ["TILTS", "scores", "check_embeddings", "check_tilt_range", "Temperature"]
 
 TILTS = ("cosine", "inner", "l2")
 NORM_FLOOR = 1e-8
@@ -65,12 +65,26 @@ def scores(z_u, z_v, tilt: str = "cosine", scale=1.0) -> torch.Tensor:
     z_u, z_v = check_embeddings(z_u, z_v, paired=False, min_samples=1)
     if not isinstance(scale, torch.Tensor):
         scale = check_positive(scale, "scale")
+    check_tilt_range(z_u, z_v, tilt)
     return tilted_scores(z_u, z_v, tilt, scale)
 
 
+def check_tilt_range(z_u: torch.Tensor, z_v: torch.Tensor, tilt: str) -> None:
+    """The cosine tilt is scale-invariant (:func:`tilted_scores` rescales exactly); the inner and l2
+    tilts are not, so embeddings whose squares overflow their dtype are refused, naming the batch."""
+    if tilt != "cosine":
+        for name, z in (("z_u", z_u), ("z_v", z_v)):
+            check_squares(z, name, f"the {tilt} tilt's scores")
+
+
 def tilted_scores(z_u: torch.Tensor, z_v: torch.Tensor, tilt: str, scale) -> torch.Tensor:
-    """:func:`scores` without input checks (for callers that validated once)."""
+    """:func:`scores` without input checks (for callers that validated once).
+
+    The cosine tilt first rescales each batch by a power of two (:func:`~latentalign._validate.unit_scale`,
+    exact), so norms neither overflow nor underflow: its scores are the same for ``c z`` and ``z``.
+    """
     if tilt == "cosine":
+        z_u, z_v = unit_scale(z_u), unit_scale(z_v)
         z_u = z_u / z_u.norm(dim=1, keepdim=True).clamp_min(NORM_FLOOR)
         z_v = z_v / z_v.norm(dim=1, keepdim=True).clamp_min(NORM_FLOOR)
     S = (scale * z_u) @ z_v.T  # scaling the (n, e) factor, not the (n, n) product

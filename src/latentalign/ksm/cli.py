@@ -43,14 +43,13 @@ def fit(
 
     Example: latentalign ksm fit data.npy --latent-dim 2 --kernel rbf --out model.pt
     """
-    from .._io import load_array, save_array
+    from .._io import check_output, load_array, save_array
     from .estimator import KernelSimilarityMatching
     from .io import save_model
 
-    if out.suffix != ".pt":
-        raise ValueError(f"out: expected a .pt path, got {out}")
-    if embedding is not None and embedding.suffix != ".npy":
-        raise ValueError(f"embedding: expected a .npy path, got {embedding}")
+    check_output(out, "out", suffix=".pt")
+    if embedding is not None:
+        check_output(embedding, "embedding", suffix=".npy")
     X = load_array(data, "data", key=key)
     est = KernelSimilarityMatching(
         n_components=n_components, kernel=kernel, sigma=sigma, learn_sigma=learn_sigma, ridge=ridge, alpha=alpha, nonneg=nonneg,
@@ -79,15 +78,15 @@ def sample(
 
     Example: latentalign ksm sample model.pt -n 64 --png grid.png
     """
-    from .._io import save_array
+    from .._io import check_output, save_array
     from .io import load_model
 
     if out is None and png is None:
         raise ValueError("out: give --out samples.npy and/or --png grid.png")
-    if out is not None and out.suffix != ".npy":
-        raise ValueError(f"out: expected a .npy path, got {out}")
-    if png is not None and png.suffix != ".png":
-        raise ValueError(f"png: expected a .png path, got {png}")
+    if out is not None:
+        check_output(out, "out", suffix=".npy")
+    if png is not None:
+        check_output(png, "png", suffix=".png")
     est = load_model(model)
     shape = _image_shape(image_shape, est.n_features_in_) if png is not None else None
     X = est.sample(n, method=method, random_state=seed)

@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import math
 import warnings
 from types import SimpleNamespace
 
@@ -33,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._deprecate import renamed_kwargs, renamed_value
 from .._extras import require
 from .._threads import thread_policy
-from .._validate import check_choice, check_int, check_nonnegative, check_positive
+from .._validate import check_choice, check_int, check_nonnegative, check_positive, scale_exponent, unit_scale
 from ..neighbors import knn
 from ._arrays import Like, as_float64, restore
 from .admm import linearized_admm
@@ -141,7 +142,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _fit_checked(self, Xt: torch.Tensor, p) -> None:
         self._reset()
         Xn = self._normalise_fit(Xt)
-        seed = check_random_state(self.random_state).randint(0, 2**31 - 1)
+        seed = _random_state(self.random_state).randint(0, 2**31 - 1)
         if p.solver == "online":
             self._rng = np.random.default_rng(seed)
             self._fit_online(Xn, p, self._rng, epochs=p.max_iter)
@@ -187,7 +188,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         p = self._params(Xt.shape[0])
         if first:
             Xn = self._normalise_fit(Xt)
-            self._rng = np.random.default_rng(check_random_state(self.random_state).randint(0, 2**31 - 1))
+            self._rng = np.random.default_rng(_random_state(self.random_state).randint(0, 2**31 - 1))
         else:
             Xn = self._normalise(self._check_width(Xt, "X"))
         with thread_policy(self._step_work(Xt.shape, p)):
@@ -284,7 +285,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         check_is_fitted(self)
         n = check_int(n_samples, "n_samples")
         check_choice(method, "method", ("kde", "gaussian"))
-        rng = check_random_state(random_state)
+        rng = _random_state(random_state)
         E = self.embedding_
         if method == "kde":
             h = check_nonnegative(self.sample_bandwidth, "sample_bandwidth") * self.latent_bandwidth_
@@ -359,10 +360,17 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             delattr(self, key)
 
     def _normalise_fit(self, Xt: torch.Tensor) -> torch.Tensor:
-        mean = Xt.mean(0)
-        scale = float(((Xt - mean) ** 2).sum(1).mean().sqrt())
-        self.mean_, self.scale_, self.n_features_in_ = _np(mean), scale, Xt.shape[1]
-        return (Xt - mean) / scale
+        # centre and scale X / 2**e (exact), so sums of squares neither overflow nor underflow for
+        # data scaled by up to 1e+-300: the fit is the same as on the unscaled data
+        Xs, e = unit_scale(Xt), scale_exponent(Xt)
+        mean = Xs.mean(0)
+        scale = float(((Xs - mean) ** 2).sum(1).mean().sqrt())
+        try:
+            self.scale_ = math.ldexp(scale, e)
+        except OverflowError:
+            raise ValueError(f"X: its spread (about 2**{e}) overflows float64; rescale the data") from None
+        self.mean_, self.n_features_in_ = np.ldexp(_np(mean), e), Xt.shape[1]
+        return (Xs - mean) / scale
 
     def _normalise(self, Xt: torch.Tensor) -> torch.Tensor:
         return (Xt - torch.as_tensor(self.mean_, device=Xt.device)) / self.scale_
@@ -456,6 +464,14 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 
 # ---------------------------------------------------------------------- helpers
+def _random_state(value) -> np.random.RandomState:
+    """scikit-learn's ``check_random_state`` with errors that name ``random_state``."""
+    try:
+        return check_random_state(value)
+    except ValueError as err:
+        raise ValueError(f"random_state: {err}") from None
+
+
 def _is_auto(value) -> bool:
     return isinstance(value, str) and value == "auto"
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .._io import save_torch
+from .._io import check_output, save_torch
 from .estimator import KernelSimilarityMatching
 from .objective import OLD_KERNELS
 
@@ -42,7 +42,7 @@ def save_model(estimator: KernelSimilarityMatching, path: str | os.PathLike) -> 
     if not isinstance(estimator, KernelSimilarityMatching):
         raise TypeError(f"estimator: expected a KernelSimilarityMatching, got {type(estimator).__name__}")
     check_is_fitted(estimator)
-    path = _pt_path(path, "path")
+    path = check_output(_pt_path(path, "path"), "path")
     params = {k: _pack(v) for k, v in estimator.get_params().items()}
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a RandomState instance has no plain-value form

@@ -48,15 +48,19 @@ def finetune(
     import torch
     from rich.progress import Progress
 
-    from .._io import write_json
-    from .._validate import check_int
+    from .._io import check_output, write_json
+    from .._validate import check_int, check_nonnegative
+    from ..train.divergence import check_loss, check_lr
     from ..models import LayerRecorder
     from ..train import seed_everything
     from .correction import ClusterCorrection
     from .finetune import latent_metrics, load_split, make_model, train_epochs
 
+    check_output(out, "out")
     check_int(pretrain_epochs, "pretrain_epochs", minimum=0)
     check_int(epochs, "epochs", minimum=0)
+    check_lr(lr)
+    check_nonnegative(weight, "weight")
     split = load_split(data, seed)
     seed_everything(seed)
     net = make_model(model, split)

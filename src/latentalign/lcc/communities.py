@@ -42,6 +42,9 @@ def _as_graph(A) -> sp.csr_matrix:
     A = sp.csr_matrix(A)
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"graph: expected a square adjacency matrix, got shape {A.shape}")
+    if A.nnz and not (np.isfinite(A.data).all() and A.data.min() >= 0):
+        raise ValueError("graph: edge weights must be finite and >= 0 (a similarity graph), got "
+                         f"{int((~np.isfinite(A.data)).sum())} non-finite and {int((A.data < 0).sum())} negative")
     return A
 
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from .._deprecate import renamed_kwargs
 from .._threads import thread_policy
-from .._validate import as_matrix, check_choice, check_int, check_k, check_nonnegative, check_seed
+from .._validate import as_matrix, check_bool, check_choice, check_int, check_k, check_nonnegative, check_seed
 from ..models import POOLS, LayerRecorder
 from ..train.distributed import is_distributed
 from .collect import MAX_BYTES, check_labels, collect_latents
@@ -127,7 +127,7 @@ class ClusterCorrection:
                         else RandomizedLCCLoss(n_per_cluster, seed=self.seed))
         self.cluster_options = cluster_options(method=method, resolution=resolution, knn_backend=knn_backend,
                                                pca_dim=pca_dim, preset=preset, matching=matching)
-        self.persist = bool(persist)
+        self.persist = check_bool(persist, "persist")
         self.reduce, self.max_bytes = reduce, max_bytes
         self.pool = check_choice(pool, "pool", POOLS[:-1])
         self.state: dict[str, ClusterState] = {}

@@ -28,6 +28,7 @@ from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
+from ..train.divergence import check_loss
 from ..train import epoch_seed, evaluate_classifier, knn_probe, make_loader, torch_generator
 from ..train.augment import random_shift
 from ..train.classifier import step_work
@@ -164,7 +165,7 @@ def train_epochs(
             loader.sampler.set_epoch(first_epoch + e)
             gen = torch_generator(epoch_seed(seed, first_epoch + e))
             model.train()
-            t_start, loss_s, lcc_sum, n_mc, n_batches = time.perf_counter(), 0.0, 0.0, 0, 0
+            t_start, loss_s, lcc_sum, n_mc, n_batches, n_steps = time.perf_counter(), 0.0, 0.0, 0, 0, 0
             for x, yb, idx in loader:
                 if augment:
                     x = shift_and_noise(x, split.in_shape, split.max_shift, noise, gen)
@@ -180,6 +181,8 @@ def train_epochs(
                     loss = F.cross_entropy(logits, yb) + extra
                 else:
                     loss = F.cross_entropy(model(x), yb)
+                check_loss(loss, epoch=first_epoch + e, step=n_steps)
+                n_steps += 1
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

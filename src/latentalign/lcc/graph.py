@@ -51,7 +51,8 @@ IVF_TRAIN_ITERATIONS = 10
 
 
 def pca_project(Z, dim: int, *, seed: int = 0) -> torch.Tensor:
-    """Project ``Z (N, D)`` on its top-``dim`` principal axes (float32 ``(N, dim)``); identity if ``D <= dim``.
+    """Project ``Z (N, D)`` on its top-``dim`` principal axes (float32 ``(N, dim)``), ``dim <= D``
+    (``dim = D`` is a rotation onto all axes).
 
     ``Zc = Z - mean`` (mean in float64); axes are the top eigenvectors of ``Zc^T Zc``
     (float32 products, ``eigh`` in float64 for ``D <= 2048``, else ``sklearn``
@@ -61,8 +62,8 @@ def pca_project(Z, dim: int, *, seed: int = 0) -> torch.Tensor:
     dim = check_int(dim, "pca_dim")
     seed = check_seed(seed)
     Z = as_matrix(Z, "Z", dtype=None).detach()
-    if Z.shape[1] <= dim:
-        return Z.to(torch.float32)
+    if dim > Z.shape[1]:
+        raise ValueError(f"pca_dim: must be <= the {Z.shape[1]} features of Z, got {dim}")
     # float64 mean; the (D x D) scatter matrix from float32 products (the graph needs no more), eigh in float64
     Zc = Z.to(torch.float32) - Z.to(torch.float64).mean(0, keepdim=True).to(torch.float32)
     if Z.shape[1] <= EIGH_MAX_DIM:

@@ -37,7 +37,7 @@ from typing import Mapping, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from .._validate import check_int, check_seed
+from .._validate import check_int, check_seed, check_squares, finite_peak
 from .state import ClusterState
 
 __all__ = ["lcc_distances", "lcc_loss", "pack_banks", "PackedBanks", "ExactLCCLoss", "RandomizedLCCLoss",
@@ -82,14 +82,17 @@ def pack_banks(banks: Targets | Sequence[torch.Tensor]) -> PackedBanks:
         pairs = [(-1, b) for b in banks]
     if not pairs:
         raise ValueError("banks: expected at least one bank")
+    if not all(isinstance(b, torch.Tensor) for _, b in pairs):
+        raise TypeError("banks: expected {class: [bank tensor (n_b, D), ...]} or a list of bank tensors")
     tensors = [b.detach() for _, b in pairs]
-    dim = tensors[0].shape[1]
+    dim = tensors[0].shape[-1]
     if any(b.ndim != 2 or b.shape[1] != dim or b.shape[0] == 0 for b in tensors):
         raise ValueError(f"banks: expected non-empty (n_b, {dim}) tensors, got shapes "
                          f"{[tuple(b.shape) for b in tensors]}")
     device, dtype = tensors[0].device, tensors[0].dtype
     sizes = torch.tensor([b.shape[0] for b in tensors], device=device)
     members = torch.cat([b.to(device=device, dtype=dtype) for b in tensors])
+    finite_peak(members, "banks")
     starts = torch.cumsum(sizes, 0) - sizes
     pos = torch.arange(int(sizes.max()), device=device)
     slots = torch.where(pos < sizes[:, None], starts[:, None] + pos, torch.zeros_like(pos))
@@ -137,8 +140,14 @@ def lcc_loss(u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor, targets: T
 
     ``u`` ``(n, D)``, ``labels`` ``(n,)`` int, ``mc`` ``(n,)`` bool: the batch's
     misclustered flags; ``targets`` the class banks, or them packed once by
-    :func:`pack_banks`. Returns ``u.sum() * 0`` when ``S`` is empty.
+    :func:`pack_banks`. Returns ``u.sum() * 0`` when ``S`` is empty. ``u`` holding NaN/Inf, or values
+    whose squared distances overflow, is refused (one ``max |u|`` reduction).
     """
+    check_squares(u, "u", "the LCC distances")
+    for name, t in (("labels", labels), ("mc", mc)):
+        if not isinstance(t, torch.Tensor) or tuple(t.shape) != (u.shape[0],):
+            raise ValueError(f"{name}: expected a tensor of shape ({u.shape[0]},), one per row of u, got "
+                             f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}")
     zero = u.sum() * 0.0
     if not isinstance(targets, PackedBanks):
         if not any(len(b) for b in targets.values()):

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_seed
+from .._validate import as_matrix, check_int, check_seed
 
 __all__ = ["contingency", "match_clusters", "cluster_masks", "Masks", "shuffle_communities"]
 
@@ -53,16 +53,27 @@ def _labels_and_clusters(y, c, n_classes: int):
 
 def contingency(y, c, n_classes: int, n_clusters: int | None = None) -> np.ndarray:
     """``(n_classes, n_clusters)`` int64 counts ``M[a, b]`` over labelled samples (``y >= 0``)."""
+    n_classes = check_int(n_classes, "n_classes")
     y, c = _labels_and_clusters(y, c, n_classes)
-    K = int(c.max()) + 1 if n_clusters is None else int(n_clusters)
+    K = int(c.max()) + 1 if c.size else 0
+    if n_clusters is not None:
+        n_clusters = check_int(n_clusters, "n_clusters")
+        if n_clusters < K:
+            raise ValueError(f"n_clusters: must exceed the largest cluster id in communities ({K - 1}), got {n_clusters}")
+        K = n_clusters
     keep = y >= 0
     flat = y[keep] * K + c[keep]
     return np.bincount(flat, minlength=n_classes * K).reshape(n_classes, K)
 
 
 def match_clusters(M) -> np.ndarray:
-    """``m(b) = argmax_a M[a, b]`` (first maximum: smaller class), ``-1`` for an empty column."""
-    M = np.asarray(M)
+    """``m(b) = argmax_a M[a, b]`` (first maximum: smaller class), ``-1`` for an empty column.
+
+    ``M`` is a ``(n_classes, n_clusters)`` table of finite counts ``>= 0`` (:func:`contingency`).
+    """
+    M = as_matrix(M, "M").numpy()
+    if M.min() < 0:
+        raise ValueError(f"M: expected counts >= 0, got {M.min():g}")
     m = np.argmax(M, axis=0).astype(np.int64)
     m[M.sum(axis=0) == 0] = -1
     return m

@@ -28,7 +28,7 @@ import numpy as np
 from .._deprecate import deprecated
 from ..train import knn_probe
 from .communities import modularity
-from .matching import Masks, contingency
+from .matching import Masks, _int_array, contingency
 
 __all__ = ["cluster_metrics", "loo_knn_accuracy"]
 
@@ -40,7 +40,13 @@ def loo_knn_accuracy(indices, labels) -> float:
     negative label do not vote; a sample with no voting neighbour counts as wrong.
     """
     idx = np.asarray(indices.cpu() if hasattr(indices, "cpu") else indices)
-    y = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)
+    y = _int_array(labels, "labels")
+    if idx.ndim != 2 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"indices: expected an (N, k) integer array, got {idx.dtype} {idx.shape}")
+    if idx.shape[0] != y.shape[0]:
+        raise ValueError(f"labels: expected {idx.shape[0]} labels (one per row of indices), got {y.shape[0]}")
+    if idx.size and (idx.min() < 0 or idx.max() >= y.shape[0]):
+        raise ValueError(f"indices: neighbour ids must be in [0, {y.shape[0] - 1}], got {idx.min()}..{idx.max()}")
     keep = y >= 0
     if not keep.any():
         return float("nan")

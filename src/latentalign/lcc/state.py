@@ -164,7 +164,7 @@ def cluster_latents(
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    G = pca_project(Z, pca_dim, seed=seed) if pca_dim is not None else Z
+    G = pca_project(Z, pca_dim, seed=seed) if pca_dim is not None and pca_dim < Z.shape[1] else Z  # else: no reduction
     timings["pca"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     nb = knn_indices(G, k, backend=knn_backend, seed=seed)

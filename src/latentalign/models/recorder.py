@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 import torch
 from torch import nn
 
+from .._validate import check_bool
 from .batches import Batch, SampleIds, call_model, hidden_states, output_tensor, unpack_batch
 from .pooling import POOLS, check_mask, pool_tokens
 
@@ -190,7 +191,7 @@ class LayerRecorder:
         if pool not in POOLS:
             raise ValueError(f"pool: expected one of {', '.join(map(repr, POOLS))}, got {pool!r}")
         self.reduce, self.pool = reduce, pool
-        self.detach = bool(detach)
+        self.detach = check_bool(detach, "detach")
         self.outputs: dict[str, torch.Tensor] = {}
         self.mask: torch.Tensor | None = None
         self.expanded: dict[str, list[str]] = {n: [n] for n in layers if n not in self._hidden}

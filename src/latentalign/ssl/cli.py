@@ -48,13 +48,14 @@ def train(
 
     Example: latentalign ssl train --method vicreg --data digits --epochs 50 --out runs/vicreg
     """
-    from .._io import save_array, save_torch, write_json
+    from .._io import check_output, save_array, save_torch, write_json
     from .._manifest import begin_set, write_manifest
     from ..train import knn_probe, linear_probe
     from .evaluate import KNN_SETTINGS, embed
     from .module import fit_ssl, split_dataset
 
     files = ["encoder.pt", "embeddings.npz", "metrics.json"]
+    check_output(out, "out", folder=True)
     split = split_dataset(data, seed)
     begin_set(out, stale=files)
     start = time.perf_counter()
@@ -93,12 +94,15 @@ def thresholds(
 
     Example: latentalign ssl thresholds --signal-var 1,1.5,2,2.5,3 --theta 0.5 --gamma 3 --n-noise 15
     """
-    from .._io import write_json
+    from .._io import check_output, write_json
+    from .._validate import check_int
     from .theory import alignment_thresholds
 
+    if json_out is not None:
+        check_output(json_out, "json")
     gammas = _floats(gamma, "gamma")
     if len(gammas) == 1:
-        gammas = gammas * n_noise
+        gammas = gammas * check_int(n_noise, "n_noise")
     t = alignment_thresholds(_floats(signal_var, "signal_var"), theta, theta if theta_noise is None else theta_noise,
                              gammas)
     values = {"alpha2_rc": t.alpha2_rc, "alpha2_je": t.alpha2_je, "eta": t.eta, "delta": t.delta,

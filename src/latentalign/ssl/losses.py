@@ -55,7 +55,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._deprecate import renamed_kwargs, renamed_objects
-from .._validate import check_choice, check_int, check_nonnegative, check_positive
+from .._validate import (check_bool, check_choice, check_int, check_nonnegative, check_positive, check_squares,
+                         finite_peak, unit_scale)
 from ..train.distributed import check_gather, gather_with_grad, world
 from .augment import random_mask
 
@@ -85,7 +86,16 @@ VAR_REDUCTIONS = ("mean", "sum")
 
 
 # ------------------------------------------------------------------ checks and helpers
-def _pair(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), *, min_batch: int = 2) -> None:
+def _pair(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), *, min_batch: int = 2,
+          squares: str | None = None) -> tuple[float, float]:
+    """Check two ``(B, D)`` batches; one ``max |z|`` reduction each refuses NaN/Inf (and, for a loss of
+    ``squares``, values whose squares overflow). Returns the two peaks."""
+    _check_shapes(z1, z2, names, min_batch)
+    return tuple(finite_peak(z, name) if squares is None else check_squares(_stats_dtype(z), name, squares)
+                 for name, z in zip(names, (z1, z2)))
+
+
+def _check_shapes(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), min_batch: int = 1) -> None:
     for name, z in zip(names, (z1, z2)):
         if not isinstance(z, torch.Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(z).__name__}")
@@ -95,6 +105,14 @@ def _pair(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), *, min_batch: 
             raise ValueError(f"{name}: needs a batch of at least {min_batch} samples, got {z.shape[0]}")
     if z1.shape != z2.shape:
         raise ValueError(f"{names[1]}: expected the shape of {names[0]} {tuple(z1.shape)}, got {tuple(z2.shape)}")
+
+
+def _directions(z: torch.Tensor, name: str, peak: float) -> torch.Tensor:
+    """``z`` rescaled exactly by a power of two (cosines are scale-invariant; norms then neither
+    overflow nor underflow); a batch of zero rows has no direction and is refused."""
+    if peak == 0.0:
+        raise ValueError(f"{name}: every row is zero; its cosine similarities are undefined")
+    return unit_scale(z)
 
 
 def _stats_dtype(z: torch.Tensor) -> torch.Tensor:
@@ -109,17 +127,28 @@ def _no_autocast(z: torch.Tensor):
 # ------------------------------------------------------------------ VICReg
 def invariance_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """``mean((z1 − z2)²)`` over all ``B·D`` entries."""
+    _pair(z1, z2, min_batch=1, squares="the invariance term")
     return F.mse_loss(z1, z2)
 
 
 def variance_loss(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
     """``mean_j relu(γ − √(Var_j z + eps))``, ``Var`` unbiased over the batch (``B >= 2``)."""
-    std = torch.sqrt(z.var(dim=0) + eps)
-    return F.relu(gamma - std).mean()
+    _pair(z, z, ("z", "z"), squares="the variance term")
+    return _variance(z, check_positive(gamma, "gamma"), check_positive(eps, "eps"))
 
 
 def covariance_loss(z: torch.Tensor) -> torch.Tensor:
     """``Σ_{i≠j} C_ij² / D`` with ``C = (z − z̄)ᵀ(z − z̄)/(B − 1)``."""
+    _pair(z, z, ("z", "z"), squares="the covariance term")
+    return _covariance(z)
+
+
+def _variance(z: torch.Tensor, gamma: float, eps: float) -> torch.Tensor:
+    std = torch.sqrt(z.var(dim=0) + eps)
+    return F.relu(gamma - std).mean()
+
+
+def _covariance(z: torch.Tensor) -> torch.Tensor:
     zc = z - z.mean(dim=0)
     C = zc.T @ zc / (z.shape[0] - 1)
     off = C - torch.diag(torch.diagonal(C))
@@ -148,15 +177,15 @@ class VICRegLoss(nn.Module):
         self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
-        _pair(z1, z2)
+        _pair(z1, z2, squares="VICReg's squared terms")
         with _no_autocast(z1):
             z1, z2 = _stats_dtype(z1), _stats_dtype(z2)
-            inv = invariance_loss(z1, z2)
+            inv = F.mse_loss(z1, z2)
             if world(self.gather)[1] > 1:
                 z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
-            v1, v2 = variance_loss(z1, self.gamma, self.eps), variance_loss(z2, self.gamma, self.eps)
+            v1, v2 = _variance(z1, self.gamma, self.eps), _variance(z2, self.gamma, self.eps)
             var = (v1 + v2) / 2 if self.var_reduction == "mean" else v1 + v2
-            c1, c2 = covariance_loss(z1), covariance_loss(z2)
+            c1, c2 = _covariance(z1), _covariance(z2)
             loss = self.inv_weight * inv + self.var_weight * var + self.cov_weight * (c1 + c2)
         if return_terms:
             return {"loss": loss, "invariance": inv, "variance": var, "covariance": c1 + c2}
@@ -167,6 +196,8 @@ class VICRegLoss(nn.Module):
 @renamed_kwargs(gather_distributed="gather")
 def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, gather="auto"):
     """NT-Xent of two views: rows ``i`` and ``i + B`` of ``normalize([z1; z2])`` are positives."""
+    temperature = check_positive(temperature, "temperature")
+    z1, z2 = (_directions(z, name, peak) for z, name, peak in zip((z1, z2), ("z1", "z2"), _pair(z1, z2)))
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     B = z1.shape[0]
     rank, world_size = world(check_gather(gather))
@@ -191,7 +222,6 @@ class NTXentLoss(nn.Module):
         self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
-        _pair(z1, z2)
         with _no_autocast(z1):
             loss = nt_xent_loss(_stats_dtype(z1), _stats_dtype(z2), self.temperature, gather=self.gather)
         return {"loss": loss} if return_terms else loss
@@ -200,6 +230,11 @@ class NTXentLoss(nn.Module):
 # ------------------------------------------------------------------ BYOL
 def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """``mean_i (2 − 2 cos(p_i, sg(z_i)))``: one direction, prediction ``p`` regresses the stopped target ``z``."""
+    return _byol(p, z)
+
+
+def _byol(p: torch.Tensor, z: torch.Tensor, names=("p", "z")) -> torch.Tensor:
+    p, z = (_directions(t, name, peak) for t, name, peak in zip((p, z), names, _pair(p, z, names, min_batch=1)))
     return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=1)).mean()
 
 
@@ -209,10 +244,9 @@ class BYOLLoss(nn.Module):
     kind = "byol"
 
     def forward(self, p1, p2, z1, z2, return_terms: bool = False):
-        _pair(p1, p2, ("p1", "p2"), min_batch=1)
-        _pair(z1, z2, ("z1", "z2"), min_batch=1)
-        _pair(p1, z1, ("p1", "z1"), min_batch=1)
-        t12, t21 = byol_loss(p1, z2), byol_loss(p2, z1)
+        for pair in ((p1, p2, ("p1", "p2")), (z1, z2, ("z1", "z2")), (p1, z1, ("p1", "z1"))):
+            _check_shapes(*pair)
+        t12, t21 = _byol(p1, z2, ("p1", "z2")), _byol(p2, z1, ("p2", "z1"))
         loss = (t12 + t21) / 2
         return {"loss": loss, "p1_z2": t12, "p2_z1": t21} if return_terms else loss
 
@@ -231,7 +265,7 @@ class EMA:
     """
 
     def __init__(self, online: nn.Module, target: nn.Module | None = None, base_momentum: float = 0.99):
-        if not 0.0 <= float(base_momentum) <= 1.0:
+        if check_nonnegative(base_momentum, "base_momentum") > 1.0:
             raise ValueError(f"base_momentum: must be in [0, 1], got {base_momentum}")
         self.online = online
         self.target = copy.deepcopy(online) if target is None else target
@@ -260,6 +294,8 @@ def _same_shape(x_hat: torch.Tensor, x: torch.Tensor) -> None:
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
     if x_hat.shape != x.shape:
         raise ValueError(f"x_hat: expected the shape of x {tuple(x.shape)}, got {tuple(x_hat.shape)}")
+    for name, t in (("x_hat", x_hat), ("x", x)):
+        check_squares(_stats_dtype(t).flatten(1) if t.ndim > 1 else _stats_dtype(t), name, "the squared error")
 
 
 class DenoisingLoss(nn.Module):
@@ -303,7 +339,7 @@ class MaskedReconstructionLoss(nn.Module):
             raise ValueError(f"mask_ratio: must be in (0, 1), got {mask_ratio!r}")
         self.mask_ratio = float(mask_ratio)
         self.patch = None if patch is None else check_int(patch, "patch")
-        self.norm_target = bool(norm_target)
+        self.norm_target = check_bool(norm_target, "norm_target")
 
     def mask(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """``(x with hidden units set to 0, bool mask of hidden entries)``."""
@@ -349,7 +385,7 @@ class LinearJELoss(nn.Module):
         self.whitening_weight = check_positive(whitening_weight, "whitening_weight")
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
-        _pair(z1, z2, min_batch=1)
+        _pair(z1, z2, min_batch=1, squares="the squared terms of LinearJELoss")
         inv = ((z1 - z2) ** 2).sum(dim=1).mean()
         S = (z1.T @ z1 + z2.T @ z2) / (2 * z1.shape[0])
         white = ((S - torch.eye(S.shape[0], dtype=S.dtype, device=S.device)) ** 2).sum()

@@ -41,6 +41,7 @@ from .._extras import require
 from .._validate import check_choice, check_int, check_nonnegative, check_positive, check_seed
 from ..models import MLP
 from ..train import make_loader, seed_everything, split_batch
+from ..train.divergence import check_lr
 from .augment import Compose, GaussianNoise, RandomShift
 from .losses import EMA, BYOLLoss, DenoisingLoss, MaskedReconstructionLoss, NTXentLoss, VICRegLoss, byol_predictor
 
@@ -98,7 +99,7 @@ class SSLModule(L.LightningModule):
         self.encoder, self.loss, self.augment = encoder, loss, augment
         self.head = head if head is not None else nn.Identity()
         self.decoder, self.predictor = decoder, predictor
-        self.lr, self.weight_decay = check_positive(lr, "lr"), check_nonnegative(weight_decay, "weight_decay")
+        self.lr, self.weight_decay = check_lr(lr), check_nonnegative(weight_decay, "weight_decay")
         self.probe_lr, self.seed = check_positive(probe_lr, "probe_lr"), check_seed(seed)
         self.target, self._ema = None, None
         if kind == "byol":

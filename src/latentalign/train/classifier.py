@@ -37,8 +37,9 @@ from torch import nn
 from .._extras import require
 from .._io import atomic_path
 from .._threads import thread_policy
-from .._validate import check_choice, check_int, check_positive, check_seed
+from .._validate import check_choice, check_int, check_seed
 from .data import split_batch
+from .divergence import check_loss, check_lr, diverged
 from .seed import rng_state, seed_everything, set_rng_state
 
 L = require("lightning", "classifier training")
@@ -80,7 +81,7 @@ class ClassifierModule(L.LightningModule):
         super().__init__()
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
-        lr = check_positive(lr, "lr")
+        lr = check_lr(lr)
         if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real) or not (
             np.isfinite(weight_decay) and weight_decay >= 0
         ):
@@ -132,6 +133,16 @@ class ClassifierModule(L.LightningModule):
 
 
 # -- checkpoints ----------------------------------------------------------------------
+class DivergenceCheck(Callback):
+    """Stop training with a ``ValueError`` naming the epoch and step whose loss is NaN or Inf
+    (:func:`~latentalign.train.divergence.check_loss`); :func:`fit_classifier` always adds it."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor):
+            check_loss(loss, epoch=trainer.current_epoch, step=batch_idx)
+
+
 class LastCheckpoint(Callback):
     """Write ``dirpath/filename`` at every training-epoch end, atomically (temp file, then rename).
 
@@ -289,7 +300,9 @@ def fit_classifier(
     so a finished run returns at once with the checkpoint's weights). The checkpoint
     stores ``run_config`` (plain values); resuming first checks the file with
     :func:`check_checkpoint` (readable, same architecture, same ``run_config``).
-    Process-wide torch flags that ``deterministic`` changes are restored on return.
+    A loss that turns NaN/Inf stops training with a ``ValueError`` naming the epoch and step
+    (:class:`DivergenceCheck`, always added). Process-wide torch flags that ``deterministic`` changes
+    are restored on return.
     Training runs under the thread policy (:mod:`latentalign._threads`) with a step's work
     estimated as ``6 x parameters x batch size``.
     """
@@ -304,6 +317,7 @@ def fit_classifier(
 
     callbacks = trainer_kwargs.pop("callbacks", None) or []
     callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    callbacks.append(DivergenceCheck())
     ckpt_path = None
     if ckpt_dir is not None:
         saver = LastCheckpoint(ckpt_dir, config=run_config)
@@ -331,7 +345,12 @@ def fit_classifier(
     with _restore_torch_flags(), quiet_lightning(), thread_policy(step_work(module, train_loader)):
         seed_everything(seed)
         trainer = L.Trainer(**options)
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+        try:
+            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+        except ValueError as err:  # a loss refusing NaN activations after some steps: the run diverged
+            if trainer.global_step > 0 and "non-finite" in str(err):
+                raise diverged(trainer.current_epoch, trainer.global_step, str(err).partition(";")[0]) from err
+            raise
     return module
 
 

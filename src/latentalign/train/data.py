@@ -24,7 +24,7 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from .._validate import _to_tensor, as_labels, as_matrix, check_seed
+from .._validate import _to_tensor, as_labels, as_matrix, check_bool, check_int, check_seed
 from ..models.batches import unpack_batch
 from .seed import epoch_seed, torch_generator
 
@@ -181,10 +181,8 @@ def make_loader(
     ``(seed, e)``); the loader also gets a seeded ``torch.Generator``, so iterating it
     never draws from the global torch RNG.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
-        raise ValueError(f"num_workers: expected a non-negative integer, got {num_workers!r}")
+    batch_size, num_workers = check_int(batch_size, "batch_size"), check_int(num_workers, "num_workers", minimum=0)
+    shuffle, drop_last = check_bool(shuffle, "shuffle"), check_bool(drop_last, "drop_last")
     seed = check_seed(seed)
     ds = X if isinstance(X, IndexedDataset) and y is None else IndexedDataset(X, y)
     sampler = EpochSampler(len(ds), shuffle=shuffle, seed=seed)
