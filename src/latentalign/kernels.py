@@ -159,13 +159,18 @@ def hsic(
     ``sigma`` (RBF bandwidth) applies to both inputs; ``None`` = median heuristic each.
     """
     Xt, Yt = _pair(X, Y, unbiased)
+    return as_output(hsic_tensors(Xt, Yt, kernel=kernel, unbiased=unbiased, sigma=sigma, path=path, seed=seed,
+                                  block_size=block_size), X, Y)
+
+
+def hsic_tensors(Xt: torch.Tensor, Yt: torch.Tensor, *, kernel, unbiased: bool, sigma=None, path: str = "auto",
+                 seed: int = 0, block_size: int = GRAM_BLOCK) -> torch.Tensor:
+    """:func:`hsic` of validated tensors, as a 0-d float64 tensor (the cheaper exact path)."""
     n = Xt.shape[0]
     if resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature":
-        value = linear_hsic(centered(Xt), centered(Yt), unbiased)
-    else:
-        (sums,) = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size)
-        value = sums.hsic(n, unbiased)
-    return as_output(value, X, Y)
+        return linear_hsic(centered(Xt), centered(Yt), unbiased)
+    (sums,) = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size)
+    return sums.hsic(n, unbiased)
 
 
 def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
