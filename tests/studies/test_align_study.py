@@ -1,6 +1,10 @@
 """The align study on its QUICK_CONFIG: the published claim's direction on tiny settings."""
 
+import itertools
+
 import numpy as np
+import pytest
+from scipy.stats import spearmanr
 
 from latentalign._io import write_json
 from latentalign.studies import align_study
@@ -23,5 +27,21 @@ def test_quick_align_study_reproduces_the_claims_direction(tmp_path):
     estar = np.array(mv["e_star"])
     assert estar[idx["pix"], idx["mor"]] < estar[idx["mor"], idx["pix"]]  # the stitching asymmetry
     assert np.diag(mv["stitched_accuracy"]).min() > 0.3  # each view's own head beats chance (0.1)
-    assert {f.name for f in result.figures} >= {"rf_bound", "rf_sweep", "digits_heatmaps", "digits_scatter", "mfeat"}
+    for tb in nets["task_bound"]:  # the CE bound as recorded: |dCE| <= sqrt(2) L_h sqrt(e_abs), every pair
+        assert np.all(np.abs(tb["dce"]) <= tb["bound"] + 1e-9) and tb["max_ratio"] <= 1
+    xm = result.numbers["cross_modal"]
+    assert xm["chance"] < min(r["mutual_knn"] for r in xm["encoders"]) <= max(r["mutual_knn"] for r in xm["encoders"]) <= 1
+    assert {f.name for f in result.figures} >= {"rf_bound", "rf_sweep", "digits_heatmaps", "digits_scatter", "mfeat",
+                                                "ce_bound", "cross_modal"}
     write_json(tmp_path / "numbers.json", result.numbers)  # every number is JSON-able
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_spearman_trend_p_matches_exact_enumeration(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=6)
+    y = x + rng.normal(size=6)
+    rho, p = align_study._spearman_trend(x, y, 20000, seed)
+    assert rho == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    exact = np.mean([spearmanr(x, y[list(q)]).statistic >= rho - 1e-12 for q in itertools.permutations(range(6))])
+    assert p == pytest.approx(exact, abs=0.01)  # Monte Carlo sd at B = 20000 is <= 0.0036
