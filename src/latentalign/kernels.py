@@ -286,6 +286,13 @@ def hsic(
     unbiased = check_bool(unbiased, "unbiased")
     block_size = check_kernel_options(kernel, sigma, seed, block_size)
     Xt, Yt = _pair(X, Y, unbiased)
+    return as_output(hsic_tensors(Xt, Yt, kernel=kernel, unbiased=unbiased, sigma=sigma, path=path, seed=seed,
+                                  block_size=block_size), X, Y)
+
+
+def hsic_tensors(Xt: torch.Tensor, Yt: torch.Tensor, *, kernel, unbiased: bool, sigma=None, path: str = "auto",
+                 seed: int = 0, block_size: int = GRAM_BLOCK) -> torch.Tensor:
+    """:func:`hsic` of validated tensors, as a 0-d float64 tensor (the cheaper exact path)."""
     n = Xt.shape[0]
     feature = resolve_path(path, kernel, n, Xt.shape[1], Yt.shape[1]) == "feature"
     Xt, Yt, e = _scaled_pair(Xt, Yt, kernel, sigma)
@@ -294,7 +301,7 @@ def hsic(
     else:
         (sums,) = gram_sums(Xt, Yt, kernel, unbiased=unbiased, sigma=sigma, seed=seed, block_size=block_size)
         value = sums.hsic(n, unbiased)
-    return as_output(_unscaled(value, e), X, Y)
+    return _unscaled(value, e)
 
 
 def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:

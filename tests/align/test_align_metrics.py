@@ -196,3 +196,52 @@ def test_svcca_keeps_directions_by_variance():
     assert orthonormal_basis(torch.tensor(Z), keep=0.95).shape[1] == 1
     assert orthonormal_basis(torch.tensor(Z), keep=0.9999).shape[1] == 2
     assert orthonormal_basis(torch.tensor(Z)).shape[1] == 3
+
+
+# --------------------------------------------------------------------- the MMD form of alignment
+def _mmd_joint_vs_product(K, L):
+    """MMD^2 between the joint sample {(x_i, y_i)} (weights 1/n) and the product sample {(x_i, y_j)}
+    (weights 1/n^2) under the product kernel K[i, i'] L[j, j'], by explicit loops over both samples."""
+    n = len(K)
+    joint = [((i, i), 1 / n) for i in range(n)]
+    product = [((i, j), 1 / n**2) for i in range(n) for j in range(n)]
+
+    def mean_embedding_product(P, Q):
+        return sum(wp * wq * K[a, c] * L[b, d] for (a, b), wp in P for (c, d), wq in Q)
+
+    return (mean_embedding_product(joint, joint) - 2 * mean_embedding_product(joint, product)
+            + mean_embedding_product(product, product))
+
+
+def test_mmd_alignment_hand_value():
+    # Xc^T Yc = [[2, 3], [-1, -1]] by hand, so ||C12||_F^2 = 15 / 4^2; and ((n-1)/n)^2 HSIC_b = (9/16)(5/3)
+    assert align.mmd_alignment(XH, YH) == pytest.approx(15 / 16, abs=1e-15)
+
+
+@pytest.mark.parametrize("X, Y", [(XH, YH), (rand(6, 3, 4), rand(6, 2, 5))], ids=["hand", "random"])
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_mmd_alignment_is_the_mmd_between_joint_and_product_of_marginals(X, Y, kernel):
+    K, L = (Z @ Z.T for Z in (X, Y)) if kernel == "linear" else (ref.rbf_gram(X), ref.rbf_gram(Y))
+    assert align.mmd_alignment(X, Y, kernel=kernel) == pytest.approx(_mmd_joint_vs_product(K, L), abs=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_mmd_alignment_normalised_by_its_self_terms_is_cka(kernel):
+    """The paper's relation: kernel alignment (centred) is the MMD form normalised by its self-terms."""
+    X, Y = rand(40, 5, 6), rand(40, 3, 7)
+    Y = Y + X[:, :3]
+    xy, xx, yy = (align.mmd_alignment(A, B, kernel=kernel) for A, B in ((X, Y), (X, X), (Y, Y)))
+    assert xy / math.sqrt(xx * yy) == pytest.approx(align.cka(X, Y, kernel=kernel), abs=1e-12)
+    n = len(X)
+    assert xy == pytest.approx(((n - 1) / n) ** 2 * align.hsic(X, Y, kernel=kernel), rel=1e-12)
+
+
+def test_mmd_alignment_vanishes_without_dependence_and_paths_agree():
+    X = rand(50, 4, 8)
+    const = np.ones((50, 2))
+    assert align.mmd_alignment(X, const) == pytest.approx(0.0, abs=1e-15)  # a constant carries no dependence
+    Y = X @ rand(4, 3, 9)
+    assert align.mmd_alignment(X, Y, path="gram") == pytest.approx(align.mmd_alignment(X, Y, path="feature"),
+                                                                    rel=1e-10)
+    t = align.mmd_alignment(torch.tensor(X, requires_grad=True), torch.tensor(Y))
+    assert t.dtype == torch.float64 and t.ndim == 0 and t.requires_grad

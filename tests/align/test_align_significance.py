@@ -15,6 +15,7 @@ OPTIONS = {
     "cka": [{}, {"unbiased": True}, {"kernel": "rbf"}, {"kernel": "rbf", "unbiased": True}, {"path": "gram"},
             {"path": "gram", "unbiased": True}],
     "hsic": [{}, {"unbiased": True}, {"kernel": "rbf", "unbiased": True}],
+    "mmd_alignment": [{}, {"kernel": "rbf"}, {"path": "gram"}],
     "dcor": [{}],
     "rsa": [{"rdm": r, "compare": c} for r in ("euclidean", "correlation")
             for c in ("pearson", "spearman", "cosine", "centered")],

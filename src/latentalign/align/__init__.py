@@ -4,7 +4,7 @@ streaming (DDP-ready) accumulation and layer-by-layer comparison of two models.
 Math: ``docs/align.md`` (Insulla, Huang, Rosasco, *Towards a Learning
 Theory of Representation Alignment*, arXiv 2502.14047).
 
-Modules: ``kernel_metrics`` (KA, CKA; HSIC is the core's), ``moments`` (linear HSIC from
+Modules: ``kernel_metrics`` (KA, CKA, MMD alignment; HSIC is the core's), ``moments`` (linear HSIC from
 sample sums), ``rsa`` (RDM comparisons, distance correlation), ``neighbor_metrics`` (mutual
 kNN, cycle kNN, CKNNA), ``subspace_metrics`` (CCA, SVCCA, Procrustes), ``spectral``
 (eigen-pair contributions to KA), ``task`` (KTA, cumulative power, KARE), ``registry``
@@ -27,7 +27,7 @@ Example
 
 from .._extras import lazy_exports
 from .head_penalty import TaskPenalty, head_lipschitz, task_penalty
-from .kernel_metrics import cka, hsic, ka
+from .kernel_metrics import cka, hsic, ka, mmd_alignment
 from .measures import MEASURES, measure
 from .neighbor_metrics import cknna, cycle_knn, knn_adjacency, mutual_knn
 from .registry import METRIC_NAMES, MetricInfo, metric
@@ -57,7 +57,7 @@ from .subspace_metrics import (
 from .task import cumulative_power, kare, kta
 
 __all__ = [
-    "ka", "cka", "hsic", "dcor", "rsa", "dissimilarity_matrix", "mutual_knn", "cycle_knn", "cknna",
+    "ka", "cka", "hsic", "mmd_alignment", "dcor", "rsa", "dissimilarity_matrix", "mutual_knn", "cycle_knn", "cknna",
     "knn_adjacency", "cca", "svcca", "canonical_correlations", "procrustes", "procrustes_similarity",
     "spectral", "SpectralAlignment", "kta", "cumulative_power", "kare", "metric", "MetricInfo", "METRIC_NAMES",
     "measure", "MEASURES",

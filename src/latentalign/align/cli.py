@@ -87,14 +87,15 @@ def align_command(
     b: str = typer.Argument(..., help=f"Second representation (n, d2), rows paired with A ({_ARRAY_HELP}); "
                                       "labels (n,) for kta."),
     metrics: str = typer.Option("cka,mutual_knn", "--metrics", help="Comma-separated metric names: ka, cka, hsic, "
-                                "dcor, rsa, mutual_knn, cycle_knn, cknna, cca, svcca, procrustes, kta, or any "
+                                "mmd_alignment, dcor, rsa, mutual_knn, cycle_knn, cknna, cca, svcca, procrustes, kta, or any "
                                 "standardized name of --list (e.g. procrustes-distance=angular)."),
     permutations: int = typer.Option(0, "--permutations", help="Shuffled pairings for permutation p-values (0: none)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Resamples for 95% bootstrap intervals (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the permutations and resamples."),
     k: int = typer.Option(10, "-k", help="Neighbours of the kNN metrics."),
     unbiased: bool = typer.Option(False, "--unbiased", help="Unbiased HSIC in cka / hsic (n >= 4)."),
-    kernel: str = typer.Option("linear", "--kernel", help="Kernel of ka / cka / hsic: linear, rbf or cosine."),
+    kernel: str = typer.Option("linear", "--kernel", help="Kernel of ka / cka / hsic / mmd_alignment: linear, rbf or "
+                                "cosine."),
     stitch: bool = typer.Option(False, "--stitch", help="Also fit linear stitchers both ways: e*, its bound, lambda."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every number to this JSON file."),
     list_measures: bool = typer.Option(False, "--list", is_eager=True, callback=_list_measures,

@@ -4,7 +4,7 @@ r"""Metric values under shuffled pairings, without recomputing what a permutatio
 the metric of ``(X, Y[perm])`` for each row ``perm`` of a ``(B, n)`` index tensor.
 What is computed once and what per permutation (``docs/align.md#align-significance``):
 
-* **Gram family** (ka, cka, hsic, dcor, rsa, kta). Every one is a ratio of the sums
+* **Gram family** (ka, cka, hsic, mmd_alignment, dcor, rsa, kta). Every one is a ratio of the sums
   ``f = <P, Q[pi, pi]>`` and ``g = (P 1).(Q 1)[pi]`` (``P``, ``Q`` Grams or transformed
   RDMs, diagonals zeroed for the unbiased HSIC) with fixed self-terms. ``f`` is
   ``||X^T Y[pi]||^2`` (minus ``k . l[pi]`` for zero diagonals) from features,
@@ -125,10 +125,11 @@ def _kernel_values(name, Xt, Yt, options) -> Values | None:
     kernel = options.get("kernel", "linear")
     unbiased = bool(options.get("unbiased", False))
     centred = name != "ka"
-    score = {"ka": "ka", "hsic": "hsic"}.get(name, "cka")
+    score = {"ka": "ka", "hsic": "hsic", "mmd_alignment": "hsic"}.get(name, "cka")
+    post = (lambda v: v * ((n - 1) / n) ** 2) if name == "mmd_alignment" else None  # MMD^2 = ((n-1)/n)^2 HSIC_b
     if kernel == "linear" and d1 * d2 <= FEATURE_ADVANTAGE * n and options.get("path", "auto") != "gram":
         A, B = (centered(Xt), centered(Yt)) if centred else (Xt, Yt)
-        return _gram_values(_FeatureCross(A, B, zero_diag=unbiased), n, score, unbiased)
+        return _gram_values(_FeatureCross(A, B, zero_diag=unbiased), n, score, unbiased, post)
     if n > MATRIX_MAX_N:
         return None
     sigma, seed = options.get("sigma"), options.get("seed", 0)
@@ -138,7 +139,7 @@ def _kernel_values(name, Xt, Yt, options) -> Values | None:
     L = kernel_fn(Yt, kernel, sigma=sigma, seed=seed, name="Y")(Yt, Yt)
     if unbiased:
         K, L = zero_diagonal(K), zero_diagonal(L)
-    return _gram_values(_MatrixCross(K, L), n, score, unbiased)
+    return _gram_values(_MatrixCross(K, L), n, score, unbiased, post)
 
 
 def _rsa_values(name, Xt, Yt, options) -> Values | None:
@@ -227,7 +228,7 @@ def evaluator(name: str, Xt: torch.Tensor, Yt: torch.Tensor, options: dict) -> V
     if name == "kta":
         T = targets(Yt, Xt.shape[0]).to(Xt.device)
         return _gram_values(_FeatureCross(centered(Xt), centered(T), zero_diag=False), Xt.shape[0], "cka")
-    if name in ("ka", "cka", "hsic"):
+    if name in ("ka", "cka", "hsic", "mmd_alignment"):
         return _kernel_values(name, Xt, Yt, options)
     if name in ("dcor", "rsa"):
         return _rsa_values(name, Xt, Yt, options)

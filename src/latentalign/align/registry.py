@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .._validate import check_choice
-from .kernel_metrics import cka, hsic, ka
+from .kernel_metrics import cka, hsic, ka, mmd_alignment
 from .neighbor_metrics import cknna, cycle_knn, mutual_knn
 from .rsa import dcor, rsa
 from .subspace_metrics import cca, procrustes, svcca
@@ -76,6 +76,9 @@ REGISTRY: dict[str, MetricInfo] = {
                    note="unbiased CKA may be slightly negative; rbf is invariant to scaling through the median bandwidth"),
         MetricInfo("hsic", hsic, "similarity", (0.0, math.inf), True, (ORTHOGONAL, TRANSLATION), _GRAM,
                    _KERNEL_OPTS + ("unbiased",), null_mean="unbiased: 0", note="unnormalised; unbiased may be < 0"),
+        MetricInfo("mmd_alignment", mmd_alignment, "similarity", (0.0, math.inf), True, (ORTHOGONAL, TRANSLATION),
+                   _GRAM, _KERNEL_OPTS, note="MMD^2 between the joint and the product of marginals = ((n-1)/n)^2 "
+                   "HSIC_b; normalised by its self-terms it is CKA_b"),
         MetricInfo("dcor", dcor, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION), _GRAM,
                    ("block_size",), note="0 in the population iff independent"),
         MetricInfo("rsa", rsa, "similarity", (-1.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION),

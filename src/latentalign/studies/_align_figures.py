@@ -97,3 +97,39 @@ def mfeat_matrices(names, cka, acc, etest) -> Figure:
     fig.tight_layout()
     return Figure("mfeat", "(c) UCI Multiple Features: view alignment, held-out stitching error, and accuracy of "
                   "an encoder of one view stitched into the classifier head of another.", fig)
+
+
+def ce_bound(summaries: dict) -> Figure:
+    fig, axes = plt.subplots(1, len(summaries), figsize=(5 * len(summaries), 4), squeeze=False)
+    for ax, (name, summary) in zip(axes[0], summaries.items()):
+        for k, (p, t) in enumerate(zip(summary["pairs"], summary["task_bound"])):
+            ax.scatter(t["bound"], np.maximum(np.abs(t["dce"]), 1e-6), s=10, color=f"C{k}",
+                       label=f"seeds {p['seeds'][0]},{p['seeds'][1]}")
+        lo = min(float(np.min(t["bound"])) for t in summary["task_bound"])
+        hi = max(float(np.max(t["bound"])) for t in summary["task_bound"])
+        ax.loglog([lo, hi], [lo, hi], "k--", lw=0.8, label="|dCE| = bound")
+        ax.set_xlabel("sqrt(2) L_h sqrt(e_abs)")
+        ax.set_ylabel("|dCE| (floored at 1e-6)")
+        ax.set_title(f"{name}: dCE against its bound", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return Figure("ce_bound", "(b) Task level: each stitched layer pair's cross-entropy penalty |dCE| against its bound "
+                  "sqrt(2) L_h sqrt(e_abs) (L_h: product of the frozen head's spectral norms); every point lies below "
+                  "the diagonal.", fig)
+
+
+def cross_modal(rows: list[dict], pixels: dict, trend: float, trend_p: float) -> Figure:
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    widths = sorted({r["width"] for r in rows})
+    for k, w in enumerate(widths):
+        pts = [r for r in rows if r["width"] == w]
+        ax.plot([r["accuracy"] for r in pts], [r["mutual_knn"] for r in pts], "o-", color=f"C{k}", ms=4,
+                label=f"width {w}")
+    ax.axhline(pixels["mutual_knn"], color="k", ls="--", lw=0.8, label="raw pixels")
+    ax.set_xlabel("test accuracy (competence)")
+    ax.set_ylabel("mutual kNN with MiniLM captions")
+    ax.set_title(f"Spearman {trend:.2f}, permutation p {trend_p:.4f}", fontsize=9)
+    ax.legend(fontsize=7)
+    return Figure("cross_modal", "(d) Cross-modal alignment against competence: digit encoders of growing width "
+                  "(lines) and training time (points along a line: more epochs) against the MiniLM embeddings of "
+                  "templated captions of the same digits.", fig)
