@@ -545,10 +545,11 @@ def _pairs_part(result, config, p_res, mfeat_keys, caption_keys, div_keys):
 def _theorem_checks(result, p_res, div_keys) -> None:
     """Thm 3.10 (L_cond <= L_joint) and Thm 2.8 (CLIP = sum of the conditionals = L_cond + log N) on the
     test pairs of every trained model, as a table and two claims."""
-    rows, by_model = [], {}
-    for (pair, loss, tilt, _, seed), r in p_res.items():
+    rows, by_model, seeded = [], {}, set(div_keys.values())
+    for key, r in p_res.items():
+        pair, loss, tilt, _, seed = key
         t = r["test_losses"]
-        name = f"{pair} {LOSS_LABELS[loss]} {tilt}" + (f" seed {seed}" if (loss, seed) in div_keys else "")
+        name = f"{pair} {LOSS_LABELS[loss]} {tilt}" + (f" seed {seed}" if key in seeded else "")
         by_model[name] = t
         rows.append([pair, LOSS_LABELS[loss], tilt, seed, _fmt(t["L_cond"]), _fmt(t["L_joint"]),
                      _fmt(t["L_joint"] - t["L_cond"]), f"{t['identity_deviation']:.1e}"])
