@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from latentalign.contrastive import ClipLoss, ConditionalLoss, JointLoss
 from latentalign.contrastive import gaussian as g
-from latentalign.contrastive.recovery import fit_linear
+from latentalign.contrastive.recovery import finite_batch_gains, fit_linear
 from latentalign.data import gaussian_pairs
 
 # g43, restated from the spec independently of gaussian.make_example
@@ -116,6 +116,36 @@ def test_g43_model_conditionals_marginals_and_mean_errors():
         assert g.whitened_error(g.optimal_A(COV, rank=r), A_cond, COV) == pytest.approx(expected, abs=1e-3)
         tail = math.sqrt(np.sum(SIGMA[r:] ** 2) / np.sum(SIGMA**2))
         assert g.whitened_error(g.optimal_A(COV, rank=r), A_cond, COV) == pytest.approx(tail, abs=1e-12)
+
+
+def test_gains_on_the_canonical_directions():
+    """g43's canonical directions are P^-T and Q^-1, so A = P^-T diag(d) Q^-1 has gains d and
+    u-marginal (C_uu^-1 - A C_vv A^T)^-1 = P (I - D D^T)^-1 P^T."""
+    d = np.array([0.7, 0.45, 0.1])
+    A = P_INV_T @ padded(d) @ Q_INV
+    np.testing.assert_allclose(g.from_gains(d, COV), A, atol=1e-12)
+    np.testing.assert_allclose(g.canonical_gains(A, COV), d, atol=1e-12)
+    np.testing.assert_allclose(g.model_marginal_u(A, COV), P @ np.linalg.inv(np.eye(4) - padded(d) @ padded(d).T) @ P.T,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g.from_gains(d[:1], COV), P_INV_T @ padded([0.7, 0, 0]) @ Q_INV, atol=1e-12)
+    with pytest.raises(ValueError, match="^gains: expected at most 3"):
+        g.from_gains(np.ones(4), COV)
+
+
+def test_finite_batch_gains_depend_on_the_canonical_correlations_only():
+    canonical = (np.eye(4), padded(SIGMA), np.eye(3))
+    np.testing.assert_allclose(finite_batch_gains(COV, 32, n_batches=20), finite_batch_gains(canonical, 32, n_batches=20),
+                               atol=1e-10)
+
+
+def test_finite_batch_gains_inflate_the_top_gain_less_as_the_batch_grows():
+    d64, d256 = (finite_batch_gains(COV, b, n_batches=25600 // b) for b in (64, 256))
+    assert d64[0] > d256[0] > SIGMA[0] + 0.01  # ~0.98 and ~0.93 at these Monte Carlo sizes
+    # a weak pair (e^s of finite variance) at a large batch: the infinite-batch optimum, sigma
+    weak = (np.eye(2), np.diag([0.3, 0.2]), np.eye(2))
+    np.testing.assert_allclose(finite_batch_gains(weak, 512, n_batches=40), [0.3, 0.2], atol=0.02)
+    with pytest.raises(ValueError, match="^batch_size:"):
+        finite_batch_gains(COV, 1)
 
 
 def test_covariances_from_the_data_layer_are_accepted():

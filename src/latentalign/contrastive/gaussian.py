@@ -44,6 +44,8 @@ __all__ = [
     "optimal_A",
     "optimal_value",
     "optimal_l2_one_sided",
+    "canonical_gains",
+    "from_gains",
     "l2_one_sided_loss",
     "model_conditionals",
     "model_marginal_u",
@@ -202,8 +204,7 @@ def optimal_A(cov, loss: str = "conditional", rank: int | None = None) -> np.nda
     check_choice(loss, "loss", LOSSES)
     c = _check_cov(cov)
     r = _check_rank(rank, c)
-    f = c.sigma[:r] if loss == "conditional" else h(c.sigma[:r])
-    return c.uu_ihalf @ (c.U[:, :r] * f) @ c.V[:, :r].T @ c.vv_ihalf
+    return from_gains(c.sigma[:r] if loss == "conditional" else h(c.sigma[:r]), c)
 
 
 def optimal_value(cov, loss: str = "conditional", rank: int | None = None) -> float:
@@ -216,6 +217,61 @@ def optimal_value(cov, loss: str = "conditional", rank: int | None = None) -> fl
         return float(-0.5 * np.sum(s * s))
     m = h(s)
     return float(np.sum(-s * m - 0.5 * np.log1p(-m * m)))
+
+
+def canonical_gains(A, cov) -> np.ndarray:
+    """Singular values of the whitened ``M = C_uu^{1/2} A C_vv^{1/2}``, descending.
+
+    The conditional optimum has gains ``sigma`` (the canonical correlations), the joint
+    one ``h(sigma)``; every model quantity that depends only on them (the marginals,
+    the losses) can be recomputed on the exact canonical directions with :func:`from_gains`.
+
+    Parameters
+    ----------
+    A : array of shape (n_u, n_v)
+        ``G^T H`` of linear encoders.
+    cov : tuple of arrays
+        ``(C_uu, C_uv, C_vv)``.
+
+    Returns
+    -------
+    ndarray of shape (min(n_u, n_v),)
+
+    Examples
+    --------
+    >>> cov = make_example("g43")
+    >>> canonical_gains(optimal_A(cov), cov).round(6).tolist()
+    [0.9, 0.6, 0.3]
+    """
+    c = _check_cov(cov)
+    return np.linalg.svd(c.uu_half @ _check_A(A, c) @ c.vv_half, compute_uv=False)
+
+
+def from_gains(gains, cov) -> np.ndarray:
+    """``A = C_uu^{-1/2} U diag(gains) V^T C_vv^{-1/2}``: gains on the exact canonical directions.
+
+    Parameters
+    ----------
+    gains : array of shape (k,)
+        One gain per canonical pair, ``k <= min(n_u, n_v)`` (the rest are 0).
+    cov : tuple of arrays
+        ``(C_uu, C_uv, C_vv)``.
+
+    Returns
+    -------
+    ndarray of shape (n_u, n_v)
+
+    Examples
+    --------
+    >>> cov = make_example("g43")
+    >>> bool(np.allclose(from_gains(h(np.array([0.9, 0.6, 0.3])), cov), optimal_A(cov, "joint")))
+    True
+    """
+    c = _check_cov(cov)
+    g = np.array(gains, dtype=np.float64).ravel()
+    if g.size > c.sigma.size or not np.all(np.isfinite(g)):
+        raise ValueError(f"gains: expected at most {c.sigma.size} finite values, got {g.size}")
+    return c.uu_ihalf @ (c.U[:, :g.size] * g) @ c.V[:, :g.size].T @ c.vv_ihalf
 
 
 def _conditional_covs(c: _Cov) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,8 @@ r"""SGD on Gaussian pairs with linear encoders: does training reach the closed f
 with any loss of this package on pairs from ``N(0, cov)``, in float64 with
 Adam and a cosine-annealed learning rate (``docs/contrastive.md#contrastive-recovery``):
 fresh pairs every step by default, or epochs over a fixed data set of ``n_data`` pairs.
-Compare the result with :mod:`.gaussian`'s optima.
+Compare the result with :mod:`.gaussian`'s optima, or, at a finite batch size, with
+:func:`finite_batch_gains` (the minimiser of the expected CLIP loss of one batch).
 
 Example
 -------
@@ -29,7 +30,7 @@ from .._validate import check_int, check_positive, check_seed
 from .gaussian import _check_cov
 from .losses import _TiltedLoss
 
-__all__ = ["LinearFit", "fit_linear"]
+__all__ = ["LinearFit", "finite_batch_gains", "fit_linear"]
 
 
 class LinearFit(NamedTuple):
@@ -98,3 +99,65 @@ def fit_linear(cov, loss: nn.Module, dim: int, *, steps: int = 3000, batch_size:
         loss.clamp_()
         history[step] = float(value.detach())
     return LinearFit(G.detach().numpy().copy(), H.detach().numpy().copy(), history)
+
+
+def finite_batch_gains(cov, batch_size: int, *, n_batches: int = 200, seed: int = 0) -> np.ndarray:
+    r"""Canonical gains of the minimiser of the *expected batch* CLIP loss (inner tilt, ``tau = 1``).
+
+    CLIP on a batch of ``N`` pairs has no population limit; its expected value
+    ``E[-s_ii + 1/2 log sum_k e^{s_ik} + 1/2 log sum_k e^{s_ki}]`` is minimised by a
+    different ``A`` than :func:`.gaussian.optimal_A` (the ``N -> infinity`` limit of the
+    centred loss): the log of an ``N``-term mean is biased, most for the top canonical
+    pair, whose ``e^s`` has infinite variance once ``sigma_1 >= 2/3``. In canonical
+    coordinates (``x ~ N(0, I)``, ``y = Sigma x + (I - Sigma^2)^{1/2} z``) the minimiser
+    is diagonal (flipping the sign of one pair ``(x_j, y_j)`` leaves the loss unchanged),
+    so it is found over the gains ``d`` with ``s_ik = sum_j d_j x_ij y_kj``, by L-BFGS on
+    ``n_batches`` fixed batches (common random numbers; a Monte Carlo estimate, float64).
+    ``gaussian.from_gains(d, cov)`` is the corresponding ``A``.
+
+    Parameters
+    ----------
+    cov : tuple of arrays
+        ``(C_uu, C_uv, C_vv)``.
+    batch_size : int
+        ``N``, at least 2.
+    n_batches : int
+        Batches in the Monte Carlo average.
+    seed : int
+        Seeds the batches.
+
+    Returns
+    -------
+    ndarray of shape (min(n_u, n_v),)
+        The gains in the order of the canonical pairs, to compare with ``gaussian.canonical_gains`` of a trained ``A`` and with
+        the canonical correlations (the infinite-batch optimum).
+
+    Examples
+    --------
+    >>> from latentalign.contrastive import gaussian
+    >>> d = finite_batch_gains(gaussian.make_example("g43"), 64, n_batches=50)
+    >>> bool(d[0] > 0.9)  # the top gain is inflated at a small batch
+    True
+    """
+    c = _check_cov(cov)
+    batch_size = check_int(batch_size, "batch_size", minimum=2)
+    n_batches = check_int(n_batches, "n_batches")
+    gen = torch.Generator().manual_seed(check_seed(seed))
+    sigma = torch.from_numpy(c.sigma)
+    shape = (n_batches, batch_size, sigma.numel())
+    x = torch.randn(shape, generator=gen, dtype=torch.float64)
+    y = sigma * x + torch.sqrt(1 - sigma**2) * torch.randn(shape, generator=gen, dtype=torch.float64)
+    d = sigma.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([d], max_iter=100, tolerance_grad=1e-10, tolerance_change=1e-14,
+                            line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        S = (x * d) @ y.transpose(1, 2)
+        value = (0.5 * (torch.logsumexp(S, 2).mean() + torch.logsumexp(S, 1).mean())
+                 - torch.diagonal(S, dim1=1, dim2=2).mean())
+        value.backward()
+        return value
+
+    opt.step(closure)
+    return d.detach().numpy().copy()
