@@ -86,8 +86,8 @@ def train_and_probe(job: dict) -> dict:
     """
     from ..ssl.augment import Compose, GaussianNoise, RandomShift, StructuredNoise
     from ..ssl.evaluate import embed
-    from ..train import linear_probe
     from ..ssl.module import fit_ssl, split_dataset
+    from ..train import linear_probe
 
     start, cpu = time.perf_counter(), time.process_time()
     data = split_dataset("digits", seed=job["seed"])
