@@ -61,6 +61,7 @@ def test_deep_study_quick_config_direction():
     assert table.columns == ["method", "σ = 0.0", "σ = 1.0"]
     assert [row[0] for row in table.rows] == ["vicreg", "byol", "dae", "vicreg (α = 0.0)", "dae (α = 0.0)"]
     assert "2 idle cores" in result.summary and result.numbers["idle_2core_estimate_s"] > 0
+    assert result.tables[1].columns == ["method", "effective rank", "corruption R²"] and len(result.tables[1].rows) == 5
 
 
 @pytest.mark.slow
@@ -69,3 +70,13 @@ def test_deep_study_at_100_epochs():
     result = ssl_deep.run({**ssl_deep.QUICK_CONFIG, "epochs": 100})
     drops = result.numbers["drop_percent"]
     assert np.mean(drops["dae|sigma=1.0"]) > np.mean(drops["vicreg|sigma=1.0"])
+
+
+def test_embedding_diagnostics_by_hand():
+    Z = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])  # covariance diag(1/2, 1/2): entropy log 2, rank 2
+    xi_free = np.array([[1.0], [1], [-1], [-1]])  # orthogonal to both coordinates and the intercept
+    d = ssl_deep.embedding_diagnostics(Z, xi_free)
+    assert d["effective_rank"] == pytest.approx(2.0) and d["corruption_r2"] == pytest.approx(0.0, abs=1e-12)
+    d = ssl_deep.embedding_diagnostics(Z * [3.0, 0.0], 2 * Z[:, :1] + 5)  # one direction left; xi is linear in it
+    assert d["effective_rank"] == pytest.approx(1.0) and d["corruption_r2"] == pytest.approx(1.0)
+    assert np.isnan(ssl_deep.embedding_diagnostics(Z, np.zeros((4, 3)))["corruption_r2"])
