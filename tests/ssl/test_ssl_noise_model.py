@@ -9,7 +9,12 @@ from latentalign.ssl.linear import (
     subspace_overlap,
     supervised_closed_form,
 )
-from latentalign.ssl.noise_model import LinearNoiseModel, gaussian_signal, make_linear_dataset
+from latentalign.ssl.noise_model import (
+    LinearNoiseModel,
+    draw_variances,
+    gaussian_signal,
+    make_linear_dataset,
+)
 from latentalign.train import linear_probe
 
 S = np.linspace(1, 3, 5)
@@ -142,3 +147,16 @@ def test_make_linear_dataset_other_sources_and_errors():
         make_linear_dataset("cifar")
     with pytest.raises(ValueError, match="^gamma_max: must be > 0"):
         make_linear_dataset("digits", gamma_max=0.0)
+
+
+def test_draw_variances_are_the_datasets_and_scale_with_the_smallest_signal():
+    ds = make_linear_dataset("synthetic", k=5, n_noise=15, gamma_max=30.0, theta_max=0.5, seed=4, n_train=500, n_test=100)
+    theta, gamma = draw_variances(ds.model.signal_var, 15, 30.0, 0.5, seed=4)
+    assert np.array_equal(theta, ds.model.theta) and np.array_equal(gamma, ds.model.gamma_noise)
+    # the same uniforms, scaled: doubling every signal variance doubles the draws (u = min s doubles)
+    theta2, gamma2 = draw_variances(2 * ds.model.signal_var, 15, 30.0, 0.5, seed=4)
+    assert np.allclose(theta2, 2 * theta) and np.allclose(gamma2, 2 * gamma)
+    u = ds.model.signal_var.min()
+    assert theta.max() <= 0.5 * u and 0 < gamma.min() and gamma.max() <= 30.0 * u
+    with pytest.raises(ValueError, match="^signal_var"):
+        draw_variances([1.0, -1.0], 3, 1.0, 1.0)

@@ -5,7 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latentalign.ssl.theory import alignment_thresholds, thresholds_from_model
+from latentalign.ssl.theory import (
+    alignment_thresholds,
+    retained_components,
+    thresholds_from_model,
+)
 
 S = np.linspace(1, 3, 5)
 
@@ -95,3 +99,39 @@ def test_from_model_rejects_non_diagonal_and_nonpositive_noise():
         thresholds_from_model(X, np.eye(4), np.diag([0, 0, 1.0, 0.0]), 2)
     with pytest.raises(ValueError, match="^Gamma: the corruption must vanish"):
         thresholds_from_model(X, np.eye(4), np.eye(4), 2)
+
+
+def test_retained_components_by_hand():
+    # s = (4, 1), noise λ^Γ = 2 with λ^Θ = (1, 1, 3): RC scores c²/(c+σ) = 16/5, 1/2, 4/5 keep the noise;
+    # JE scores c/(c+σ) = 4/5, 1/2, 2/5 keep both signals. η² = 1/2, so α²_RC = 2/(1/2) − 3/2 − 1 = 1.5:
+    # at α² = 1 the noise still scores 4/7 > 1/2 in RC, at α² = 2 it scores 4/9 < 1/2.
+    kept = retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=0.0, k=2)
+    assert kept["reconstruction"].tolist() == [0, 2] and kept["joint_embedding"].tolist() == [0, 1]
+    assert retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=1.0, k=2)["reconstruction"].tolist() == [0, 2]
+    assert retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=np.sqrt(2), k=2)["reconstruction"].tolist() == [0, 1]
+    assert alignment_thresholds([4.0, 1.0], [1.0, 1.0], [3.0], [2.0]).alpha2_rc == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="^k"):
+        retained_components([4.0, 1.0], 1.0, [2.0], alpha=0.0, k=4)
+    with pytest.raises(ValueError, match="^alpha"):
+        retained_components([4.0, 1.0], 1.0, [2.0], alpha=-1.0, k=2)
+
+
+@given(
+    s=st.lists(st.floats(0.5, 10), min_size=2, max_size=6),
+    gammas=st.lists(st.floats(0.05, 50), min_size=1, max_size=6),
+    seed=st.integers(0, 2**16),
+    margin=st.floats(0.05, 2.0),
+)
+def test_retained_components_agree_with_the_thresholds(s, gammas, seed, margin):
+    """With k = k_signal a family keeps only the signal iff α² passes its threshold (Props 4.3, 4.4)."""
+    rng = np.random.default_rng(seed)
+    s, gammas = np.array(s), np.array(gammas)
+    theta = rng.uniform(0, 1, s.size + gammas.size)
+    t = alignment_thresholds(s, theta[: s.size], theta[s.size:], gammas)
+    signal = list(range(s.size))
+    for fam, a2 in (("reconstruction", t.alpha2_rc), ("joint_embedding", t.alpha2_je)):
+        above = retained_components(s, theta, gammas, alpha=np.sqrt(max(a2, 0) + margin), k=s.size)[fam]
+        assert above.tolist() == signal, (fam, a2)
+        if a2 > margin:
+            below = retained_components(s, theta, gammas, alpha=np.sqrt(a2 - margin), k=s.size)[fam]
+            assert below.tolist() != signal, (fam, a2)

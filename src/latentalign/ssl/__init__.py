@@ -42,14 +42,14 @@ from .losses import (
     VICRegLoss,
     byol_predictor,
 )
-from .noise_model import LinearDataset, LinearNoiseModel, gaussian_signal, make_linear_dataset
-from .theory import AlignmentThresholds, alignment_thresholds, thresholds_from_model
+from .noise_model import LinearDataset, LinearNoiseModel, draw_variances, gaussian_signal, make_linear_dataset
+from .theory import AlignmentThresholds, alignment_thresholds, retained_components, thresholds_from_model
 
 __all__ = [
     "supervised_closed_form", "reconstruction_closed_form", "joint_embedding_closed_form", "RCSolution",
     "JESolution", "subspace_overlap", "principal_angles",
-    "LinearNoiseModel", "LinearDataset", "make_linear_dataset", "gaussian_signal",
-    "AlignmentThresholds", "alignment_thresholds", "thresholds_from_model",
+    "LinearNoiseModel", "LinearDataset", "make_linear_dataset", "gaussian_signal", "draw_variances",
+    "AlignmentThresholds", "alignment_thresholds", "thresholds_from_model", "retained_components",
     "VICRegLoss", "NTXentLoss", "BYOLLoss", "EMA", "byol_predictor", "DenoisingLoss",
     "MaskedReconstructionLoss", "LinearJELoss",
     "RandomShift", "GaussianNoise", "StructuredNoise", "RandomMask", "RandomFlip", "Compose", "TwoViews",

@@ -33,7 +33,8 @@ import numpy as np
 from .._validate import as_matrix, check_choice, check_int, check_nonnegative, check_seed
 from .theory import AlignmentThresholds, _vector, alignment_thresholds
 
-__all__ = ["LinearNoiseModel", "LinearDataset", "gaussian_signal", "make_linear_dataset", "SOURCES"]
+__all__ = ["LinearNoiseModel", "LinearDataset", "gaussian_signal", "draw_variances", "make_linear_dataset",
+           "SOURCES"]
 
 SOURCES = ("digits", "mnist1d", "synthetic")
 
@@ -165,6 +166,50 @@ def _source(source: str, seed: int, n_train: int | None):
     return ds.X[tr].astype(np.float64), ds.y[tr], ds.X[te].astype(np.float64), ds.y[te]
 
 
+def draw_variances(signal_var, n_noise: int, gamma_max: float, theta_max: float, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the per-seed variances of :func:`make_linear_dataset`, relative to ``u = min_i s_i``.
+
+    ``λ^Θ_i ~ U[0, theta_max·u]`` on all ``k + n_noise`` components and
+    ``λ^Γ_i ~ U[0, gamma_max·u]`` on the noise ones, from the generator seeded
+    ``[seed, 1]``. The thresholds of :mod:`~latentalign.ssl.theory` are functions of
+    these draws, so they vary from seed to seed at a fixed spectrum.
+
+    Parameters
+    ----------
+    signal_var : array_like, shape (k,)
+        Signal variances ``s_i > 0``.
+    n_noise : int
+        Number of noise components ``m``.
+    gamma_max, theta_max : float
+        Upper ends of the corruption and augmentation draws, in units of ``u``.
+    seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    theta : ndarray, shape (k + m,)
+        ``λ^Θ`` (signal components first).
+    gamma : ndarray, shape (m,)
+        ``λ^Γ`` of the noise components (> 0).
+
+    Examples
+    --------
+    >>> theta, gamma = draw_variances([4.0, 2.0], n_noise=3, gamma_max=10.0, theta_max=1.0, seed=0)
+    >>> theta.shape, gamma.shape, bool(theta.max() <= 2.0), bool(gamma.max() <= 20.0)
+    ((5,), (3,), True, True)
+    """
+    s = _vector(signal_var, "signal_var", positive=True)
+    n_noise = check_int(n_noise, "n_noise")
+    gamma_max = check_nonnegative(gamma_max, "gamma_max")
+    theta_max = check_nonnegative(theta_max, "theta_max")
+    rng = np.random.default_rng([check_seed(seed), 1])
+    u = float(s.min())
+    theta = rng.uniform(0.0, theta_max * u, size=s.size + n_noise)
+    gamma = rng.uniform(0.0, gamma_max * u, size=n_noise)
+    return theta, np.maximum(gamma, np.finfo(float).tiny)  # U[0, ·] is > 0 almost surely
+
+
 def make_linear_dataset(
     source: str = "digits",
     k: int = 20,
@@ -205,12 +250,7 @@ def make_linear_dataset(
         _, sv, Vt = np.linalg.svd(X_tr - mean, full_matrices=False)
         S_tr, S_te = (X_tr - mean) @ Vt[:k].T, (X_te - mean) @ Vt[:k].T
         s = sv[:k] ** 2 / X_tr.shape[0]
-    rng = np.random.default_rng([seed, 1])
-    u = float(s.min())
-    theta = rng.uniform(0.0, theta_max * u, size=k + n_noise)
-    gamma = rng.uniform(0.0, gamma_max * u, size=n_noise)
-    gamma = np.maximum(gamma, np.finfo(float).tiny)  # U[0, ·] is > 0 almost surely
-    model = LinearNoiseModel(s, theta, gamma)
+    model = LinearNoiseModel(s, *draw_variances(s, n_noise, gamma_max, theta_max, seed))
     X_train = np.hstack([S_tr, np.zeros((S_tr.shape[0], n_noise))])
     X_test = np.hstack([S_te, np.zeros((S_te.shape[0], n_noise))])
     draws = np.random.default_rng([seed, 2]).integers(0, 2**32, size=2)
