@@ -34,3 +34,16 @@ def test_zero_shift_and_bad_input():
         random_shift(torch.rand(3, 4), 1, _gen())
     with pytest.raises(ValueError, match="^max_shift: must be >= 0"):
         random_shift(x, -1, _gen())
+
+
+@pytest.mark.parametrize("shape, m", [((64, 1, 8, 8), 1), ((64, 1, 40), 3), ((5, 3, 4, 6, 3), 2)])
+def test_sample_i_takes_the_window_at_the_generators_ith_offset(shape, m):
+    """The offsets are ``randint(0, 2m + 1, (B, d))`` from ``generator``, row i for sample i: the batches
+    (and so the studies' numbers) depend only on the generator state, not on how the crop is computed."""
+    x = torch.rand(shape, generator=_gen(1)) + 1.0
+    out = random_shift(x, m, _gen(3))
+    offsets = torch.randint(0, 2 * m + 1, (shape[0], len(shape) - 2), generator=_gen(3))
+    padded = torch.nn.functional.pad(x, [m] * (2 * (len(shape) - 2)))
+    for i in range(shape[0]):
+        window = tuple(slice(int(o), int(o) + s) for o, s in zip(offsets[i], shape[2:]))
+        assert torch.equal(out[i], padded[(i, slice(None), *window)])

@@ -3,7 +3,7 @@ r"""Batch augmentation shared by the capabilities: a random integer shift of any
 :func:`random_shift` zero-pads every spatial axis of a ``(B, C, *spatial)`` batch by
 ``max_shift`` and crops it back at a per-sample offset drawn uniformly from
 ``0 .. 2 max_shift`` per axis, i.e. shifts each sample by ``-max_shift .. max_shift``
-pixels (1-d signals, 2-d images, ...). The offsets are drawn on the CPU from
+pixels (1-d signals, 2-d images, ...), by one ``gather`` per axis. The offsets are drawn on the CPU from
 ``generator``, so the same generator state gives the same batch on every device.
 
 >>> import torch
@@ -30,11 +30,13 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | N
     if m == 0:
         return x.clone()
     spatial = x.shape[2:]
-    padded = F.pad(x, [m] * (2 * len(spatial)))
-    offsets = torch.randint(0, 2 * m + 1, (x.shape[0], len(spatial)), generator=generator)
-    out = torch.empty_like(x)
-    for offset in torch.unique(offsets, dim=0):  # at most (2m + 1)^d groups of samples
-        rows = torch.nonzero((offsets == offset).all(1)).flatten().to(x.device)
-        window = tuple(slice(int(o), int(o) + s) for o, s in zip(offset, spatial))
-        out[rows] = padded[(rows, slice(None), *window)]
+    out = F.pad(x, [m] * (2 * len(spatial)))
+    offsets = torch.randint(0, 2 * m + 1, (x.shape[0], len(spatial)), generator=generator).to(x.device)
+    for axis, size in enumerate(spatial):  # crop one axis at a time: sample i keeps offsets[i, axis] + 0 .. size - 1
+        dim = 2 + axis
+        start = offsets[:, axis].view(-1, *[1] * (out.ndim - 1))
+        window = torch.arange(size, device=x.device).view(*[1] * dim, size, *[1] * (out.ndim - dim - 1))
+        shape = list(out.shape)
+        shape[dim] = size
+        out = out.gather(dim, (start + window).expand(shape))
     return out
