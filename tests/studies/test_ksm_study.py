@@ -3,7 +3,7 @@ minutes: slow); the tiling part alone runs in the fast suite."""
 
 import pytest
 
-from latentalign.studies import ksm_study
+from latentalign.studies import _ksm_tiling, ksm_study
 from latentalign.studies.base import Result
 
 
@@ -14,7 +14,7 @@ def quick():
 
 def test_tiling_claims_hold_on_one_seed():
     result = Result("", claims=ksm_study.CLAIMS)
-    worst = ksm_study._tiling({**ksm_study.QUICK_CONFIG, "max_iter": "auto"}, result)["worst"]
+    worst = _ksm_tiling.run({**ksm_study.QUICK_CONFIG, "max_iter": "auto"}, result)["worst"]
     assert [c.key for c in result.checks] == ["tiling_active", "tiling_cv", "tiling_cc"]
     assert all(c.passed for c in result.checks), [(c.claim, c.detail) for c in result.checks]
     assert worst["active_units"] == 16  # every unit of the non-negative code tiles the ring
