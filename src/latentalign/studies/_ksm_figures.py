@@ -6,6 +6,7 @@ import numpy as np
 
 from .._extras import require
 from .base import Figure
+from .ksm_geometry import preferred_angles
 
 plt = require("matplotlib.pyplot", "the KSM study figures")
 
@@ -59,6 +60,35 @@ def tuning_curves(theta, Z) -> Figure:
     ax.set_ylabel("unit activity")
     return Figure("tuning_curves", "Tiling: tuning curves of 16 non-negative linear units under a "
                   "unit-ball budget (ring, first seed).", fig)
+
+
+def budget(theta, gaussian: dict, tiling: dict, radius: float) -> Figure:
+    """Gaussian latents with and without a binding ball (its circle drawn); the tiling units' mean tuning
+    curve (each unit centred on its preferred angle, scaled to peak 1) under each budget."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    ax = axes[0]
+    for (arm, Z), marker in zip(gaussian.items(), ("o", "x")):
+        ax.scatter(Z[:, 0], Z[:, 1], c=theta, cmap="twilight", s=8, marker=marker, label=arm)
+    a = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(radius * np.cos(a), radius * np.sin(a), "k--", lw=0.8, label=f"budget ||z|| = {radius}")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title("Gaussian ring latents (colour: true angle)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    for arm, Z in tiling.items():  # each unit centred on its preferred angle and scaled to peak 1
+        x = np.angle(np.exp(1j * (theta[:, None] - preferred_angles(Z, theta)[None])))
+        y = Z / np.maximum(Z.max(0), 1e-300)
+        bins = np.linspace(-np.pi, np.pi, 37)
+        which = np.clip(np.digitize(x.ravel(), bins) - 1, 0, 35)
+        mean = np.bincount(which, y.ravel(), 36) / np.maximum(np.bincount(which, minlength=36), 1)
+        ax.plot(0.5 * (bins[1:] + bins[:-1]), mean, lw=1.2, label=arm)
+    ax.set_xlabel("angle from the unit's preferred angle")
+    ax.set_ylabel("activity / peak (mean over units)")
+    ax.set_title("Tiling: mean tuning curve per budget", fontsize=9)
+    ax.legend(fontsize=7)
+    return Figure("budget_prior", "The budget prior binding: Gaussian latents pulled onto a ball of radius "
+                  f"{radius} (left); the tiling units' mean tuning curve under the unit ball, no budget and a tighter "
+                  "ball (right; first seed).", fig)
 
 
 def online_vs_batch(curves: dict) -> Figure:

@@ -81,7 +81,8 @@ def inpainting(config, s, result) -> dict:
         "Digit inpainting: half the pixels of every test digit hidden; relative error on the hidden pixels "
         "||x_h - x^_h|| / ||x_h - mean_h||.", ["method", "hidden-pixel rel. error"],
         [[k, f"{v:.3f}"] for k, v in out.items()]))
-    result.claim("inpainting", out["KSM complete"] < out["training mean"], f"{out['KSM complete']:.3f} vs {out['training mean']:.3f}")
+    result.claim("inpainting", out["KSM complete"] < out["training mean"],
+                 f"{out['KSM complete']:.3f} vs {out['training mean']:.3f}")
     result.figures.append(figures.inpainting(X_te, mask, filled["KSM complete"]))
     return out
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import _ksm_figures as figures
-from ._ksm_common import TILING, fit, ring_data
+from ._ksm_common import TILING, ring_data
 from .ksm_geometry import circular_correlation, circular_variance, population_vector_angle, preferred_angles
 
 
-def run(config, result) -> dict:
-    """Linear kernel, non-negative latents, unit-ball budget on the ring: active units, tuning width, population vector."""
+def run(config, result, fits) -> dict:
+    """Linear kernel, non-negative latents, unit-ball budget on the ring: active units, tuning width and the
+    population vector."""
     per_seed, keep = [], None
     for seed in config["seeds"]:
         ds = ring_data(config, seed)
         theta = ds.views["latent"][:, 0]
-        Z = fit(ds.X, max_iter=config["max_iter"], random_state=seed, **TILING).embedding_
+        Z = fits(seed, **TILING).embedding_
         active = Z.max(0) > 1e-6
         cv = circular_variance(Z[:, active], theta)
         phi = population_vector_angle(Z, preferred_angles(Z, theta))
