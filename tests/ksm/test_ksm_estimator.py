@@ -275,7 +275,7 @@ def test_learned_bandwidth_descends_the_objective_and_drives_the_decoder():
         ({"batch_size": 0}, None, ValueError, "^batch_size: must be >= 1"),
         ({"learn_sigma": True, "kernel": "linear"}, None, ValueError, "^learn_sigma: needs kernel='rbf'"),
         ({"learn_sigma": True, "solver": "online"}, None, ValueError, "^learn_sigma: needs .*solver='admm'"),
-        ({"learn_sigma": "yes"}, None, TypeError, "^learn_sigma: expected a bool"),
+        ({"learn_sigma": "yes"}, None, TypeError, "^learn_sigma: expected True or False"),
     ],
 )
 def test_bad_input_at_fit(params, X, error, match):
@@ -338,3 +338,16 @@ def test_nystrom_decoder_is_close_to_the_exact_one_on_digits(digits_train):
     ny = _fit(digits_train, n_components=16, max_iter="auto", decoder="nystrom", n_landmarks=500)
     np.testing.assert_array_equal(ny.embedding_, exact.embedding_)  # same seed: only the decoder differs
     assert err(ny) <= err(exact) + 0.04
+
+
+def test_parameters_after_n_components_are_keyword_only():
+    assert KernelSimilarityMatching(3).n_components == 3
+    with pytest.raises(TypeError):
+        KernelSimilarityMatching(3, "linear")
+
+
+def test_constraint_table_covers_every_parameter():
+    from latentalign.ksm.params import CONSTRAINTS
+
+    names = set(KernelSimilarityMatching().get_params()) - {"random_state"}  # check_random_state's
+    assert set(CONSTRAINTS) == names

@@ -3,7 +3,8 @@ minutes: slow); the tiling part alone runs in the fast suite."""
 
 import pytest
 
-from latentalign.studies import ksm_study
+from latentalign.studies import _ksm_tiling, ksm_study
+from latentalign.studies._ksm_common import RingFits
 from latentalign.studies.base import Result
 
 
@@ -14,7 +15,8 @@ def quick():
 
 def test_tiling_claims_hold_on_one_seed():
     result = Result("", claims=ksm_study.CLAIMS)
-    worst = ksm_study._tiling({**ksm_study.QUICK_CONFIG, "max_iter": "auto"}, result)["worst"]
+    config = {**ksm_study.QUICK_CONFIG, "max_iter": "auto"}
+    worst = _ksm_tiling.run(config, result, RingFits(config))["worst"]
     assert [c.key for c in result.checks] == ["tiling_active", "tiling_cv", "tiling_cc"]
     assert all(c.passed for c in result.checks), [(c.claim, c.detail) for c in result.checks]
     assert worst["active_units"] == 16  # every unit of the non-negative code tiles the ring
@@ -39,7 +41,7 @@ def test_quick_numbers_point_the_spec_way(quick):
     assert n["inpainting"]["KSM complete"] < n["inpainting"]["training mean"] == pytest.approx(1.0)
     assert {f.name for f in quick.figures} >= {"manifold_latents", "objective", "ring_sweep", "tuning_curves",
                                                 "generation_distance", "online_vs_batch", "digits_error",
-                                                "digit_samples", "inpainting"}
+                                                "digit_samples", "inpainting", "budget_prior"}
     assert all(len(row) == len(t.columns) for t in quick.tables for row in t.rows)
 
 

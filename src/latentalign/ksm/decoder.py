@@ -19,6 +19,10 @@ observed-entry mask, all ones for ``transform``):
   drops (then x1.2), else halved; so ``e`` never rises.
 * :func:`encode_fista` (linear): FISTA from 0 with step ``1/||D||_2^2``.
 
+:func:`warm_start` gives the Gaussian encoder its start latents (the decoder latent of the
+nearest decoder input, over the observed entries only); :func:`slerp` is the great-circle
+path of ``interpolate(method="slerp")``.
+
 Example
 -------
 >>> import torch
@@ -34,7 +38,8 @@ import math
 
 import torch
 
-from .objective import cholesky, kernel_matrix
+from ..neighbors import knn
+from .objective import cholesky, gram_matrix, kernel_form, kernel_matrix
 from .online import RandomFeatures
 from .prox import Prior
 
@@ -94,9 +99,7 @@ class FeatureDecoder:
 
 def exact_coef(X: torch.Tensor, Z: torch.Tensor, ridge: float, sigma: float) -> torch.Tensor:
     """``W = (K_Z + gamma_N I)^{-1} X`` for the exact Gaussian decoder."""
-    K = kernel_matrix(Z, Z, "rbf", sigma)
-    M = 0.5 * (K + K.T) + ridge * Z.shape[0] * torch.eye(Z.shape[0], dtype=Z.dtype, device=Z.device)
-    return torch.cholesky_solve(X, cholesky(M))
+    return kernel_form(X, gram_matrix(Z, "rbf", sigma), ridge * Z.shape[0])[1]
 
 
 def nystrom_coef(X: torch.Tensor, Z: torch.Tensor, landmarks: torch.Tensor, ridge: float, sigma: float):
@@ -116,6 +119,84 @@ def nystrom_coef(X: torch.Tensor, Z: torch.Tensor, landmarks: torch.Tensor, ridg
     A = 0.5 * (KK + KK.T) + ridge * Z.shape[0] * 0.5 * (K_LL + K_LL.T)
     A = A + eps * torch.eye(n_l, dtype=Z.dtype, device=Z.device)
     return torch.cholesky_solve(KX, cholesky(A))
+
+
+def warm_start(inputs: torch.Tensor, latents: torch.Tensor, X: torch.Tensor, O: torch.Tensor | None) -> torch.Tensor:
+    """Start latents for the encoder: row ``i`` is the latent of the input nearest to ``x_i``.
+
+    With a mask ``O`` (1 = observed) distances run over each query's observed entries only:
+    ``sum_f o_f (x_f - y_f)^2 = (O o X^2) 1 - 2 (O o X) Y^T + O (Y^2)^T``.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor, shape (n_decoder, n_features)
+        The decoder's inputs (normalised units).
+    latents : torch.Tensor, shape (n_decoder, n_components)
+        Their latents.
+    X : torch.Tensor, shape (n, n_features)
+        Queries (normalised units).
+    O : torch.Tensor of shape (n, n_features), or None
+        Observed-entry mask (float 0/1); None: every entry observed (exact kNN).
+
+    Returns
+    -------
+    torch.Tensor, shape (n, n_components)
+
+    Examples
+    --------
+    >>> inputs = torch.tensor([[0.0, 0.0], [1.0, 5.0]], dtype=torch.float64)
+    >>> latents = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
+    >>> X = torch.tensor([[0.9, 0.0]], dtype=torch.float64)
+    >>> warm_start(inputs, latents, X, None).tolist()  # nearest over both entries
+    [[-1.0]]
+    >>> warm_start(inputs, latents, X, torch.tensor([[1.0, 0.0]])).tolist()  # over the first only
+    [[1.0]]
+    """
+    if O is None:
+        nearest = knn(inputs, 1, queries=X).indices[:, 0]
+    else:
+        nearest = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
+        O = O.to(X.dtype)
+        rows = max(1, CHUNK_ENTRIES // inputs.shape[0])
+        for s in range(0, X.shape[0], rows):
+            x, o = X[s : s + rows], O[s : s + rows]
+            d = (o * x * x).sum(1, keepdim=True) - 2.0 * (o * x) @ inputs.T + o @ (inputs * inputs).T
+            nearest[s : s + rows] = d.argmin(1)
+    return latents[nearest.to(latents.device)]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Great-circle interpolation of the directions with linearly interpolated norms.
+
+    ``z(t) = ((1-t)||a|| + t||b||) (sin((1-t) w) a^ + sin(t w) b^) / sin w``, ``w`` the angle
+    between ``a^ = a/||a||`` and ``b^``; a straight line when either end is 0 or ``w = 0``.
+
+    Parameters
+    ----------
+    a, b : torch.Tensor, shape (1, m)
+        The ends.
+    t : torch.Tensor, shape (n_steps, 1)
+        Positions in [0, 1].
+
+    Returns
+    -------
+    torch.Tensor, shape (n_steps, m)
+
+    Examples
+    --------
+    >>> a, b = torch.tensor([[2.0, 0.0]]), torch.tensor([[0.0, 4.0]])
+    >>> slerp(a, b, torch.tensor([[0.5]])).mul(2 ** 0.5).round(decimals=6).tolist()  # norm 3, at 45 degrees
+    [[3.0, 3.0]]
+    """
+    na, nb = a.norm(), b.norm()
+    if float(na) == 0.0 or float(nb) == 0.0:
+        return (1 - t) * a + t * b
+    ua, ub = a / na, b / nb
+    omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
+    if float(omega.sin()) < 1e-12:
+        return (1 - t) * a + t * b
+    direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
+    return ((1 - t) * na + t * nb) * direction
 
 
 def encode_adaptive(decoder, X, O, Z0, prior: Prior, steps: int, step0: float) -> torch.Tensor:

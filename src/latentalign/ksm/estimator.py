@@ -20,8 +20,7 @@ Example
 from __future__ import annotations
 
 import math
-import warnings
-from types import SimpleNamespace
+from functools import partial
 
 import numpy as np
 import scipy.sparse
@@ -31,26 +30,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._deprecate import renamed_kwargs, renamed_value
+from .._deprecate import renamed_kwargs
 from .._extras import require
 from .._threads import thread_policy
-from .._validate import check_choice, check_int, check_nonnegative, check_positive, scale_exponent, unit_scale
-from ..neighbors import knn
+from .._validate import check_choice, check_int, check_nonnegative, scale_exponent, unit_scale
 from ._arrays import Like, as_float64, restore
 from .admm import linearized_admm
 from .decoder import (FeatureDecoder, KernelDecoder, LinearDecoder, encode_adaptive, encode_fista, exact_coef,
-                      nystrom_coef)
-from .objective import KERNELS, OLD_KERNELS, linear_feature_form
+                      nystrom_coef, slerp, warm_start)
+from .objective import fitted_objective, linear_feature_form
 from .online import OnlineNetwork, RandomFeatures
-from .prox import Prior, check_budget
-
-SOLVERS = ("admm", "online")
-INITS = ("random", "pca")
-DECODERS = ("auto", "exact", "nystrom")
-EXACT_LIMIT = 5000  # above this many samples the Gaussian decoder is Nystroem
-FULL_BATCH_LIMIT = 1000  # batch_size="auto": full batch up to this many samples, else 256
-AUTO_BATCH = 256
-AUTO_ITER = {"full": 1500, "minibatch": 200, "online": 20}
+from .params import EXACT_LIMIT, check_params, resolve
+from .prox import Prior
 
 
 class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -87,7 +78,7 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     """
 
     @renamed_kwargs(l2_penalty="latent_l2")
-    def __init__(self, n_components=2, kernel="rbf", sigma=1.0, ridge=1e-3, alpha=0.0, latent_l2=0.0,
+    def __init__(self, n_components=2, *, kernel="rbf", sigma=1.0, ridge=1e-3, alpha=0.0, latent_l2=0.0,
                  nonneg=False, budget="ball", budget_radius="auto", solver="admm", batch_size="auto",
                  max_iter="auto", step_size=0.1, rho=1.0, tol=1e-5, init="random", decoder="auto",
                  n_landmarks=1000, transform_max_iter=200, sample_bandwidth=0.1, n_random_features=256,
@@ -158,25 +149,25 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.n_iter_, self.history_ = res.n_iter, res.history
         self.primal_residual_, self.dual_residual_ = res.primal_residual, res.dual_residual
         self.embedding_ = _np(U)
-        pen = float(p.prior.penalty(U).mean())
+        objective = partial(fitted_objective, Xn, U, ridge=p.ridge, kernel=p.kernel, sigma=p.sigma, prior=p.prior)
         if p.kernel == "linear":
-            F, _, D, R = linear_feature_form(Xn, U, p.ridge * Xn.shape[0])
+            _, _, D, R = linear_feature_form(Xn, U, p.ridge * Xn.shape[0])
             self.components_ = self.scale_ * _np(D)
             self.dual_coef_ = self.scale_ * _np(R) / (p.ridge * Xn.shape[0])
             self.decoder_latents_, self.decoder_inputs_ = self.embedding_, _np(Xn)
-            self.objective_ = float(F) / Xn.shape[0] + pen
+            self.objective_ = objective()
         elif p.decoder == "exact":
             W = exact_coef(Xn, U, p.ridge, p.sigma)
             self.dual_coef_ = self.scale_ * _np(W)
             self.decoder_latents_, self.decoder_inputs_ = self.embedding_, _np(Xn)
-            self.objective_ = 0.5 * p.ridge * float((Xn * W).sum()) + pen
+            self.objective_ = objective(coef=W)
         else:
             n_l = min(self.n_landmarks, Xn.shape[0])
             L = np.sort(np.random.default_rng(seed).choice(Xn.shape[0], n_l, replace=False))
             W = nystrom_coef(Xn, U, torch.as_tensor(L, device=U.device), p.ridge, p.sigma)
             self.dual_coef_ = self.scale_ * _np(W)
             self.decoder_latents_, self.decoder_inputs_ = self.embedding_[L], _np(Xn)[L]
-            self.objective_ = res.objective if Xn.shape[0] > EXACT_LIMIT else self._exact_objective(Xn, U, p)
+            self.objective_ = res.objective if Xn.shape[0] > EXACT_LIMIT else objective()
         self._finish(p)
 
     @available_if(lambda self: self.solver == "online")
@@ -305,54 +296,14 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         a, like = _vector(z_a, "z_a", self.n_components)
         b = _vector(z_b, "z_b", self.n_components)[0].to(a.device)
         t = torch.linspace(0.0, 1.0, n_steps, dtype=torch.float64, device=a.device)[:, None]
-        Z = _slerp(a, b, t) if method == "slerp" else (1 - t) * a + t * b
+        Z = slerp(a, b, t) if method == "slerp" else (1 - t) * a + t * b
         X = restore(self._decode(Z), like)
         return (X, restore(Z, like)) if return_latents else X
 
     # ------------------------------------------------------------------ internals
-    def _params(self, n_samples: int) -> SimpleNamespace:
-        """Validate the hyper-parameters and resolve the ``"auto"`` values for ``n_samples``."""
-        m = check_int(self.n_components, "n_components")
-        kernel = check_choice(renamed_value(self.kernel, "kernel", OLD_KERNELS, where="KernelSimilarityMatching"),
-                              "kernel", KERNELS)
-        sigma = check_positive(self.sigma, "sigma")
-        solver = check_choice(self.solver, "solver", SOLVERS)
-        check_budget(self.budget)
-        radius = (2.0 * sigma if kernel == "rbf" else 1.0) if _is_auto(self.budget_radius) \
-            else check_positive(self.budget_radius, "budget_radius")
-        for name in ("nonneg", "learn_sigma"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name}: expected a bool, got {type(getattr(self, name)).__name__}")
-        if self.learn_sigma and (kernel != "rbf" or solver != "admm"):
-            raise ValueError(f"learn_sigma: needs kernel='rbf' and solver='admm', got kernel={kernel!r}, "
-                             f"solver={solver!r}")
-        prior = Prior(check_nonnegative(self.alpha, "alpha"), check_nonnegative(self.latent_l2, "latent_l2"),
-                      bool(self.nonneg), self.budget, radius)
-        if kernel == "linear" and self.budget is None and prior.l2 == 0:
-            warnings.warn("budget: the linear kernel with no budget and latent_l2=0 is unbounded; latents keep "
-                          "growing", UserWarning, stacklevel=3)
-        if _is_auto(self.batch_size):
-            batch = None if n_samples <= FULL_BATCH_LIMIT else AUTO_BATCH
-        else:
-            batch = None if self.batch_size is None else check_int(self.batch_size, "batch_size")
-        if kernel == "linear" or (batch is not None and batch >= n_samples):
-            batch = None
-        mode = "online" if solver == "online" else ("full" if batch is None else "minibatch")
-        max_iter = AUTO_ITER[mode] if _is_auto(self.max_iter) else check_int(self.max_iter, "max_iter")
-        decoder = check_choice(self.decoder, "decoder", DECODERS)
-        if decoder == "auto":
-            decoder = "exact" if n_samples <= EXACT_LIMIT else "nystrom"
-        for name in ("n_landmarks", "transform_max_iter", "n_random_features", "online_steps"):
-            check_int(getattr(self, name), name)
-        for name in ("online_rate", "online_lr"):
-            check_positive(getattr(self, name), name)
-        check_nonnegative(self.sample_bandwidth, "sample_bandwidth")
-        check_choice(self.verbose, "verbose", (0, 1, 2, False, True))
-        return SimpleNamespace(
-            m=m, kernel=kernel, sigma=sigma, learn_sigma=bool(self.learn_sigma), ridge=check_positive(self.ridge, "ridge"),
-            prior=prior, radius=radius,
-            solver=solver, batch_size=batch, max_iter=max_iter, step_size=check_positive(self.step_size, "step_size"),
-            rho=check_positive(self.rho, "rho"), tol=check_positive(self.tol, "tol"), decoder=decoder)
+    def _params(self, n_samples: int):
+        """Check the hyper-parameters (``params.CONSTRAINTS``) and resolve the ``"auto"`` values for ``n_samples``."""
+        return resolve(check_params(self.get_params(deep=False)), n_samples)
 
     def _reset(self) -> None:
         """Forget a previous fit (attributes ending in ``_`` and the online network)."""
@@ -379,7 +330,6 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         N, unit = Xn.shape[0], (p.sigma if p.kernel == "rbf" else 1.0)
         init = self.init
         if isinstance(init, str):
-            check_choice(init, "init", INITS)
             if init == "random":
                 Z = torch.randn(N, p.m, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
                 Z = 0.1 * unit * Z if p.kernel == "rbf" else 0.5 * Z / Z.pow(2).sum(1).mean().sqrt()
@@ -397,10 +347,6 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                 raise ValueError(f"init: expected shape {(N, p.m)}, got {tuple(Z.shape)}")
             Z = Z.to(Xn.device)
         return Z.abs() if p.prior.nonneg else Z
-
-    def _exact_objective(self, Xn, U, p) -> float:
-        W = exact_coef(Xn, U, p.ridge, p.sigma)
-        return 0.5 * p.ridge * float((Xn * W).sum()) + float(p.prior.penalty(U).mean())
 
     def _finish(self, p) -> None:
         E = self.embedding_
@@ -445,12 +391,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         steps = int(self.transform_max_iter)
         if isinstance(decoder, LinearDecoder):
             return encode_fista(decoder, Xn, O, prior, steps)
-        inputs = torch.as_tensor(self.decoder_inputs_, device=Xn.device)
-        if O is None:
-            nearest = knn(inputs, 1, queries=Xn).indices[:, 0]
-        else:
-            nearest = _masked_nearest(inputs, Xn, O)
-        Z0 = torch.as_tensor(self.decoder_latents_, device=Xn.device)[nearest.to(Xn.device)]
+        Z0 = warm_start(torch.as_tensor(self.decoder_inputs_, device=Xn.device),
+                        torch.as_tensor(self.decoder_latents_, device=Xn.device), Xn, O)
         return encode_adaptive(decoder, Xn, O, Z0, prior, steps, 0.1 * float(self.sigma_) ** 2)
 
     @property
@@ -470,10 +412,6 @@ def _random_state(value) -> np.random.RandomState:
         return check_random_state(value)
     except ValueError as err:
         raise ValueError(f"random_state: {err}") from None
-
-
-def _is_auto(value) -> bool:
-    return isinstance(value, str) and value == "auto"
 
 
 def _np(t) -> np.ndarray:
@@ -511,31 +449,6 @@ def _mask(mask, X) -> np.ndarray:
     if M.shape != tuple(np.shape(X)):
         raise ValueError(f"mask: expected the shape of X {tuple(np.shape(X))}, got {M.shape}")
     return M
-
-
-def _masked_nearest(inputs: torch.Tensor, Xn: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest row of ``inputs`` over each query's observed entries only:
-    ``sum_f o_f (x_f - y_f)^2 = (O o X^2) 1 - 2 (O o X) Y^T + O (Y^2)^T``."""
-    out = torch.empty(Xn.shape[0], dtype=torch.long, device=Xn.device)
-    rows = max(1, 2**22 // inputs.shape[0])
-    for s in range(0, Xn.shape[0], rows):
-        x, o = Xn[s : s + rows], O[s : s + rows]
-        d = (o * x * x).sum(1, keepdim=True) - 2.0 * (o * x) @ inputs.T + o @ (inputs * inputs).T
-        out[s : s + rows] = d.argmin(1)
-    return out
-
-
-def _slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Great-circle interpolation of the directions with linearly interpolated norms."""
-    na, nb = a.norm(), b.norm()
-    if float(na) == 0.0 or float(nb) == 0.0:
-        return (1 - t) * a + t * b
-    ua, ub = a / na, b / nb
-    omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
-    if float(omega.sin()) < 1e-12:
-        return (1 - t) * a + t * b
-    direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
-    return ((1 - t) * na + t * nb) * direction
 
 
 class _progress:

@@ -126,6 +126,46 @@ def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, 
     return F, gaussian_grad(Z, K, A, gamma, sigma)
 
 
+def fitted_objective(X: torch.Tensor, Z: torch.Tensor, *, ridge: float, kernel: str, sigma: float, prior,
+                     coef: torch.Tensor | None = None) -> float:
+    """A fit's ``objective_``: ``f + mean_i r(z_i)`` with ``f = F / N`` (``docs/ksm.md#ksm-objective``).
+
+    The linear kernel takes the feature path; the Gaussian kernel reuses ``coef = A* = M^{-1} X``
+    when the exact decoder already solved it (``f = ridge/2 <X, A*>``), else forms ``M``.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (N, n)
+        Normalised inputs.
+    Z : torch.Tensor, shape (N, m)
+        Latents.
+    ridge, kernel, sigma
+        Per-sample ridge, kernel name, Gaussian bandwidth.
+    prior : latentalign.ksm.prox.Prior
+        The prior whose mean penalty is added.
+    coef : torch.Tensor of shape (N, n), or None
+        ``M^{-1} X`` if known.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from latentalign.ksm.prox import Prior
+    >>> X, Z = torch.eye(2, dtype=torch.float64), torch.tensor([[1.0], [0.0]], dtype=torch.float64)
+    >>> fitted_objective(X, Z, ridge=0.5, kernel="linear", sigma=1.0, prior=Prior(alpha=0.1))  # 0.375 + 0.05
+    0.425
+    """
+    gamma = ridge * X.shape[0]
+    if kernel == "linear":
+        F = linear_feature_form(X, Z, gamma)[0]
+    else:
+        A = kernel_form(X, gram_matrix(Z, kernel, sigma), gamma)[1] if coef is None else coef
+        F = 0.5 * gamma * (X * A).sum()
+    return float(F) / X.shape[0] + float(prior.penalty(Z).mean())
+
+
 # --------------------------------------------------------------------------- public, validated
 def latent_kernel(Z, Z2=None, *, kernel="rbf", sigma: float = 1.0):
     """The latent kernel ``k(Z, Z2)`` (``Z2 = Z`` by default: symmetrised ``K_Z``).
