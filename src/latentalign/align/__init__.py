@@ -10,7 +10,8 @@ kNN, cycle kNN, CKNNA), ``subspace_metrics`` (CCA, SVCCA, Procrustes), ``spectra
 (eigen-pair contributions to KA), ``task`` (KTA, cumulative power, KARE), ``registry``
 (``metric(name)``), ``measures`` + ``names`` (``measure(name)``: the standardized names of Cloos et
 al. 2024, with ``kernel_estimators``, ``shape_metrics``, ``cca_metrics``, ``rdm_measures``,
-``neighborhood_measures``, ``geometry_measures``, ``regression_measures``, ``topology_measures``), ``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
+``neighborhood_measures``, ``geometry_measures``, ``regression_measures``, ``topology_measures``),
+``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
 (frozen-head dCE and its bound), ``permutation`` + ``significance`` (p-values, bootstrap,
 calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; the ``[train]`` extra),
 ``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``); the

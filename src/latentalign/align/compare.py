@@ -37,8 +37,9 @@ Example
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -65,7 +66,8 @@ class CompareResult:
     """Layer x layer results: ``metrics[name][i, j]`` compares A's layer i with B's layer j;
     ``stitching["a->b"][field][i, j]`` stitches A's layer i into B's layer j, ``"b->a"`` B's
     layer j into A's layer i (same indexing). Fields: :data:`STITCH_FIELDS`. ``p_values[name][i, j]``:
-    permutation p-values (with ``permutations > 0``)."""
+    permutation p-values (with ``permutations > 0``).
+    """
 
     layers_a: list[str]
     layers_b: list[str]
@@ -91,7 +93,8 @@ class CompareResult:
 
 class _Pair(nn.Module):
     """Both models under one root, so one LayerRecorder pass records both; each is called its own way
-    (``forwards``), with ``output_hidden_states=True`` where its layers need it (``hidden``)."""
+    (``forwards``), with ``output_hidden_states=True`` where its layers need it (``hidden``).
+    """
 
     def __init__(self, a: nn.Module, b: nn.Module, forwards=(None, None), hidden=(False, False)):
         super().__init__()
@@ -150,7 +153,8 @@ def _is_pair(loader) -> bool:
 
 def _record(model_a, model_b, loader, layers_a, layers_b, how: dict) -> tuple[_Recorded, _Recorded]:
     """Recordings of A's and B's layers over the same sample ids (see module doc). ``how``: the
-    recorder's ``reduce``/``pool`` and the pass's ``forward`` (a pair), ``sample_ids``, ``device``."""
+    recorder's ``reduce``/``pool`` and the pass's ``forward`` (a pair), ``sample_ids``, ``device``.
+    """
     shape = {"reduce": how["reduce"], "pool": how["pool"]}
     fa, fb = how["forward"]
     run = {"device": how["device"], "sample_ids": how["sample_ids"]}
@@ -238,7 +242,8 @@ def _head_after(model: nn.Module, layer: str) -> nn.Module | None:
 def _swap_logits(model: nn.Module, layer: str | None, stitched, ids: torch.Tensor, loader, how: dict):
     """Outputs of ``model`` over ``loader``, rows ordered like ``ids``, with ``layer``'s output replaced by
     ``stitched`` rows (matched by sample id); ``layer=None`` gives the native outputs. ``None`` when the
-    model's outputs are not logits ``(B, C)``. ``how``: ``forward``, ``sample_ids``, ``device``."""
+    model's outputs are not logits ``(B, C)``. ``how``: ``forward``, ``sample_ids``, ``device``.
+    """
     from ..models.recorder import _model_device, _to
 
     device = _model_device(model) if how["device"] is None else torch.device(how["device"])
@@ -303,7 +308,8 @@ def _penalty(model, layer, stitcher: Stitcher, source_eval, target_eval, ids, la
 
 def _natives(models, labels, ids, loaders: dict, how) -> dict:
     """Each model's logits on the evaluation rows (``loaders[key]``), when labels exist and both models
-    output class logits."""
+    output class logits.
+    """
     if labels is None:
         return {}
     out = {}

@@ -70,7 +70,8 @@ def concentricity_difference(X, Y):
 
 def _symmetric_sum(n: int, block: int, f) -> torch.Tensor:
     """``sum_{i,j} f(i, j)`` for a symmetric pairwise ``f(rows, cols) -> block``, computing only the blocks
-    on and above the diagonal (each off-diagonal block counts twice): half the work of all pairs."""
+    on and above the diagonal (each off-diagonal block counts twice): half the work of all pairs.
+    """
     total = None
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))

@@ -17,7 +17,8 @@ Example
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 5)); Y = X + np.random.default_rng(1).normal(size=(40, 5))
 >>> info = measure("cka-kernel=linear-hsic=gretton-score")
->>> info.kind, round(info.fn(X, Y), 6) == round(float(np.cos(measure("cka-kernel=linear-hsic=gretton-distance=angular").fn(X, Y))), 6)
+>>> angular = measure("cka-kernel=linear-hsic=gretton-distance=angular")
+>>> info.kind, round(info.fn(X, Y), 6) == round(float(np.cos(angular.fn(X, Y))), 6)
 ('similarity', True)
 >>> measure("procrustes-distance=angular").range
 (0.0, 1.5707963267948966)
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import torch
 
@@ -139,8 +140,8 @@ def _ridge(p: dict, squared: bool):
 
 def _kernel_norms(p: dict):
     """``sqrt(tr HKH)``: the norm of the centred feature map of the family's kernel."""
-    from .kernel_estimators import laplace_kernel
     from ..kernels import kernel_fn
+    from .kernel_estimators import laplace_kernel
 
     kernel, sigma = p["kernel"]
     if kernel == "linear":

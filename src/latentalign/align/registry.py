@@ -18,8 +18,8 @@ Example
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .._validate import check_choice
 from .kernel_metrics import cka, hsic, ka
@@ -68,13 +68,15 @@ REGISTRY: dict[str, MetricInfo] = {
                    note="uncentred: not translation invariant; linear-kernel KA >= 0"),
         MetricInfo("cka", cka, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION), _GRAM,
                    _KERNEL_OPTS + ("unbiased",), null_mean="unbiased: 0",
-                   note="unbiased CKA may be slightly negative; rbf is invariant to scaling through the median bandwidth"),
+                   note="unbiased CKA may be slightly negative; "
+                        "rbf is invariant to scaling through the median bandwidth"),
         MetricInfo("hsic", hsic, "similarity", (0.0, math.inf), True, (ORTHOGONAL, TRANSLATION), _GRAM,
                    _KERNEL_OPTS + ("unbiased",), null_mean="unbiased: 0", note="unnormalised; unbiased may be < 0"),
         MetricInfo("dcor", dcor, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION), _GRAM,
                    ("block_size",), note="0 in the population iff independent"),
         MetricInfo("rsa", rsa, "similarity", (-1.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION),
-                   "RDMs computed once (n <= 8192); cross term <A, B[pi,pi]> in O(n^2)", ("rdm", "compare", "block_size"),
+                   "RDMs computed once (n <= 8192); cross term <A, B[pi,pi]> in O(n^2)",
+                   ("rdm", "compare", "block_size"),
                    note="invariances of the default euclidean RDM; 'centered' lies in [0, 1]"),
         MetricInfo("mutual_knn", mutual_knn, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING), _KNN,
                    ("k", "metric", "knn_backend"), null_mean="k/(n-1)",
@@ -102,7 +104,8 @@ METRIC_NAMES = tuple(REGISTRY)
 
 def metric(name: str) -> MetricInfo:
     """The registered metric ``name`` (one of :data:`METRIC_NAMES`, or any standardized name of
-    :func:`latentalign.align.measures.measure`), or ``ValueError`` naming ``name``."""
+    :func:`latentalign.align.measures.measure`), or ``ValueError`` naming ``name``.
+    """
     if isinstance(name, str) and name not in REGISTRY:
         from .measures import measure
 

@@ -66,7 +66,8 @@ class BootstrapResult:
 @dataclass
 class SignificanceResult:
     """``value`` of the metric, its permutation ``p_value``, bootstrap ``ci`` (``None`` without
-    resamples), the null's mean and sd, ``calibrated = (s - mu0) / (s_best - mu0)`` and ``z``."""
+    resamples), the null's mean and sd, ``calibrated = (s - mu0) / (s_best - mu0)`` and ``z``.
+    """
 
     value: float
     p_value: float | None
@@ -87,7 +88,8 @@ def _info(name) -> MetricInfo:
 
 def _inputs(info: MetricInfo, X, Y):
     """Detached float64 ``X``, ``Y`` (kta's labels stay a 1-D tensor; the kNN metrics keep the input
-    precision their neighbour search uses); the metric has validated them."""
+    precision their neighbour search uses); the metric has validated them.
+    """
     dtype = None if info.name in _NEIGHBOUR_METRICS else torch.float64
     Xt = as_matrix(X, "X", dtype=dtype).detach()
     Yt = _to_tensor(Y, "y")

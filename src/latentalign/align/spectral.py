@@ -36,7 +36,8 @@ __all__ = ["spectral", "SpectralAlignment"]
 class SpectralAlignment(NamedTuple):
     """``contributions[i, j] = C_ij`` (numpy for numpy input); ``cumulative_x[r-1]`` = sum of rows
     ``i < r`` (X's top-r directions against all of Y), ``cumulative_y`` likewise; ``total = sum C``;
-    ``eigenvalues_x``, ``eigenvalues_y`` = ``a``, ``b``."""
+    ``eigenvalues_x``, ``eigenvalues_y`` = ``a``, ``b``.
+    """
 
     contributions: object
     cumulative_x: object

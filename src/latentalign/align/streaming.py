@@ -36,7 +36,7 @@ True
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.distributed as dist
@@ -156,12 +156,13 @@ class LinearCKA(Metric):
             n = float(self.n)
             if n < 2:
                 raise ValueError(f"X: needs at least 2 samples before stitcher(), got {int(n)}")
-            s_in, s_out, g_in = (self.s_x, self.s_y, self.xtx) if direction == "1->2" else (self.s_y, self.s_x, self.yty)
-            xty = self.xty if direction == "1->2" else self.xty.T
+            forward = direction == "1->2"
+            s_in, s_out, g_in = (self.s_x, self.s_y, self.xtx) if forward else (self.s_y, self.s_x, self.yty)
+            xty = self.xty if forward else self.xty.T
             C11 = (g_in - torch.outer(s_in, s_in) / n) / n
             C12 = (xty - torch.outer(s_in, s_out) / n) / n
             T, ridge_eff = ridge_map(C11, C12, ridge)
-            sh_in, sh_out = (self._shift[0], self._shift[1]) if direction == "1->2" else (self._shift[1], self._shift[0])
+            sh_in, sh_out = (self._shift[0], self._shift[1]) if forward else (self._shift[1], self._shift[0])
             return Stitcher(T, sh_in + s_in / n, sh_out + s_out / n, ridge, ridge_eff)
 
 
@@ -259,9 +260,9 @@ class LayerCKA(Metric):
                     setattr(self, name, getattr(self, name) + value)
 
     def _update_minibatch(self, A, B) -> None:
-        m = A[0].shape[0]
-        if m < (4 if self.unbiased else 2):
-            raise ValueError(f"acts_a: mode='minibatch' needs batches of at least {4 if self.unbiased else 2} rows, got {m}")
+        m, least = A[0].shape[0], 4 if self.unbiased else 2
+        if m < least:
+            raise ValueError(f"acts_a: mode='minibatch' needs batches of at least {least} rows, got {m}")
         A, B = [centered(Z) for Z in A], [centered(Z) for Z in B]
         h = lambda X, Y: linear_hsic(X, Y, self.unbiased)
         self.hsic_ab = self.hsic_ab + torch.stack([torch.stack([h(X, Y) for Y in B]) for X in A])
@@ -287,8 +288,9 @@ class LayerCKA(Metric):
             xy, xx, yy = self.hsic_ab, self.hsic_a, self.hsic_b
         else:
             n = float(self.n)
-            if n < (4 if self.unbiased else 2):
-                raise ValueError(f"acts_a: needs at least {4 if self.unbiased else 2} samples before compute(), got {int(n)}")
+            least = 4 if self.unbiased else 2
+            if n < least:
+                raise ValueError(f"acts_a: needs at least {least} samples before compute(), got {int(n)}")
             xx = torch.stack([self._self_hsic("a", i, n) for i in range(len(self.dims_a))])
             yy = torch.stack([self._self_hsic("b", j, n) for j in range(len(self.dims_b))])
             xy = torch.stack([torch.stack([self._cross_hsic(i, j, n) for j in range(len(self.dims_b))])

@@ -46,7 +46,8 @@ def ranked_svd(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gram_eigen(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Singular values ``s`` (descending) and right vectors ``V`` of ``Zc`` from the eigen-pairs of the
-    ``d x d`` Gram ``Zc^T Zc``, cut where the Gram cannot resolve them: ``s <= sqrt(max(n, d) eps) s_max``."""
+    ``d x d`` Gram ``Zc^T Zc``, cut where the Gram cannot resolve them: ``s <= sqrt(max(n, d) eps) s_max``.
+    """
     lam, V = torch.linalg.eigh(Zc.T @ Zc)
     lam, V = lam.flip(0), V.flip(1)
     keep = lam.detach() > max(Zc.shape) * torch.finfo(lam.dtype).eps * lam[0].detach().clamp_min(0.0)
@@ -55,7 +56,8 @@ def gram_eigen(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _tall_basis(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``ranked_svd`` by the ``d x d`` route when ``n >= d`` (one GEMM and a ``d x d`` eigh instead of an
-    ``n x d`` SVD): ``U = Zc V / s``, made orthonormal to rounding by one Cholesky-QR pass."""
+    ``n x d`` SVD): ``U = Zc V / s``, made orthonormal to rounding by one Cholesky-QR pass.
+    """
     if Zc.shape[0] < Zc.shape[1]:
         return ranked_svd(Zc)
     s, V = gram_eigen(Zc)
