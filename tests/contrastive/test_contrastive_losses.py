@@ -123,7 +123,8 @@ def test_hand_computed_values():
 def test_clip_minus_centred_conditional_is_log_n():  # Thm 2.8
     g = torch.Generator().manual_seed(1)
     for N in (2, 7, 64):
-        zu, zv = torch.randn(N, 4, generator=g, dtype=torch.float64), torch.randn(N, 4, generator=g, dtype=torch.float64)
+        zu = torch.randn(N, 4, generator=g, dtype=torch.float64)
+        zv = torch.randn(N, 4, generator=g, dtype=torch.float64)
         diff = ClipLoss(temperature=0.2)(zu, zv) - ConditionalLoss(temperature=0.2, centered=True)(zu, zv)
         assert float(diff) == pytest.approx(math.log(N), abs=1e-10)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 from .._extras import require
 
@@ -31,7 +30,7 @@ def train(
     loss: str = typer.Option("clip", "--loss", help="clip, cond:<lambda_u>,<lambda_v> (e.g. cond:2,0), joint, "
                                                     "joint:<offdiag|all|shuffle> or siglip."),
     tilt: str = typer.Option("cosine", "--tilt", help="cosine, inner or l2."),
-    temperature: Optional[float] = typer.Option(None, "--temperature",
+    temperature: float | None = typer.Option(None, "--temperature",
                                                 help="Fix tau > 0; default: learnable 1/tau (init 1/0.07, clamp 100)."),
     epochs: int = typer.Option(50, "--epochs", help="Training epochs."),
     batch_size: int = typer.Option(128, "--batch-size", help="Pairs per step (drop_last)."),

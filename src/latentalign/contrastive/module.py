@@ -27,7 +27,7 @@ torch.Size([64, 4])
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -53,7 +53,8 @@ __all__ = ["ContrastiveModule", "PairDataset", "pair_loader"]
 
 class PairDataset(Dataset):
     """Paired inputs ``x_u (n, ...)``, ``x_v (n, ...)`` with optional labels; item ``i`` is
-    ``((x_u[i], x_v[i]), y[i])`` (``y = -1`` without labels). Stored as float32."""
+    ``((x_u[i], x_v[i]), y[i])`` (``y = -1`` without labels). Stored as float32.
+    """
 
     def __init__(self, x_u, x_v, y=None):
         self.x_u = _as_float(x_u, "x_u")
@@ -112,7 +113,8 @@ class ContrastiveModule(L.LightningModule):
 
     def encode_v(self, x_v: torch.Tensor) -> torch.Tensor:
         """Embed ``x_v``; with alternatives ``(B, T, d)``: one random alternative per sample in
-        training mode, the prompt ensemble of all ``T`` in evaluation mode."""
+        training mode, the prompt ensemble of all ``T`` in evaluation mode.
+        """
         if x_v.ndim != 3:
             return self.encoder_v(x_v)
         B, T = x_v.shape[:2]

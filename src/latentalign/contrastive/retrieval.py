@@ -127,7 +127,8 @@ def prompt_ensemble(class_emb, tilt: str = "cosine") -> torch.Tensor:
 
 def zero_shot(z_x, class_emb, *, tilt: str = "cosine", scale=1.0) -> torch.Tensor:
     """Predicted classes ``argmax_c s(x, c)`` ``(n,)`` for embeddings ``z_x (n, e)`` and class
-    embeddings ``(C, e)`` or prompt ensembles ``(C, T, e)`` (see :func:`prompt_ensemble`)."""
+    embeddings ``(C, e)`` or prompt ensembles ``(C, T, e)`` (see :func:`prompt_ensemble`).
+    """
     classes = prompt_ensemble(class_emb, tilt)
     with torch.no_grad():
         return scores(z_x, classes, tilt, scale).argmax(1)
