@@ -17,8 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._extras import require
-from .._validate import as_labels
-from .._validate import check_seed
+from .._validate import as_labels, check_seed
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

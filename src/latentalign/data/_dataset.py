@@ -104,7 +104,7 @@ class Dataset:
     def __len__(self) -> int:
         return self.n_samples
 
-    def subset(self, indices, name: str | None = None) -> "Dataset":
+    def subset(self, indices, name: str | None = None) -> Dataset:
         """Rows ``indices`` (a 1-D integer array) of every array; ``split`` is dropped."""
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
@@ -135,7 +135,8 @@ class Dataset:
 
 def stratified_indices(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted positions of ``k`` rows of ``y`` drawn without replacement, class
-    proportions kept (largest-remainder rounding)."""
+    proportions kept (largest-remainder rounding).
+    """
     y = np.asarray(y)
     if k >= y.size:
         return np.arange(y.size, dtype=np.int64)
