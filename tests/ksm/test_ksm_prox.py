@@ -79,7 +79,7 @@ def test_hebbian_rule_with_frozen_latents_reaches_the_optimal_dictionary():
     Phi = RandomFeatures.draw(3, 200, 1.0, rng)(Z)
     target = optimal_dictionary(X, Phi, ridge=0.01)
     D = np.zeros_like(target)
-    for it in range(20_000):
+    for it in range(20_000):  # noqa: B007 (the count is checked after the loop)
         D = hebbian_update(D, Phi, X - Phi @ D, 0.5, 0.01)
         if np.abs(D - target).max() < 1e-6:
             break

@@ -15,8 +15,17 @@ Choudhary, Masset, Ba, *Implicit Generative Modeling by Kernel Similarity Matchi
 """
 
 from .estimator import KernelSimilarityMatching
-from .objective import (decode, dictionary_objective, ksm_gradient, ksm_objective, ksm_sigma_gradient, latent_kernel,
-                        minmax_value, optimal_dictionary, prediction_error)
+from .objective import (
+    decode,
+    dictionary_objective,
+    ksm_gradient,
+    ksm_objective,
+    ksm_sigma_gradient,
+    latent_kernel,
+    minmax_value,
+    optimal_dictionary,
+    prediction_error,
+)
 from .prox import prox_latent
 
 __all__ = [

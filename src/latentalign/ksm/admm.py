@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -139,7 +139,7 @@ class _State:
     def __init__(self, Z, U, Lam, sigma: float):
         self.Z, self.U, self.Lam, self.sigma = Z, U, Lam, sigma
 
-    def copy(self) -> "_State":
+    def copy(self) -> _State:
         return _State(self.Z.clone(), self.U.clone(), self.Lam.clone(), self.sigma)
 
     def step(self, S, grad, eta: float, rho: float, prior: Prior) -> None:

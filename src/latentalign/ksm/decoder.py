@@ -101,7 +101,8 @@ def exact_coef(X: torch.Tensor, Z: torch.Tensor, ridge: float, sigma: float) -> 
 
 def nystrom_coef(X: torch.Tensor, Z: torch.Tensor, landmarks: torch.Tensor, ridge: float, sigma: float):
     """``W_L = (K_LN K_NL + gamma_N K_LL + eps I)^{-1} K_LN X``, ``eps = 1e-10 tr(K_LL)/|L|``,
-    accumulated over row blocks so no ``N x |L|`` matrix is held."""
+    accumulated over row blocks so no ``N x |L|`` matrix is held.
+    """
     L = Z[landmarks]
     n_l = L.shape[0]
     KK = torch.zeros((n_l, n_l), dtype=Z.dtype, device=Z.device)

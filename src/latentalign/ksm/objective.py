@@ -34,7 +34,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -92,7 +92,8 @@ def gaussian_grad(Z: torch.Tensor, K: torch.Tensor, A: torch.Tensor, gamma: floa
                   with_sigma: bool = False):
     """Total gradient ``-(diag(P 1) Z - P Z) / sigma^2`` with ``P = -gamma (A A^T) o K``; with
     ``with_sigma`` also ``dF/d log sigma = -<Z, dF/dZ>`` (``F`` depends on ``Z / sigma`` only, so
-    scaling ``sigma`` by ``e^t`` is scaling ``Z`` by ``e^-t``; equal to ``sum P o D^2 / (2 sigma^2)``)."""
+    scaling ``sigma`` by ``e^t`` is scaling ``Z`` by ``e^-t``; equal to ``sum P o D^2 / (2 sigma^2)``).
+    """
     P = -gamma * (A @ A.T) * K
     grad = -(P.sum(1, keepdim=True) * Z - P @ Z) / (sigma * sigma)
     if not with_sigma:
@@ -113,7 +114,8 @@ def linear_feature_form(X: torch.Tensor, Z: torch.Tensor, gamma: float):
 def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, sigma: float, path: str = "auto",
                    with_sigma: bool = False):
     """Total ``F`` and ``dF/dZ`` (the solver's smooth part); the linear kernel takes the feature path.
-    ``with_sigma`` (Gaussian): ``(F, dF/dZ, dF/d log sigma)``."""
+    ``with_sigma`` (Gaussian): ``(F, dF/dZ, dF/d log sigma)``.
+    """
     if kernel == "linear" and path != "gram":
         F, grad, _, _ = linear_feature_form(X, Z, gamma)
         return F, grad
@@ -166,7 +168,8 @@ def ksm_gradient(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0,
 
 def ksm_sigma_gradient(X, Z, *, ridge: float = 1e-3, sigma: float = 1.0):
     """``d f / d log sigma`` for the Gaussian kernel (``f = F / N``): how the per-sample objective
-    moves with the bandwidth (a learned ``sigma`` descends it)."""
+    moves with the bandwidth (a learned ``sigma`` descends it).
+    """
     Xt, Zt, like, gamma, _, sigma, _ = _inputs(X, Z, ridge, "rbf", sigma, "gram")
     value = value_and_grad(Xt, Zt, gamma, "rbf", sigma, with_sigma=True)[2] / Xt.shape[0]
     return scalar(value, like)

@@ -52,7 +52,7 @@ class RandomFeatures:
         self.coef = math.sqrt(2.0 / weights.shape[1])
 
     @classmethod
-    def draw(cls, m: int, p: int, sigma: float, rng: np.random.Generator) -> "RandomFeatures":
+    def draw(cls, m: int, p: int, sigma: float, rng: np.random.Generator) -> RandomFeatures:
         return cls(rng.normal(0.0, 1.0 / sigma, size=(m, p)), rng.uniform(0.0, 2.0 * np.pi, size=p))
 
     def __call__(self, Z):
@@ -71,7 +71,7 @@ class RandomFeatures:
     def vjp_at(self, angles, V):
         return (-self.coef * _xp(angles).sin(angles) * V) @ self.weights.T
 
-    def to_torch(self, device) -> "RandomFeatures":
+    def to_torch(self, device) -> RandomFeatures:
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
         return RandomFeatures(as_t(self.weights), as_t(self.offsets))
 
@@ -91,7 +91,7 @@ class OnlineNetwork:
 
     @classmethod
     def create(cls, n_features: int, m: int, *, kernel: str, sigma: float, ridge: float, prior: Prior,
-               rng: np.random.Generator, n_random_features: int = 256, **rates) -> "OnlineNetwork":
+               rng: np.random.Generator, n_random_features: int = 256, **rates) -> OnlineNetwork:
         """``D_0 = 0`` with fresh random features (Gaussian), or ``N(0, 1e-4)`` entries (linear)."""
         if kernel == "linear":
             return cls(rng.normal(0.0, 1e-2, size=(m, n_features)), None, kernel=kernel, sigma=sigma,
@@ -105,7 +105,8 @@ class OnlineNetwork:
 
     def epoch(self, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         """Infer, then learn, stimulus by stimulus; return the latents and the mean per-sample loss
-        ``1/2 ||e||^2 + r(z)`` (plus ``ridge/2 ||D||^2`` at the end of the pass)."""
+        ``1/2 ||e||^2 + r(z)`` (plus ``ridge/2 ||D||^2`` at the end of the pass).
+        """
         Z = np.empty((X.shape[0], self._m()))
         loss = 0.0
         for i in range(X.shape[0]):
