@@ -28,12 +28,12 @@ Example (plain loop; ``train_loader`` yields ``(x, y, idx)``, e.g. from
 from .._extras import lazy_exports
 from .collect import MAX_BYTES, Collected, SampleIdDataset, collect_latents
 from .communities import detect_communities, modularity, relabel_by_size
+from .correction import ClusterCorrection
 from .graph import knn_graph, knn_indices, pca_project
+from .losses import ExactLCCLoss, PackedBanks, RandomizedLCCLoss, lcc_distances, lcc_loss, pack_banks
 from .matching import Masks, cluster_masks, contingency, match_clusters, shuffle_communities
 from .metrics import cluster_metrics, knn_probe_accuracy, loo_knn_accuracy
 from .state import ClusterState, cluster_latents, cluster_options
-from .losses import ExactLCCLoss, PackedBanks, RandomizedLCCLoss, lcc_distances, lcc_loss, pack_banks
-from .correction import ClusterCorrection
 
 __all__ = [
     "SampleIdDataset", "Collected", "collect_latents", "MAX_BYTES",

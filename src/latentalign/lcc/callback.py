@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch.utils.data import DataLoader

@@ -23,7 +23,8 @@ Example
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -42,7 +43,8 @@ MAX_BYTES = 2 * 2**30
 
 class Collected(NamedTuple):
     """``latents[layer]``: float32 ``(N, D)``; ``labels``: int64 ``(N,)`` (-1: ignored);
-    ``present``: bool ``(N,)``, which ids the loader delivered. Row ``i`` is sample id ``i``."""
+    ``present``: bool ``(N,)``, which ids the loader delivered. Row ``i`` is sample id ``i``.
+    """
 
     latents: dict[str, torch.Tensor]
     labels: torch.Tensor

@@ -92,8 +92,9 @@ def detect_communities(A, *, method: str = "louvain", resolution: float = 1.0, s
 
 
 def _igraph_leiden(A: sp.csr_matrix, resolution: float, seed: int) -> np.ndarray:
-    """igraph's Leiden with the modularity objective (its default is CPM), iterated to convergence,
-    seeded through a private ``random.Random`` (the global one is left alone)."""
+    """Igraph's Leiden with the modularity objective (its default is CPM), iterated to convergence,
+    seeded through a private ``random.Random`` (the global one is left alone).
+    """
     import random
 
     try:

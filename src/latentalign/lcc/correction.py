@@ -31,8 +31,8 @@ True
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -197,7 +197,8 @@ class ClusterCorrection:
     # -- per batch -------------------------------------------------------------------
     def _packed_on(self, name: str, u: torch.Tensor) -> PackedBanks | dict:
         """``targets[name]`` packed, on ``u``'s device and dtype: once per clustering, not once per batch;
-        ``{}`` when no class received a cluster."""
+        ``{}`` when no class received a cluster.
+        """
         targets = self.targets[name]
         if not targets:
             return {}
@@ -212,7 +213,8 @@ class ClusterCorrection:
     @contextmanager
     def capture(self, model: nn.Module, mask=None) -> Iterator[dict[str, torch.Tensor]]:
         """Record the layers' outputs (with grad) of the forward passes inside the block; with the
-        batch's ``(B, T)`` attention ``mask``, token sequences are pooled over it (``pool``)."""
+        batch's ``(B, T)`` attention ``mask``, token sequences are pooled over it (``pool``).
+        """
         rec = LayerRecorder(model, self.layers, reduce=self.reduce, pool=self.pool)
         rec.mask = mask
         outputs = rec.attach().outputs

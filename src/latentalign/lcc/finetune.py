@@ -63,7 +63,8 @@ class Split:
 
     def accuracy(self, model: nn.Module, part: str = "test") -> float:
         """Accuracy of ``model`` on ``part`` (``"train"``, ``"val"`` or ``"test"``), by
-        :func:`~latentalign.train.evaluate_classifier` (eval mode, training flags restored)."""
+        :func:`~latentalign.train.evaluate_classifier` (eval mode, training flags restored).
+        """
         check_choice(part, "part", ("train", "val", "test"))
         X, y = getattr(self, f"X_{part}"), getattr(self, f"y_{part}")
         return evaluate_classifier(model, [(torch.from_numpy(X), torch.from_numpy(y))])["acc"]
@@ -71,7 +72,8 @@ class Split:
 
 def load_split(name: str, seed: int = 0) -> Split:
     """``digits``: stratified 40% train / 10% val / 50% test (``random_state=seed``);
-    ``mnist1d``: the published 4000/1000 split (data seed 42), 500 train rows to val per ``seed``."""
+    ``mnist1d``: the published 4000/1000 split (data seed 42), 500 train rows to val per ``seed``.
+    """
     from sklearn.model_selection import train_test_split
 
     check_choice(name, "data", DATASETS)
@@ -91,7 +93,8 @@ def load_split(name: str, seed: int = 0) -> Split:
 
 def make_model(name: str, split: Split) -> nn.Module:
     """``mlp``: ``in -> 256 -> 64 -> C``; ``cnn``: the digits ``CNN2d`` or the MNIST-1D ``CNN1d``.
-    The 64-d layer is ``penultimate``. Seed the global torch RNG first for a fixed init."""
+    The 64-d layer is ``penultimate``. Seed the global torch RNG first for a fixed init.
+    """
     check_choice(name, "model", MODELS)
     if name == "mlp":
         return build_model("mlp", in_dim=int(np.prod(split.in_shape)), n_classes=split.n_classes)
@@ -102,7 +105,8 @@ def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, 
                     generator: torch.Generator) -> torch.Tensor:
     """Shift each sample by a uniform integer in ``[-max_shift, max_shift]`` per spatial axis
     (zero fill; :func:`latentalign.train.augment.random_shift`), then add Gaussian noise of
-    std ``noise``. ``x`` is flat ``(B, prod(in_shape))``, ``in_shape = (C, *spatial)``."""
+    std ``noise``. ``x`` is flat ``(B, prod(in_shape))``, ``in_shape = (C, *spatial)``.
+    """
     B = x.shape[0]
     img = random_shift(x.reshape(B, *in_shape), max_shift, generator) if max_shift > 0 else x
     if noise > 0:
@@ -112,7 +116,8 @@ def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, 
 
 def latent_metrics(model: nn.Module, split: Split, layers, *, k: int = 10, seed: int = 0) -> dict[str, dict]:
     """Per layer: the cluster metrics of one fixed clustering of the clean training latents
-    (``k``, ``seed``) and the test -> train kNN probe accuracy."""
+    (``k``, ``seed``) and the test -> train kNN probe accuracy.
+    """
     layers = [layers] if isinstance(layers, str) else list(layers)
     train = collect_latents(model, make_loader(split.X_train, split.y_train, batch_size=512), layers)
     test = collect_latents(model, make_loader(split.X_test, split.y_test, batch_size=512), layers)

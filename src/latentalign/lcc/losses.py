@@ -32,7 +32,8 @@ Example (the spec's check 3)
 from __future__ import annotations
 
 import math
-from typing import Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -55,8 +56,8 @@ class PackedBanks(NamedTuple):
 
     ``members`` ``(R, D)``: every bank's rows, bank after bank; ``slots``
     ``(B, n_max)``: bank ``b``'s row ids in ``members`` (the first ``n_b`` columns;
-    the padding repeats row 0 and is masked by ``sizes``); ``sizes`` ``(B,)``: ``n_b``; ``by_class`` ``(A, M)``: row ``a``
-    lists the banks of class ``a``, padded with ``-1`` (no row is owned when packed
+    the padding repeats row 0 and is masked by ``sizes``); ``sizes`` ``(B,)``: ``n_b``;
+    ``by_class`` ``(A, M)``: row ``a`` lists the banks of class ``a``, padded with ``-1`` (no row is owned when packed
     from a plain list).
     """
 
@@ -69,7 +70,7 @@ class PackedBanks(NamedTuple):
     def dim(self) -> int:
         return int(self.members.shape[1])
 
-    def to(self, device=None, dtype=None) -> "PackedBanks":
+    def to(self, device=None, dtype=None) -> PackedBanks:
         return PackedBanks(self.members.to(device=device, dtype=dtype), self.slots.to(device),
                            self.sizes.to(device), self.by_class.to(device))
 
@@ -98,7 +99,8 @@ def pack_banks(banks: Targets | Sequence[torch.Tensor]) -> PackedBanks:
 
 def _targets(anchor: torch.Tensor, packed: PackedBanks, k: int, banks: torch.Tensor) -> torch.Tensor:
     """``(n, M, D)``: ``t_{i,j}``, the mean of the ``min(k, n_b)`` members of bank ``b = banks[i, j]``
-    nearest ``anchor_i``."""
+    nearest ``anchor_i``.
+    """
     members, slots, sizes, _ = packed
     (n, n_cols), width, dim = banks.shape, slots.shape[1], members.shape[1]
     kk = min(k, width)
@@ -121,7 +123,8 @@ def lcc_distances(u: torch.Tensor, banks: Sequence[torch.Tensor] | PackedBanks, 
                   which: torch.Tensor | None = None) -> torch.Tensor:
     """``(n, B)``: ``||u_i - t_{i,b}|| / sqrt(D)``, ``t_{i,b}`` the mean of the
     ``min(k, n_b)`` members of bank ``b`` nearest ``u_i.detach()``; with ``which``
-    ``(n, M)`` (bank ids), only the banks ``which[i]`` of each row."""
+    ``(n, M)`` (bank ids), only the banks ``which[i]`` of each row.
+    """
     packed = banks if isinstance(banks, PackedBanks) else pack_banks(banks)
     packed = packed.to(device=u.device, dtype=u.dtype)
     if which is None:
@@ -181,7 +184,8 @@ def _check_latents(u: torch.Tensor, dim: int) -> torch.Tensor:
 
 class _BankLoss(nn.Module):
     """``forward(u, labels, mc, targets)``: :func:`lcc_loss` with the subclass's ``k``
-    (``return_terms=True``: ``{"loss": ...}``, its only term)."""
+    (``return_terms=True``: ``{"loss": ...}``, its only term).
+    """
 
     k: int
 
