@@ -32,7 +32,8 @@ torch.Size([2, 3])
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -51,7 +52,8 @@ _NEEDS_IDS = (
 
 class Batch(NamedTuple):
     """``inputs``: what the model is called on (a dict: keyword inputs); ``labels``, ``ids``:
-    tensors or ``None``; ``mask``: the inputs' ``attention_mask`` ``(B, T)`` or ``None``."""
+    tensors or ``None``; ``mask``: the inputs' ``attention_mask`` ``(B, T)`` or ``None``.
+    """
 
     inputs: Any
     labels: torch.Tensor | None
@@ -135,7 +137,8 @@ def unpack_batch(batch, *, require_ids: bool = False) -> Batch:
 def call_model(model: nn.Module, inputs, forward: Callable | None = None, **kwargs):
     """``forward(model, inputs)`` when given, else ``model(**inputs, **kwargs)`` for dict inputs or
     ``model(inputs, **kwargs)``. A ``forward`` callable gets no ``kwargs``: it passes what it needs
-    (e.g. ``output_hidden_states=True``) itself."""
+    (e.g. ``output_hidden_states=True``) itself.
+    """
     if forward is not None:
         return forward(model, inputs)
     if isinstance(inputs, Mapping):

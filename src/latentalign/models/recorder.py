@@ -35,7 +35,8 @@ True
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -212,7 +213,7 @@ class LayerRecorder:
     def attached(self) -> bool:
         return bool(self._handles)
 
-    def attach(self) -> "LayerRecorder":
+    def attach(self) -> LayerRecorder:
         """Register the forward hooks (idempotent)."""
         if not self._handles:
             for name, module in self._modules.items():
@@ -254,7 +255,7 @@ class LayerRecorder:
 
         return hook
 
-    def __enter__(self) -> "LayerRecorder":
+    def __enter__(self) -> LayerRecorder:
         return self.attach()
 
     def __exit__(self, *exc) -> None:
@@ -398,7 +399,8 @@ class _Chunks:
 
 class _Preallocated:
     """Write rows at their id into ``(expected_n, ...)`` buffers with a fill mask
-    (token buffers grow along the token dim when a longer batch comes)."""
+    (token buffers grow along the token dim when a longer batch comes).
+    """
 
     def __init__(self, n: int, max_bytes: int | None):
         self.n, self.max_bytes = n, max_bytes

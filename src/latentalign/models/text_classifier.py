@@ -37,7 +37,8 @@ __all__ = ["TextClassifier"]
 
 class TextClassifier(nn.Module):
     """``head(pool_tokens(encoder(**inputs), attention_mask, pool))`` with ``head`` a fresh ``nn.Linear``
-    from the encoder's ``config.hidden_size`` to ``n_classes``."""
+    from the encoder's ``config.hidden_size`` to ``n_classes``.
+    """
 
     def __init__(self, encoder: nn.Module, n_classes: int, *, pool: str = "mean"):
         super().__init__()
