@@ -63,13 +63,15 @@ def lstsq_probe_loss(Z, y, *, ridge: float = DEFAULT_RIDGE["lstsq"]) -> float:
 
 def probe_loss_gap(Z_corrupted, Z_clean, y, *, ridge: float = 1e-6) -> float:
     """``|probe loss of Z_corrupted − probe loss of Z_clean|``: embeddings by an encoder fit on
-    corrupted data versus one fit on clean data (``Σ = Θ``), same labels ``y``."""
+    corrupted data versus one fit on clean data (``Σ = Θ``), same labels ``y``.
+    """
     return abs(lstsq_probe_loss(Z_corrupted, y, ridge=ridge) - lstsq_probe_loss(Z_clean, y, ridge=ridge))
 
 
 def linear_probe(Z_train, y_train, Z_test, y_test, *, kind: str = "lstsq", ridge: float | None = None) -> ProbeResult:
     """Deprecated (removed in 0.3): :func:`latentalign.train.linear_probe` (which returns the
-    accuracy; here ``kind`` defaults to ``"lstsq"``) and, for lstsq, :func:`lstsq_probe_loss`."""
+    accuracy; here ``kind`` defaults to ``"lstsq"``) and, for lstsq, :func:`lstsq_probe_loss`.
+    """
     deprecated("latentalign.ssl", "'linear_probe'", "'latentalign.train.linear_probe' (and 'lstsq_probe_loss')")
     if kind != "lstsq":  # the old logistic probe ignored ridge (C = 1)
         return ProbeResult(_linear_probe(Z_train, y_train, Z_test, y_test, kind=kind), None)

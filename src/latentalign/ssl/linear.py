@@ -72,7 +72,8 @@ _SYM_RTOL = 1e-8
 
 class RCSolution(NamedTuple):
     """Reconstruction optimum: encoder ``E`` (k, d), decoder ``D`` (d, k), all singular
-    values ``φ`` of ``(XᵀX̄/n) S^{-1/2}`` (descending) and the optimal value."""
+    values ``φ`` of ``(XᵀX̄/n) S^{-1/2}`` (descending) and the optimal value.
+    """
 
     E: np.ndarray
     D: np.ndarray
@@ -82,7 +83,8 @@ class RCSolution(NamedTuple):
 
 class JESolution(NamedTuple):
     """Joint-embedding optimum: ``W`` (k, d), all eigenvalues ``ω`` of
-    ``S^{-1/2} G S^{-1/2}`` (descending) and the invariance ``2(k − Σ_{i≤k} ω_i)``."""
+    ``S^{-1/2} G S^{-1/2}`` (descending) and the invariance ``2(k − Σ_{i≤k} ω_i)``.
+    """
 
     W: np.ndarray
     eigenvalues: np.ndarray
@@ -281,7 +283,8 @@ def subspace_overlap(M, basis) -> float:
 
 def principal_angles(M1, M2) -> np.ndarray:
     """Principal angles (radians, ascending) between the row spaces of ``M1`` and ``M2``
-    (both ``(·, d)``), via ``scipy.linalg.subspace_angles``."""
+    (both ``(·, d)``), via ``scipy.linalg.subspace_angles``.
+    """
     A, B = _matrix(M1, "M1"), _matrix(M2, "M2")
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"M2: expected {A.shape[1]} columns like M1, got {B.shape[1]}")

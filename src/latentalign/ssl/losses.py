@@ -293,7 +293,8 @@ def masked_reconstruction_loss(x_hat: torch.Tensor, target: torch.Tensor, mask: 
 class MaskedReconstructionLoss(nn.Module):
     """MAE-style loss: ``mask(x, generator)`` hides ``round(mask_ratio·P)`` units per sample;
     ``forward(x_hat, x, mask)`` is the MSE over hidden units (``norm_target``: each target
-    patch standardised by its mean and unbiased std, needs units of >= 2 entries)."""
+    patch standardised by its mean and unbiased std, needs units of >= 2 entries).
+    """
 
     kind = "masked"
 

@@ -29,7 +29,8 @@ torch.Size([597, 16])
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -218,7 +219,8 @@ class SSLData(NamedTuple):
 
 def split_dataset(name: str, seed: int = 0, *, n_train: int = 1200) -> SSLData:
     """``"digits"``: stratified ``n_train`` / rest split (seeded), ``image_shape=(8, 8)``;
-    ``"mnist1d"``: its published 4000 / 1000 split."""
+    ``"mnist1d"``: its published 4000 / 1000 split.
+    """
     check_choice(name, "data", DATASETS)
     if name == "digits":
         from sklearn.model_selection import train_test_split
@@ -262,9 +264,11 @@ def build_networks(method: str, in_dim: int, *, embed_dim: int = 16, hidden: int
                    encoder: nn.Module | None = None) -> dict[str, nn.Module | None]:
     """Encoder ``in_dim → hidden → hidden → embed_dim`` (BN, ReLU) unless given; projector
     ``embed_dim → hidden → hidden → hidden`` (joint embedding, BYOL); BYOL predictor;
-    decoder ``embed_dim → hidden → hidden → in_dim`` (reconstruction)."""
+    decoder ``embed_dim → hidden → hidden → in_dim`` (reconstruction).
+    """
     check_choice(method, "method", METHODS)
-    in_dim, embed_dim, hidden = check_int(in_dim, "in_dim"), check_int(embed_dim, "embed_dim"), check_int(hidden, "hidden")
+    in_dim, embed_dim = check_int(in_dim, "in_dim"), check_int(embed_dim, "embed_dim")
+    hidden = check_int(hidden, "hidden")
     nets: dict[str, nn.Module | None] = {
         "encoder": encoder if encoder is not None else MLP(in_dim, [hidden, hidden], embed_dim, batch_norm=True),
         "head": None, "decoder": None, "predictor": None,
@@ -302,7 +306,8 @@ def fit_ssl(
     """Train ``method`` (``vicreg``, ``simclr``, ``byol``, ``dae``, ``mae``) on ``X`` (n, D) for ``epochs``.
 
     ``X`` may be a data set name (``"digits"``, ``"mnist1d"``): its training split
-    (:func:`split_dataset` with ``seed``), labels and image shape are used. ``y`` (optional) feeds the online probe; ``val=(X_val, y_val)`` logs its accuracy.
+    (:func:`split_dataset` with ``seed``), labels and image shape are used. ``y`` (optional)
+    feeds the online probe; ``val=(X_val, y_val)`` logs its accuracy.
     ``augment`` defaults to :func:`default_augment` of ``image_shape``. ``devices=2,
     strategy="ddp"`` trains with Lightning DDP (gloo on CPU); the losses then gather
     statistics across ranks. Training is Lightning's (``deterministic``, seeded by

@@ -132,7 +132,8 @@ def alignment_thresholds(signal_var, theta_signal, theta_noise, gamma_noise) -> 
 
 def _joint_eigenbasis(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Orthonormal eigenvectors of ``A + c·B`` for a generic ``c``: they diagonalise both
-    ``A`` and ``B`` whenever the two commute (degenerate eigenvalues of ``A`` included)."""
+    ``A`` and ``B`` whenever the two commute (degenerate eigenvalues of ``A`` included).
+    """
     scale = np.linalg.norm(A) / max(np.linalg.norm(B), np.finfo(float).tiny)
     M = A + (np.e / 7.0) * scale * B
     return np.linalg.eigh((M + M.T) / 2)[1]
