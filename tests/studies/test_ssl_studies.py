@@ -32,7 +32,8 @@ def test_deep_study_quick_config_direction():
     failed = [(c.claim, c.detail) for c in result.checks if not c.passed and c.key != "dae_vicreg_ratio"]
     assert not failed, failed
     ratio = next(c for c in result.checks if c.key == "dae_vicreg_ratio")
-    assert "[1.9, 2.2]" in ratio.claim and ratio.passed == (1.9 <= result.numbers["dae_vicreg_drop_ratio_sigma1"] <= 2.2)
+    assert "[1.9, 2.2]" in ratio.claim
+    assert ratio.passed == (1.9 <= result.numbers["dae_vicreg_drop_ratio_sigma1"] <= 2.2)
     assert result.tables[0].columns == ["method", "σ = 0.0", "σ = 1.0"]
 
 

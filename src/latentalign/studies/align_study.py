@@ -118,7 +118,8 @@ def _spearman(x, y) -> float:
 # ------------------------------------------------------------------------ (a) random features
 def _rf_pair(model_seed: int, data_seed: int, n: int, d: int, s: float, t: float, input_dim: int):
     """``phi_q = ReLU(W_q x_q)/sqrt(d)``, ``x2 = sqrt(1-s) x + sqrt(s) xi``, ``W2 = sqrt(1-t) P W1 + sqrt(t) G``
-    (``W1``, ``G``, ``P`` drawn from ``model_seed``; the samples ``x``, ``xi`` from ``data_seed``)."""
+    (``W1``, ``G``, ``P`` drawn from ``model_seed``; the samples ``x``, ``xi`` from ``data_seed``).
+    """
     rng = np.random.default_rng(model_seed)
     W1, G = rng.normal(0, input_dim**-0.5, (2, d, input_dim))
     P = rng.permutation(d)
@@ -146,12 +147,13 @@ def _random_features(config: dict, result: Result) -> None:
                 phi1, phi2 = _rf_pair(cfg["seed"] + d, cfg["seed"], n + n_test, d, s, t, cfg["input_dim"])
                 r = align.stitch(phi1[:n], phi2[:n], ridge=ridge, X1_test=phi1[n:], X2_test=phi2[n:])
                 white = align.stitch(_whiten(phi1[:n]), phi2[:n], ridge=ridge, direction="1->2")
+                sides = {f"{k}_{key}": getattr(dd, k) for key, dd in (("12", r.forward), ("21", r.backward))
+                         for k in ("e_star", "lower", "upper", "e_test")}
                 points.append({"d": d, "s": s, "t": t, "cka": r.alignment, "white_cka": white.alignment,
-                               "white_e": white.forward.e_star, "white_upper": white.forward.upper, **{f"{k}_{key}": getattr(dd, k)
-                                                              for key, dd in (("12", r.forward), ("21", r.backward))
-                                                              for k in ("e_star", "lower", "upper", "e_test")}})
+                               "white_e": white.forward.e_star, "white_upper": white.forward.upper, **sides})
     cka = np.array([p["cka"] for p in points])
-    inside = all(p[f"lower_{k}"] - 1e-9 <= p[f"e_star_{k}"] <= p[f"upper_{k}"] + 1e-9 for p in points for k in ("12", "21"))
+    inside = all(p[f"lower_{k}"] - 1e-9 <= p[f"e_star_{k}"] <= p[f"upper_{k}"] + 1e-9
+                 for p in points for k in ("12", "21"))
     rho12, rho21 = (_spearman(cka, [p[f"e_star_{k}"] for p in points]) for k in ("12", "21"))
     gap = max(p[f"e_test_{k}"] - p[f"e_star_{k}"] for p in points for k in ("12", "21"))
     on_bound = max(abs(p["white_upper"] - p["white_e"]) for p in points)
@@ -231,7 +233,8 @@ def _trained_networks(config: dict, result: Result) -> None:
         train_loader, test_loader = make_loader(Xtr, ytr, batch_size=512), make_loader(Xte, yte, batch_size=512)
         pairs = []
         for sa, sb in cfg["seed_pairs"]:
-            res = align.compare_models(models[sa], models[sb], train_loader, metrics={"cka": {}, "mutual_knn": {"k": cfg["k"]}},
+            res = align.compare_models(models[sa], models[sb], train_loader,
+                                       metrics={"cka": {}, "mutual_knn": {"k": cfg["k"]}},
                                        eval_loader=test_loader, ridge=cfg["ridge"])
             st = res.stitching
             cka2 = np.concatenate([res.metrics["cka"].ravel()] * 2)
@@ -245,7 +248,8 @@ def _trained_networks(config: dict, result: Result) -> None:
     rows = [[name, f"{p['seeds'][0]},{p['seeds'][1]}", round(p["accuracy"]["a"], 3), round(p["accuracy"]["b"], 3),
              round(p["spearman_cka_neg_dce"], 3)] for name, v in out.items() for p in v["pairs"]]
     result.tables.append(Table("(b) Trained MLPs: test accuracy and Spearman(CKA, -dCE) per seed pair "
-                               "(layer pairs x both directions)", ["data", "seeds", "acc A", "acc B", "Spearman"], rows))
+                               "(layer pairs x both directions)",
+                               ["data", "seeds", "acc A", "acc B", "Spearman"], rows))
     result.tables.append(Table("(b) Pooled over seed pairs and directions", ["data", "Spearman(CKA, -dCE)",
                                "bootstrap 95% CI", "Spearman(bound, held-out e_rel)", "e* <= bound everywhere",
                                "e_rel logits->input", "e_rel input->logits", "max dAcc", "share dAcc < 0.06"],
@@ -277,7 +281,8 @@ def _net_summary(name: str, pairs: list, cfg: dict) -> dict:
             float(np.mean([p["stitching"]["a->b"]["e_test"][0, last] for p in pairs])))
     dacc = np.concatenate([p["stitching"][d]["delta_acc"].ravel() for p in pairs for d in ("a->b", "b->a")])
     return {"pairs": pairs, "spearman_per_pair": [p["spearman_cka_neg_dce"] for p in pairs],
-            "spearman_pooled": _spearman(cka2, -dce), "spearman_ci": [float(v) for v in np.nanpercentile(boots, [2.5, 97.5])],
+            "spearman_pooled": _spearman(cka2, -dce),
+            "spearman_ci": [float(v) for v in np.nanpercentile(boots, [2.5, 97.5])],
             "bound_spearman": _spearman(bound, e_rel), "inside": inside, "n_points": int(bound.size),
             "asymmetry": asym, "max_dacc": float(np.max(dacc)), "dacc_below_006": float(np.mean(dacc < 0.06)),
             "bound": bound, "e_rel": e_rel,
@@ -317,15 +322,18 @@ def _multiview(config: dict, result: Result) -> None:
     result.tables.append(Table(
         "(c) mfeat views (n = 2000): CKA_b, CKA_u, mutual kNN (k=10), permutation p of CKA_b, calibrated CKA, "
         "in-sample e* (full data) and held-out e_rel (1000/1000) both ways",
-        ["pair", "CKA_b", "CKA_u", "mutual kNN", "p", "calibrated", "e* ->", "e* <-", "bound ->", "e_rel ->", "e_rel <-"],
-        [[label(i, j), *(round(float(x), 3) for x in (mats["cka_b"][i, j], mats["cka_u"][i, j], mats["mutual_knn"][i, j])),
+        ["pair", "CKA_b", "CKA_u", "mutual kNN", "p", "calibrated", "e* ->", "e* <-", "bound ->", "e_rel ->",
+         "e_rel <-"],
+        [[label(i, j),
+          *(round(float(x), 3) for x in (mats["cka_b"][i, j], mats["cka_u"][i, j], mats["mutual_knn"][i, j])),
           f"{mats['p_value'][i, j]:.4f}", round(float(mats["calibrated"][i, j]), 3),
           *(round(float(x), 3) for x in (estar[i, j], estar[j, i], upper[i, j], etest[i, j], etest[j, i]))]
          for i, j in itertools.combinations(range(m), 2)]))
     result.tables.append(Table("(c) Cross-view stitching: test accuracy of view q's head on view p's encoder "
                                "stitched in (diagonal: native); CKA of the two penultimate layers",
                                ["encoder p \\ head q", *names],
-                               [[names[p], *(f"{cross['stitched_accuracy'][p][q]:.3f} (CKA {cross['penultimate_cka'][p][q]:.2f})"
+                               [[names[p], *(f"{cross['stitched_accuracy'][p][q]:.3f} "
+                                             f"(CKA {cross['penultimate_cka'][p][q]:.2f})"
                                              for q in range(m))] for p in range(m)]))
     result.figures += [figs.mfeat_matrices(names, mats["cka_b"], np.array(cross["stitched_accuracy"]), etest)]
     _mfeat_checks(result, names, mats, estar, etest, null_means, kta, cfg)
@@ -361,7 +369,8 @@ def _mfeat_checks(result, names, mats, estar, etest, null_means, kta, cfg) -> No
     result.claim("mfeat_cka", outside, ", ".join(f"{a}-{b} {got[(a, b)]:.3f}" for a, b in present))
     cu = max(abs(mats["cka_u"][i, j] - mats["cka_b"][i, j]) for i, j in itertools.combinations(range(len(names)), 2))
     result.claim("mfeat_cka_u", cu, f"max |diff| {cu:.4f}")
-    mk = {pair: float(mats["mutual_knn"][idx[pair[0]], idx[pair[1]]]) for pair in MFEAT_MKNN if all(v in idx for v in pair)}
+    mk = {pair: float(mats["mutual_knn"][idx[pair[0]], idx[pair[1]]])
+          for pair in MFEAT_MKNN if all(v in idx for v in pair)}
     result.claim("mfeat_mutual_knn", max((abs(mk[p] - MFEAT_MKNN[p]) for p in mk), default=np.inf),
                  ", ".join(f"{a}-{b} {v:.3f}" for (a, b), v in mk.items()))
     off = ~np.eye(len(names), dtype=bool)
@@ -384,7 +393,8 @@ def _summary(result: Result) -> str:
              f"{rf['spearman_cka_estar']['1->2']:.3f}; every point inside its bound."]
     for name, v in result.numbers["trained_networks"].items():
         parts.append(f"(b) {name}: Spearman(CKA, -dCE) per seed pair "
-                     f"{', '.join(f'{r:.2f}' for r in v['spearman_per_pair'])}; Spearman(bound, e_rel) {v['bound_spearman']:.2f}.")
+                     f"{', '.join(f'{r:.2f}' for r in v['spearman_per_pair'])}; "
+                     f"Spearman(bound, e_rel) {v['bound_spearman']:.2f}.")
     mv = result.numbers["multiview"]
     parts.append(f"(c) mfeat: views {', '.join(mv['views'])}; cross-view stitched accuracy vs penultimate CKA "
                  f"Spearman {mv['spearman_cka_accuracy']:.2f}.")

@@ -21,13 +21,13 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import operator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from .._threads import thread_policy
-
 
 # name -> module; capabilities add their study here when they land
 STUDIES: dict[str, str] = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def circular_correlation(phi, theta) -> float:
     """Agreement of two angle sets up to rotation and reflection (1 = identical)."""
     phi, theta = np.asarray(phi, dtype=np.float64), np.asarray(theta, dtype=np.float64)

@@ -213,7 +213,8 @@ def _run_cases(config, chosen) -> dict:
 
 def _mechanism(config) -> dict:
     """Check 12: with a fixed clustering, one epoch of CE + 1 LCC brings the MC latents closer to their
-    targets than CE alone (digits MLP, seed of the first test seed, after phase 1)."""
+    targets than CE alone (digits MLP, seed of the first test seed, after phase 1).
+    """
     seed = config["seeds"][0]
     split, model, opt_state, _ = _phase1("digits", "mlp", seed, config)
     X, y = torch.from_numpy(split.X_train), torch.from_numpy(split.y_train)
@@ -407,7 +408,8 @@ def _sentence(summaries, config, wall) -> str:
     verdict = (f"The shuffled control matches or beats aligned LCC on {', '.join(attraction)}: there, any gain is "
                "same-class neighbour attraction, not cluster correction." if attraction else
                "Aligned LCC beats the shuffled control on every case.")
-    return (f"{len(config['seeds'])} seeds, {wall:.0f} s with {config['workers']} worker(s). " + "; ".join(parts) + ". " + verdict +
+    return (f"{len(config['seeds'])} seeds, {wall:.0f} s with {config['workers']} worker(s). "
+            + "; ".join(parts) + ". " + verdict +
             " Published claim (CIFAR-100, ImageNet-pretrained): ResNet-18 +1.02 pt best / +0.68 pt mean of 12 "
             "configs, AlexNet +0.23 best / -0.13 mean. This CPU study checks the mechanism (MC latents move toward "
             "their targets), not those numbers. " + REFERENCE_ORDERING)

@@ -67,8 +67,8 @@ def train_and_probe(job: dict) -> dict:
     """One run: corrupt, train ``job["method"]`` for ``job["epochs"]``, probe; returns the job with ``accuracy``."""
     from ..ssl.augment import Compose, GaussianNoise, RandomShift, StructuredNoise
     from ..ssl.evaluate import embed
-    from ..train import linear_probe
     from ..ssl.module import fit_ssl, split_dataset
+    from ..train import linear_probe
 
     start = time.perf_counter()
     data = split_dataset("digits", seed=job["seed"])

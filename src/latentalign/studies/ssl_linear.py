@@ -122,7 +122,8 @@ def run(config: dict) -> Result:
     result = Result(
         summary=(f"Closed-form linear encoders (k={config['k']}) on {config['source']} PCA-{config['k']} plus "
                  f"{config['n_noise']} noise coordinates, {len(config['seeds'])} seed(s). Joint embedding holds the "
-                 f"oracle accuracy as noise grows; reconstruction needs alignment α² near α²_RC. Protocol: {PROTOCOL}."),
+                 f"oracle accuracy as noise grows; reconstruction needs alignment α² near α²_RC. "
+                 f"Protocol: {PROTOCOL}."),
         numbers={"protocol": PROTOCOL,
                  "accuracy": {f"gamma_max={g}|alpha2={a}|{fam}": mean[(g, a, fam)] for g in G for a in A
                               for fam in FAMILIES},
@@ -137,7 +138,8 @@ def run(config: dict) -> Result:
         f"Test accuracy (mean over seeds), lstsq probe; α² = {a_hi}, α = 0 and α² = {a_big}",
         ["gamma_max", "α²_RC", "α²_JE", f"RC α²={a_hi}", f"JE α²={a_hi}", "RC α=0", "JE α=0", f"RC α²={a_big}",
          f"supervised α²={a_hi}", "oracle"], rows))
-    result.figures += [_noise_figure(mean, inf, G, a_lo, a_hi), _alpha_figure(mean, inf, config), _gap_figure(gaps, config)]
+    result.figures += [_noise_figure(mean, inf, G, a_lo, a_hi), _alpha_figure(mean, inf, config),
+                       _gap_figure(gaps, config)]
     _checks(result, mean, inf, gaps, config, a_lo, a_hi, a_big)
     return result
 
