@@ -25,9 +25,10 @@ import logging
 import numbers
 import os
 import warnings
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -177,7 +178,8 @@ class LastCheckpoint(Callback):
 class _PlainCheckpointIO(TorchCheckpointIO):
     """``torch.save`` straight into the path given: :class:`LastCheckpoint` already gives a
     temporary file of the atomic writer (Lightning's own ``fsspec`` transaction would add a
-    second, private-mode temporary file in the system's temp folder)."""
+    second, private-mode temporary file in the system's temp folder).
+    """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
         torch.save(checkpoint, path)
@@ -188,7 +190,8 @@ def check_checkpoint(path: str | os.PathLike, module: nn.Module, config: dict | 
     """Load the checkpoint at ``path`` to resume ``module`` from, or raise a ``ValueError`` starting
     with ``name`` that says which check failed: the file is not a readable Lightning checkpoint;
     its weights have other names or shapes than ``module``'s (a different architecture); or the
-    ``config`` stored by :class:`LastCheckpoint` differs from ``config`` (each differing field named)."""
+    ``config`` stored by :class:`LastCheckpoint` differs from ``config`` (each differing field named).
+    """
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)  # noqa: S614 - the run's own checkpoint
     except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input problem
@@ -225,7 +228,8 @@ _NOISY_WARNINGS = (
 @contextmanager
 def quiet_lightning():
     """Silence Lightning's info logs ("GPU available: ...", "`Trainer.fit` stopped ...") and
-    its performance hints (few workers, logging interval) inside the block."""
+    its performance hints (few workers, logging interval) inside the block.
+    """
     saved = {}
     for name in _LIGHTNING_LOGGERS:
         lg = logging.getLogger(name)
@@ -337,7 +341,8 @@ def fit_classifier(
 
 def step_work(model: nn.Module, loader: Iterable) -> float:
     """Rough floating-point operations of one training step, for the thread policy: forward and
-    backward are about ``6 x parameters x batch size`` (``batch_size`` of the loader, else 1)."""
+    backward are about ``6 x parameters x batch size`` (``batch_size`` of the loader, else 1).
+    """
     params = sum(p.numel() for p in model.parameters())
     return 6.0 * params * (getattr(loader, "batch_size", None) or 1)
 

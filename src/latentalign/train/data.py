@@ -18,8 +18,7 @@ Example
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
@@ -96,12 +95,13 @@ class _WholeBatches(IndexedDataset):
     """:func:`make_loader`'s view of an array-backed :class:`IndexedDataset`: the loader takes
     each batch with one indexing (``__getitems__``) instead of ``batch_size`` item calls and a
     stack (about 50x less loading time; the batches are identical). Any other loader over it
-    still gets correct batches: its collate sees a sequence of ``(x, y, idx)`` samples."""
+    still gets correct batches: its collate sees a sequence of ``(x, y, idx)`` samples.
+    """
 
     def __init__(self, base: IndexedDataset):
         self.dataset, self.X, self.y, self._n = None, base.X, base.y, base._n
 
-    def __getitems__(self, indices) -> "_BatchRows":
+    def __getitems__(self, indices) -> _BatchRows:
         idx = torch.as_tensor(indices, dtype=torch.long)
         y = self.y[idx] if self.y is not None else torch.full((idx.shape[0],), NO_LABEL, dtype=torch.long)
         return _BatchRows((self.X[idx], y, idx))
@@ -109,7 +109,8 @@ class _WholeBatches(IndexedDataset):
 
 class _BatchRows(Sequence):
     """One batch fetched whole: :func:`_as_batch` returns ``.batch`` as is, and for any other
-    collate it is the sequence of its ``(x, y, idx)`` rows."""
+    collate it is the sequence of its ``(x, y, idx)`` rows.
+    """
 
     def __init__(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
         self.batch = batch
