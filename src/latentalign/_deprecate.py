@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["REMOVED_IN", "deprecated", "renamed_kwargs", "renamed_value", "renamed_objects"]
 

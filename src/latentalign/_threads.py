@@ -34,8 +34,8 @@ True
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -59,7 +59,8 @@ def set_threads(n: int | None) -> None:
 
 def threads_for(work: float) -> int:
     """Threads for a step of ``work`` floating-point operations: the override if set, else 1 below
-    ``SMALL_WORK`` and the current torch count above."""
+    ``SMALL_WORK`` and the current torch count above.
+    """
     override = _override if _override is not None else _env_threads()
     if override is not None:
         return override

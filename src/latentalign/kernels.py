@@ -33,7 +33,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -170,7 +170,8 @@ def hsic(
 
 def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
     """``"feature"`` or ``"gram"``: ``"auto"`` takes the feature path for a linear kernel
-    when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)`` (cheaper than the Grams)."""
+    when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)`` (cheaper than the Grams).
+    """
     check_choice(path, "path", PATHS)
     if path == "feature" and kernel != "linear":
         raise ValueError(f"path: 'feature' needs kernel='linear', got kernel={kernel!r}")
@@ -182,7 +183,8 @@ def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
 
 class GramSums:
     """Sample sums of two Grams ``(K, L)`` accumulated over row blocks (diagonal dropped if unbiased):
-    ``kl = sum K*L`` and the row sums ``r_k``, ``r_l`` (one tensor per block)."""
+    ``kl = sum K*L`` and the row sums ``r_k``, ``r_l`` (one tensor per block).
+    """
 
     def __init__(self, like: torch.Tensor):
         self.kl = like.new_zeros((), dtype=torch.float64)
@@ -268,7 +270,7 @@ def unit_rows(A: torch.Tensor, name: str = "X") -> torch.Tensor:
 
 
 def as_output(value: torch.Tensor, *inputs):
-    """numpy inputs give a Python float; torch inputs keep the 0-d float64 tensor."""
+    """Numpy inputs give a Python float; torch inputs keep the 0-d float64 tensor."""
     if any(isinstance(x, torch.Tensor) for x in inputs):
         return value
     return float(value)

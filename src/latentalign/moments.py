@@ -65,7 +65,10 @@ def row_sq(Z: torch.Tensor) -> torch.Tensor:
 
 
 def self_moments(Z: torch.Tensor, unbiased: bool, k: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """``s = Z^T 1``, ``gram = Z^T Z``; unbiased adds ``k = sum ||z||^2``, ``k2 = sum ||z||^4``, ``zk = Z^T ||z||^2``."""
+    """Return ``s = Z^T 1`` and ``gram = Z^T Z``.
+
+    The unbiased estimator adds ``k = sum ||z||^2``, ``k2 = sum ||z||^4`` and ``zk = Z^T ||z||^2``.
+    """
     out = {"s": column_sums(Z), "gram": Z.T @ Z}
     if unbiased:
         k = row_sq(Z) if k is None else k

@@ -61,7 +61,7 @@ def knn(
     backend: str = "torch",
     block_size: int | None = None,
 ) -> Neighbors:
-    """k nearest rows of ``X`` for each query (each row of ``X`` when ``queries`` is None).
+    """K nearest rows of ``X`` for each query (each row of ``X`` when ``queries`` is None).
 
     Distances are Euclidean ``||x - q||`` or cosine ``1 - cos(x, q)``. With
     ``queries=None`` self is excluded, so ``1 <= k <= n - 1``; with separate
@@ -105,7 +105,8 @@ def knn(
 
 def _torch_candidates(data, q, n_cand, self_search, block_size):
     """Per query row, the ids of the ``n_cand`` smallest ``||x||^2 - 2 q.x`` (= distance - ||q||^2,
-    the same order), one reused ``(block, n)`` buffer at a time, and their squared distances."""
+    the same order), one reused ``(block, n)`` buffer at a time, and their squared distances.
+    """
     n = data.shape[0]
     if block_size is None:
         block_size = max(1, _BLOCK_BYTES // (data.element_size() * n))
@@ -156,7 +157,8 @@ def non_self_columns(ids: torch.Tensor, own: torch.Tensor, n_keep: int) -> tuple
 
 def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):
     """The k nearest by exact ``(distance, index)`` from candidates with search distances ``approx``;
-    returns ids and squared distances. Only the rows that need it are touched in float64."""
+    returns ids and squared distances. Only the rows that need it are touched in float64.
+    """
     idx, approx = _lexsort_rows(approx, cand)
     a64 = approx.to(torch.float64)
     scale = _sq_norms64(q) + _sq_norms64(data).max()

@@ -28,10 +28,10 @@ import os
 import platform
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from ._extras import require
@@ -102,7 +102,8 @@ def run_report(
 
 def read_report(folder: str | os.PathLike) -> dict:
     """The ``report.json`` of the complete report in ``folder``; a ``ValueError`` naming ``report``
-    when the report is incomplete (no ``run.json``: interrupted) or a file changed since."""
+    when the report is incomplete (no ``run.json``: interrupted) or a file changed since.
+    """
     read_manifest(folder, "report")
     return json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
 
@@ -134,7 +135,7 @@ def _machine() -> dict:
 
     return {
         "latentalign": __version__,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cpu_cores": os.cpu_count(),
@@ -179,7 +180,8 @@ def _html(runs: list[StudyRun], meta: dict) -> str:
 
 def _study_html(run: StudyRun) -> str:
     e = html.escape
-    head = f"<h2 id='{e(run.name)}'>{e(run.title)}</h2><p class='meta'>study <code>{e(run.name)}</code> · {run.seconds:.1f} s · "
+    head = f"<h2 id='{e(run.name)}'>{e(run.title)}</h2>"
+    head += f"<p class='meta'>study <code>{e(run.name)}</code> · {run.seconds:.1f} s · "
     head += f"<a href='{e(run.name)}/result.json'>numbers (JSON)</a></p>"
     if run.error is not None:
         return head + f"<p class='fail'>The study raised an error:</p><pre>{e(run.error)}</pre>"
