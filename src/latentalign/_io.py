@@ -13,7 +13,7 @@ Example
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.json"
 >>> write_json(p, {"cka": 0.5})
 >>> p.read_text()
-'{\\n  "cka": 0.5\\n}\\n'
+'{\n  "cka": 0.5\n}\n'
 """
 
 from __future__ import annotations
