@@ -14,6 +14,54 @@ typer = require("typer", "the command line")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
+LOSS_NAMES = ("clip", "cond:<lambda_u>,<lambda_v>", "joint", "joint:<negatives>", "siglip")
+
+
+def parse_loss(name: str, *, tilt: str = "cosine", temperature=None, gather="auto"):
+    """Build the loss that ``--loss NAME`` names.
+
+    Parameters
+    ----------
+    name : str
+        ``clip``, ``cond:<lambda_u>,<lambda_v>`` (e.g. ``cond:2,0``), ``joint``,
+        ``joint:<negatives>`` (``offdiag``, ``all``, ``shuffle``) or ``siglip``.
+    tilt, temperature, gather
+        Passed to the loss (see :class:`~latentalign.contrastive.ClipLoss`).
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`~latentalign.contrastive.ClipLoss`, :class:`~latentalign.contrastive.ConditionalLoss`,
+        :class:`~latentalign.contrastive.JointLoss` or :class:`~latentalign.contrastive.SigLipLoss`.
+
+    Examples
+    --------
+    >>> parse_loss("cond:2,0", temperature=1.0)
+    ConditionalLoss(
+      lambda_u=2, lambda_v=0, tilt='cosine', centered=False
+      (temperature): Temperature(fixed, scale=1, max_scale=100)
+    )
+    """
+    from .losses import ClipLoss, ConditionalLoss, JointLoss, SigLipLoss
+
+    if not isinstance(name, str):
+        raise TypeError(f"loss: expected a name such as 'clip', got {type(name).__name__}")
+    common = dict(tilt=tilt, temperature=temperature, gather=gather)
+    if name == "clip":
+        return ClipLoss(**common)
+    if name == "siglip":
+        return SigLipLoss(**common)
+    if name == "joint" or name.startswith("joint:"):
+        return JointLoss(name.partition(":")[2] or "offdiag", **common)
+    if name.startswith("cond:"):
+        try:
+            lambdas = [float(part) for part in name[len("cond:"):].split(",")]
+        except ValueError:
+            lambdas = []
+        if len(lambdas) == 2:
+            return ConditionalLoss(*lambdas, **common)
+    raise ValueError(f"loss: unknown loss {name!r}; expected one of {', '.join(LOSS_NAMES)}")
+
 
 @app.callback()
 def contrastive() -> None:
@@ -56,11 +104,10 @@ def train(
     from .._io import write_json
     from .._manifest import begin_set, write_manifest
     from .experiment import evaluate_pair, train_pair
-    from .losses import build_loss
     from .pairs import load_pair
 
     data = load_pair(pair, seed=seed)
-    loss_fn = build_loss(loss, tilt=tilt, temperature=temperature)
+    loss_fn = parse_loss(loss, tilt=tilt, temperature=temperature)
     config = dict(pair=pair, loss=loss, tilt=tilt, temperature=temperature, epochs=epochs, batch_size=batch_size,
                   lr=lr, weight_decay=weight_decay, embed_dim=embed_dim, hidden=hidden, seed=seed)
     begin_set(out, stale=["metrics.json"])

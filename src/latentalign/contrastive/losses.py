@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._deprecate import renamed_objects
 from .._validate import as_matrix, check_choice, check_nonnegative
 from .distributed import ScoreBlocks, check_gather, score_blocks
 from .tilts import INIT_SCALE, MAX_SCALE, TILTS, as_temperature, check_embeddings
@@ -53,9 +54,11 @@ __all__ = [
     "clip_loss",
     "joint_loss",
     "siglip_loss",
-    "build_loss",
-    "LOSS_NAMES",
 ]
+
+# The CLI's loss names moved to the CLI in 0.2 (deprecated here, removed in 0.3).
+__getattr__ = renamed_objects(__name__, {"build_loss": "latentalign.contrastive.cli:parse_loss",
+                                         "LOSS_NAMES": "latentalign.contrastive.cli:LOSS_NAMES"})
 
 NEGATIVES = ("offdiag", "all", "shuffle")
 
@@ -260,35 +263,3 @@ class SigLipLoss(_TiltedLoss):
 
     def extra_repr(self) -> str:
         return f"tilt={self.tilt!r}"
-
-
-# --------------------------------------------------------------------------- by name
-LOSS_NAMES = ("clip", "cond:<lambda_u>,<lambda_v>", "joint", "joint:<negatives>", "siglip")
-
-
-def build_loss(name: str, *, tilt: str = "cosine", temperature=None, gather="auto") -> _TiltedLoss:
-    """A loss from its CLI name: ``clip``, ``cond:2,0``, ``cond:0,2``, ``joint``, ``joint:all``, ``siglip``.
-
-    >>> build_loss("cond:2,0", temperature=1.0)
-    ConditionalLoss(
-      lambda_u=2, lambda_v=0, tilt='cosine', centered=False
-      (temperature): Temperature(fixed, scale=1, max_scale=100)
-    )
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"loss: expected a name such as 'clip', got {type(name).__name__}")
-    common = dict(tilt=tilt, temperature=temperature, gather=gather)
-    if name == "clip":
-        return ClipLoss(**common)
-    if name == "siglip":
-        return SigLipLoss(**common)
-    if name == "joint" or name.startswith("joint:"):
-        return JointLoss(name.partition(":")[2] or "offdiag", **common)
-    if name.startswith("cond:"):
-        try:
-            lambdas = [float(part) for part in name[len("cond:"):].split(",")]
-        except ValueError:
-            lambdas = []
-        if len(lambdas) == 2:
-            return ConditionalLoss(*lambdas, **common)
-    raise ValueError(f"loss: unknown loss {name!r}; expected one of {', '.join(LOSS_NAMES)}")

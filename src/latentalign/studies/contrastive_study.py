@@ -99,21 +99,23 @@ LOSS_LABELS = {"clip": "CLIP (1,1)", "cond:2,0": "(2,0)", "cond:0,2": "(0,2)", "
 
 # --------------------------------------------------------------------------- jobs (run in workers)
 def _gauss_job(job: dict) -> dict:
-    from ..contrastive import ConditionalLoss, build_loss, gaussian
+    from ..contrastive import ConditionalLoss, gaussian
+    from ..contrastive.cli import parse_loss
     from ..contrastive.recovery import fit_linear
 
     start = time.perf_counter()
     if job["loss"] == "l2":
         loss = ConditionalLoss(2, 0, tilt="l2", temperature=1.0, gather=False)
     else:
-        loss = build_loss(job["loss"], tilt="inner", temperature=1.0, gather=False)
+        loss = parse_loss(job["loss"], tilt="inner", temperature=1.0, gather=False)
     fit = fit_linear(gaussian.make_example("g43"), loss, job["dim"], steps=job["steps"], batch_size=job["batch"],
                      lr=job["lr"], n_data=job.get("n_data"), seed=job["seed"])
     return {"G": fit.G, "H": fit.H, "seconds": time.perf_counter() - start}
 
 
 def _pair_job(job: dict) -> dict:
-    from ..contrastive import build_loss, retrieval
+    from ..contrastive import retrieval
+    from ..contrastive.cli import parse_loss
     from ..contrastive.experiment import encode_prompts, evaluate_pair, train_pair
     from ..contrastive.module import pair_loader
     from ..contrastive.pairs import load_pair
@@ -121,7 +123,7 @@ def _pair_job(job: dict) -> dict:
 
     start = time.perf_counter()
     data = load_pair(job["pair"], seed=job["split_seed"])
-    loss = build_loss(job["loss"], tilt=job["tilt"], temperature=job["temperature"], gather=False)
+    loss = parse_loss(job["loss"], tilt=job["tilt"], temperature=job["temperature"], gather=False)
     with quiet_lightning():
         module = train_pair(data, loss, epochs=job["epochs"], batch_size=job["batch_size"], lr=job["lr"],
                             seed=job["seed"])
