@@ -6,7 +6,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latentalign.ksm import optimal_dictionary, prox_latent
+from latentalign.ksm.objective import optimal_dictionary
+from latentalign.ksm.prox import prox_latent
 from latentalign.ksm.online import RandomFeatures, hebbian_update
 
 
