@@ -249,7 +249,8 @@ def test_build_loss_is_a_deprecated_alias_of_the_cli_parser(home):
 
     from latentalign.contrastive.cli import parse_loss
 
-    with pytest.warns(DeprecationWarning, match="'build_loss' is deprecated, use 'latentalign.contrastive.cli.parse_loss'"):
+    message = "'build_loss' is deprecated, use 'latentalign.contrastive.cli.parse_loss'"
+    with pytest.warns(DeprecationWarning, match=message):
         build_loss = importlib.import_module(home).build_loss
     assert build_loss is parse_loss
 

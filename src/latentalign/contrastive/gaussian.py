@@ -174,9 +174,9 @@ def joint_loss(A, cov) -> float:
 
 
 def l2_one_sided_loss(G, H, cov) -> float:
-    """Exact ``-E log rho(u | v)`` of the L2 tilt ``s = -|G u - H v|^2 / 2`` (the ``(2, 0)`` loss):
+    """Exact ``-E log rho(u | v)`` of the L2 tilt ``s = -|G u - H v|^2 / 2`` (the ``(2, 0)`` loss).
 
-    ``1/2 tr(B C_uu) - tr(A C_vu) + 1/2 tr(C C_vv) - 1/2 log det(I + C_uu B)
+    It is ``1/2 tr(B C_uu) - tr(A C_vu) + 1/2 tr(C C_vv) - 1/2 log det(I + C_uu B)
     - 1/2 tr(H^T (I + G C_uu G^T)^{-1} H C_vv)``, ``A = G^T H``, ``B = G^T G``, ``C = H^T H``.
     """
     c = _check_cov(cov)
@@ -226,7 +226,8 @@ def _conditional_covs(c: _Cov) -> tuple[np.ndarray, np.ndarray]:
 
 
 def optimal_l2_one_sided(cov) -> tuple[np.ndarray, np.ndarray]:
-    """``(A*, B*)`` of the L2 tilt's one-sided ``(2, 0)`` loss (Cor. 5.4):
+    """``(A*, B*)`` of the L2 tilt's one-sided ``(2, 0)`` loss (Cor. 5.4).
+
     ``A* = C_u|v^{-1} C_uv C_vv^{-1}``, ``B* = C_uu^{-1} C_uv C_v|u^{-1} C_vu C_uu^{-1}``,
     so that ``B* + C_uu^{-1} = C_u|v^{-1}``: the model's ``u | v`` is exact.
     (``C = H^T H`` does not enter this loss; there is no rank-restricted closed form.)

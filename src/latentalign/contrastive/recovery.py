@@ -1,4 +1,4 @@
-r"""SGD on Gaussian pairs with linear encoders: does training reach the closed forms?
+r"""SGD on Gaussian pairs with linear encoders, to see whether training reaches the closed forms.
 
 :func:`fit_linear` trains ``g_u = G u``, ``g_v = H v`` (``G: (e, n_u)``, ``H: (e, n_v)``)
 with any loss of this package on pairs from ``N(0, cov)``, in float64 with

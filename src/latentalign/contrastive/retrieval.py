@@ -175,7 +175,7 @@ def sample(probs, n: int, generator: torch.Generator | int = 0) -> torch.Tensor:
 
 
 def diversity(probs, *, query_labels=None, cand_labels=None, n_draws: int = 100, seed: int = 0) -> dict:
-    """How spread out each conditional is: per query (tensors of shape ``(q,)``)
+    """How spread out each conditional is, per query (tensors of shape ``(q,)``).
 
     * ``perplexity``: ``exp(entropy)``, the effective number of candidates;
     * ``distinct``: distinct candidates among ``n_draws`` draws;
