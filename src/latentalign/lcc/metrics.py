@@ -1,4 +1,4 @@
-"""Cluster quality metrics: do the latent clusters agree with the classes?
+"""Cluster quality metrics: how well the latent clusters agree with the classes.
 
 - ``Q``: Newman modularity of the partition on the kNN graph (float64);
 - ``K``: number of communities;

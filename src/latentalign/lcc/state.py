@@ -75,7 +75,7 @@ class ClusterState:
         return int(self.matching.shape[0])
 
     def completed(self, latents: torch.Tensor, labels: torch.Tensor) -> ClusterState:
-        """This state with ``latents``, ``labels`` and the banks rebuilt from them (after a broadcast)."""
+        """A copy of this state with ``latents``, ``labels`` and the banks rebuilt from them (after a broadcast)."""
         c_bank = _bank_clusters(self.communities.numpy(), self.matching_mode, self.seed)
         banks = _banks(latents, labels.numpy(), c_bank, self.matching.numpy())
         return replace(self, latents=latents, labels=labels, banks=banks)
