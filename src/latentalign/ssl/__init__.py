@@ -26,7 +26,13 @@ from . import augment
 from .evaluate import KNN_SETTINGS, lstsq_probe_loss, probe_loss_gap
 from .evaluate import knn_accuracy as knn_accuracy  # deprecated themselves (removed in 0.3)
 from .evaluate import linear_probe as linear_probe
-from .linear import JESolution, RCSolution, joint_embedding_closed_form, reconstruction_closed_form, supervised_closed_form
+from .linear import (
+    JESolution,
+    RCSolution,
+    joint_embedding_closed_form,
+    reconstruction_closed_form,
+    supervised_closed_form,
+)
 from .losses import (
     EMA,
     BYOLLoss,
