@@ -1,4 +1,4 @@
-"""Align study: does representation alignment bound and predict linear stitching?
+"""Align study: whether representation alignment bounds and predicts linear stitching.
 
 What it reproduces and found: ``docs/align.md#align-study``.
 
@@ -98,6 +98,7 @@ MFEAT_STITCH = {"e_star": {("pix", "mor"): 0.30, ("mor", "pix"): 0.83},
 
 
 def run(config: dict) -> Result:
+    """Run the align study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     with thread_policy(threads=config.get("threads", 1)):
         result = Result(summary="", claims=CLAIMS)
         timings = {}

@@ -44,6 +44,8 @@ STUDIES: dict[str, str] = {
 
 @dataclass
 class Table:
+    """A table of a study's result: a caption, column names and rows of plain values."""
+
     caption: str
     columns: list[str]
     rows: list[list[Any]]
@@ -51,6 +53,8 @@ class Table:
 
 @dataclass
 class Figure:
+    """A figure of a study's result: a file stem, a caption and the matplotlib figure."""
+
     name: str  # file stem, e.g. "probe_accuracy"
     caption: str
     figure: Any  # matplotlib.figure.Figure
@@ -101,6 +105,8 @@ class Claim:
 
 @dataclass
 class Check:
+    """One checked claim: its sentence, whether it held, the measured detail and its key in ``CLAIMS``."""
+
     claim: str
     passed: bool
     detail: str = ""
@@ -109,6 +115,8 @@ class Check:
 
 @dataclass
 class Result:
+    """What a study's ``run(config)`` returns: a summary, numbers, tables, figures and checked claims."""
+
     summary: str
     numbers: dict[str, Any] = field(default_factory=dict)
     tables: list[Table] = field(default_factory=list)

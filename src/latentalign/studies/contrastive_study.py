@@ -142,6 +142,7 @@ def _pair_job(job: dict) -> dict:
 
 # --------------------------------------------------------------------------- the study
 def run(config: dict) -> Result:
+    """Run the contrastive study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     from ..contrastive import gaussian
 
     seed, workers = config["seed"], config["workers"]

@@ -239,6 +239,7 @@ def _arms_summary(runs, chosen, config) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the fine-tuning study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     t_start = time.perf_counter()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:

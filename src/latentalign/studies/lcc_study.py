@@ -1,4 +1,4 @@
-"""LCC study: does Latent Cluster Correction help small classifiers on CPU, and why?
+"""LCC study: whether (and why) Latent Cluster Correction helps small classifiers on CPU.
 
 Protocol (``docs/lcc.md#lcc-study``): digits and MNIST-1D, an MLP and a small
 CNN, AdamW (lr 3e-3, weight decay 1e-4), batch 64, seeded shuffling, shift +
@@ -275,6 +275,7 @@ def _summarise(case) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the LCC study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     t_start = time.perf_counter()
     chosen = _tune(config) if config["val_seeds"] else {
         (d, a): {"w": config["weights"][-1], "val_acc": {}} for d, _ in config["cases"]

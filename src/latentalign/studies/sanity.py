@@ -38,6 +38,7 @@ QUICK_CONFIG = {**DEFAULT_CONFIG, "epochs": 12}
 
 
 def run(config: dict) -> Result:
+    """Run the sanity study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     ds = digits()
     X_tr, X_te, y_tr, y_te = train_test_split(
         ds.X, ds.y, test_size=config["test_size"], stratify=ds.y, random_state=config["seed"]

@@ -88,6 +88,7 @@ def train_and_probe(job: dict) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the deep SSL study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     start = time.perf_counter()
     jobs = [{"method": m, "sigma": float(s), "seed": seed, "alpha": config["alpha"], "epochs": config["epochs"],
              "n_directions": config["n_directions"]}

@@ -105,6 +105,7 @@ def _gap_curves(config) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the linear SSL study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     acc, info = _accuracy_grid(config)
     gaps = _gap_curves(config)
     mean = {key: float(np.mean(v)) for key, v in acc.items()}
