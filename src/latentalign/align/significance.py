@@ -49,6 +49,8 @@ _NEIGHBOUR_METRICS = ("mutual_knn", "cycle_knn", "cknna")
 
 @dataclass
 class PermutationResult:
+    """A permutation test: the metric's ``value``, its ``p_value`` and the ``null`` values ``(B,)``."""
+
     value: float
     p_value: float
     null: np.ndarray  # the B permuted values
@@ -56,6 +58,8 @@ class PermutationResult:
 
 @dataclass
 class BootstrapResult:
+    """A bootstrap: the metric's ``value``, the interval ``ci``, the ``replicates`` and how they were drawn."""
+
     value: float
     ci: tuple[float, float]
     replicates: np.ndarray
