@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from latentalign.ksm.objective import optimal_dictionary
-from latentalign.ksm.prox import prox_latent
 from latentalign.ksm.online import RandomFeatures, hebbian_update
+from latentalign.ksm.prox import prox_latent
 
 
 def test_hand_computed_values():

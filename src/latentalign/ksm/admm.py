@@ -53,6 +53,8 @@ MAX_HALVINGS = 10
 
 @dataclass
 class SolverResult:
+    """What an ADMM solve returns: the latents, the iteration count, the residuals and their history."""
+
     embedding: torch.Tensor  # U, the feasible latents
     n_iter: int
     history: dict  # per iteration (epoch): objective, primal_residual, dual_residual, step_size
