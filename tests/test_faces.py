@@ -63,7 +63,8 @@ def test_moved_names_are_off_the_face(face):
     assert not set(MOVED[face]) & set(module.__all__)
 
 
-@pytest.mark.parametrize(("face", "name", "target"), [(f, n, t) for f, moves in MOVED.items() for n, t in moves.items()])
+@pytest.mark.parametrize(("face", "name", "target"),
+                         [(f, n, t) for f, moves in MOVED.items() for n, t in moves.items()])
 def test_a_moved_name_warns_and_gives_its_modules_object(face, name, target):
     home, attr = target.split(":")
     module = importlib.import_module(face)

@@ -44,6 +44,8 @@ require("matplotlib", "the report").use("Agg")
 
 @dataclass
 class StudyRun:
+    """One study of a report: its name, title, config, CPU seconds and result (or the error it raised)."""
+
     name: str
     title: str
     config: dict
