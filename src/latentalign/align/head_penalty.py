@@ -54,6 +54,7 @@ class TaskPenalty:
 
     @property
     def bound_holds(self) -> bool | None:
+        """Whether ``|delta_ce| <= ce_bound`` (``None`` without a Lipschitz constant)."""
         return None if self.ce_bound is None else abs(self.delta_ce) <= self.ce_bound * (1 + 1e-9) + 1e-12
 
 

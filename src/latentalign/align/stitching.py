@@ -63,6 +63,7 @@ class Stitcher:
     ridge_eff: float  # ridge * tr(C11) / d1, the ridge added to C11
 
     def __call__(self, X, name: str = "X"):
+        """Map rows ``X`` ``(n, d1)`` to ``(n, d2)``: ``(X - mean_in) T + mean_out``, as numpy or torch like ``X``."""
         Xt = as_matrix(X, name)
         if Xt.shape[1] != self.T.shape[0]:
             raise ValueError(f"{name}: expected {self.T.shape[0]} features, got {Xt.shape[1]}")

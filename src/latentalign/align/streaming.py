@@ -102,6 +102,19 @@ class LinearCKA(Metric):
             self.add_state(name, default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, X, Y) -> None:
+        """Add a batch of paired rows to the streamed moments.
+
+        Parameters
+        ----------
+        X : array-like of shape (b, d1)
+            A batch of the first representation.
+        Y : array-like of shape (b, d2)
+            The same samples in the second representation.
+
+        Returns
+        -------
+        None
+        """
         dx = self.s_x.shape[0] if self.s_x.ndim else None
         dy = self.s_y.shape[0] if self.s_y.ndim else None
         X, Y = _batch(X, "X", dx), _batch(Y, "Y", dy)
@@ -136,6 +149,13 @@ class LinearCKA(Metric):
                 self_hsic(n, mx, self.unbiased), self_hsic(n, my, self.unbiased))
 
     def compute(self) -> torch.Tensor:
+        """Linear CKA of every row streamed so far (all ranks under DDP).
+
+        Returns
+        -------
+        torch.Tensor
+            0-d float64: ``align.cka`` of the concatenated batches (biased or unbiased).
+        """
         xy, xx, yy = self._hsic_terms()
         for value, name in ((xx, "X"), (yy, "Y")):
             if not float(value) > 0:
@@ -239,6 +259,19 @@ class LayerCKA(Metric):
         return out
 
     def update(self, acts_a: Sequence, acts_b: Sequence) -> None:
+        """Add one batch of every layer of A and B to the streamed moments.
+
+        Parameters
+        ----------
+        acts_a : sequence of tensors, each of shape (b, d_i)
+            The batch's activations of A's layers (``len(dims_a)`` tensors, same ``b`` rows).
+        acts_b : sequence of tensors, each of shape (b, e_j)
+            The same samples' activations of B's layers (``len(dims_b)`` tensors).
+
+        Returns
+        -------
+        None
+        """
         A, B = self._batches(acts_a, acts_b)
         if self.mode == "minibatch":
             self._update_minibatch(A, B)
@@ -282,6 +315,13 @@ class LayerCKA(Metric):
                                  *extra)
 
     def compute(self) -> torch.Tensor:
+        """Linear CKA of every layer pair over the streamed rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (len(dims_a), len(dims_b))
+            Exact CKA of the concatenated batches, or with ``mode="minibatch"`` the batch-averaged estimate.
+        """
         if self.mode == "minibatch":
             if float(self.batches) == 0:
                 raise ValueError("acts_a: no batches were seen before compute()")
