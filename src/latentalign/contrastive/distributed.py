@@ -51,10 +51,12 @@ class ScoreBlocks:
 
     @property
     def n(self) -> int:
+        """Local rows ``n``."""
         return self.rows_u.shape[0]
 
     @property
     def N(self) -> int:
+        """Candidate rows ``N`` over every rank."""
         return self.rows_u.shape[1]
 
     def positives(self) -> torch.Tensor:

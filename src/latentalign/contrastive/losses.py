@@ -205,6 +205,7 @@ class ConditionalLoss(_TiltedLoss):
         return _conditional_terms(blocks, self.lambda_u, self.lambda_v, self.centered)
 
     def extra_repr(self) -> str:
+        """The hyper-parameters shown by ``repr``."""
         return f"lambda_u={self.lambda_u:g}, lambda_v={self.lambda_v:g}, tilt={self.tilt!r}, centered={self.centered}"
 
 
@@ -238,6 +239,7 @@ class JointLoss(_TiltedLoss):
         return _joint_terms(blocks, self.negatives)
 
     def extra_repr(self) -> str:
+        """The hyper-parameters shown by ``repr``."""
         return f"negatives={self.negatives!r}, tilt={self.tilt!r}"
 
 
@@ -262,4 +264,5 @@ class SigLipLoss(_TiltedLoss):
         return {"loss": _siglip(blocks, self.bias)}
 
     def extra_repr(self) -> str:
+        """The hyper-parameters shown by ``repr``."""
         return f"tilt={self.tilt!r}"

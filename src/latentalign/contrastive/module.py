@@ -109,6 +109,7 @@ class ContrastiveModule(L.LightningModule):
 
     # -- encoding ------------------------------------------------------------------
     def encode_u(self, x_u: torch.Tensor) -> torch.Tensor:
+        """Embed the ``u`` side: ``(B, ...)`` inputs to ``(B, e)``."""
         return self.encoder_u(x_u)
 
     def encode_v(self, x_v: torch.Tensor) -> torch.Tensor:
@@ -125,10 +126,25 @@ class ContrastiveModule(L.LightningModule):
         return prompt_ensemble(z.reshape(B, T, -1), self.loss.tilt)
 
     def forward(self, x_u, x_v) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed both sides of a batch of pairs.
+
+        Parameters
+        ----------
+        x_u : torch.Tensor of shape (B, ...)
+            Inputs of the ``u`` side.
+        x_v : torch.Tensor of shape (B, ...) or (B, T, ...)
+            Inputs of the ``v`` side (``T`` alternatives each, see :meth:`encode_v`).
+
+        Returns
+        -------
+        tuple of torch.Tensor, each of shape (B, e)
+            ``(z_u, z_v)``.
+        """
         return self.encode_u(x_u), self.encode_v(x_v)
 
     # -- Lightning hooks -----------------------------------------------------------------
     def training_step(self, batch, batch_idx):
+        """Lightning hook: the contrastive loss of one ``((x_u, x_v), y, idx)`` batch."""
         (x_u, x_v), _, _ = split_batch(batch)
         loss = self.loss(*self(x_u, x_v))
         n = x_u.shape[0]
@@ -137,14 +153,17 @@ class ContrastiveModule(L.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        """Lightning hook: clamp the learnable scale ``1/tau`` after each optimiser step."""
         self.loss.clamp_()
 
     def validation_step(self, batch, batch_idx):
+        """Lightning hook: keep the batch's embeddings for the epoch's retrieval metrics."""
         (x_u, x_v), _, _ = split_batch(batch)
         z_u, z_v = self(x_u, x_v)
         self._val.append((z_u.detach(), z_v.detach()))
 
     def on_validation_epoch_end(self) -> None:
+        """Lightning hook: log recall@k both ways over the (gathered) validation embeddings."""
         if not self._val:
             return
         z_u = torch.cat([z for z, _ in self._val])
@@ -162,6 +181,7 @@ class ContrastiveModule(L.LightningModule):
                 self.log(f"val/R@{k}_{direction}", value)
 
     def configure_optimizers(self):
+        """Lightning hook: AdamW with weight decay on the encoders only (not on ``1/tau`` or a bias)."""
         decay = [*self.encoder_u.parameters(), *self.encoder_v.parameters()]
         groups = [{"params": decay, "weight_decay": self.weight_decay}]
         no_decay = list(self.loss.parameters())

@@ -108,6 +108,13 @@ class Temperature(nn.Module):
             self.register_buffer("log_scale", torch.tensor(-math.log(tau), dtype=torch.float64))
 
     def forward(self) -> torch.Tensor:
+        """The current scale.
+
+        Returns
+        -------
+        torch.Tensor
+            0-d: ``c = 1 / tau`` (a learnable one clamped to ``max_scale``).
+        """
         if self.learnable:
             return self.log_scale.clamp(max=math.log(self.max_scale)).exp()
         return self.log_scale.exp()
@@ -119,6 +126,7 @@ class Temperature(nn.Module):
             self.log_scale.clamp_(0.0, math.log(self.max_scale))
 
     def extra_repr(self) -> str:
+        """Learnable or fixed, the current scale and its clamp, shown by ``repr``."""
         kind = "learnable" if self.learnable else "fixed"
         return f"{kind}, scale={float(self.forward()):.4g}, max_scale={self.max_scale:g}"
 
