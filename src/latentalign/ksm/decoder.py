@@ -49,14 +49,17 @@ class KernelDecoder:
         self.latents, self.W, self.sigma = latents, W, sigma
 
     def decode(self, Z):
+        """Decoded rows ``(B, d)`` of latents ``Z`` ``(B, m)`` and the kernel block the gradient reuses."""
         K = kernel_matrix(Z, self.latents, "rbf", self.sigma)
         return K @ self.W, K
 
     def grad(self, Z, K, G):
+        """``(dg/dz)^T G`` per row: the latents' gradient ``(B, m)`` given the outputs' gradient ``G`` ``(B, d)``."""
         C = K * (G @ self.W.T)
         return -(C.sum(1, keepdim=True) * Z - C @ self.latents) / self.sigma**2
 
     def chunk_rows(self) -> int:
+        """Rows per chunk so a chunk's kernel block stays near ``CHUNK_ENTRIES`` entries."""
         return max(1, CHUNK_ENTRIES // self.latents.shape[0])
 
 
@@ -67,12 +70,15 @@ class LinearDecoder:
         self.D = D
 
     def decode(self, Z):
+        """Decoded rows ``Z D`` ``(B, d)`` (no cache)."""
         return Z @ self.D, None
 
     def grad(self, Z, cache, G):
+        """The latents' gradient ``G D^T`` ``(B, m)``."""
         return G @ self.D.T
 
     def chunk_rows(self) -> int:
+        """Rows per chunk so a chunk stays near ``CHUNK_ENTRIES`` entries."""
         return max(1, CHUNK_ENTRIES // max(self.D.shape))
 
 
@@ -83,12 +89,15 @@ class FeatureDecoder:
         self.features, self.D = features, D
 
     def decode(self, Z):
+        """Decoded rows ``phi(Z) D`` ``(B, d)`` (no cache)."""
         return self.features(Z) @ self.D, None
 
     def grad(self, Z, cache, G):
+        """The latents' gradient ``J_phi(Z)^T (G D^T)`` ``(B, m)``."""
         return self.features.vjp(Z, G @ self.D.T)
 
     def chunk_rows(self) -> int:
+        """Rows per chunk so a chunk stays near ``CHUNK_ENTRIES`` entries."""
         return max(1, CHUNK_ENTRIES // self.D.shape[0])
 
 

@@ -53,9 +53,11 @@ class RandomFeatures:
 
     @classmethod
     def draw(cls, m: int, p: int, sigma: float, rng: np.random.Generator) -> RandomFeatures:
+        """Frequencies ``Omega ~ N(0, 1/sigma^2)`` ``(m, p)`` and phases ``b ~ U[0, 2 pi)`` ``(p,)``."""
         return cls(rng.normal(0.0, 1.0 / sigma, size=(m, p)), rng.uniform(0.0, 2.0 * np.pi, size=p))
 
     def __call__(self, Z):
+        """``phi(Z)`` ``(n, p)`` of latents ``Z`` ``(n, m)``."""
         return self.at(self.angles(Z))
 
     def vjp(self, Z, V):
@@ -63,15 +65,19 @@ class RandomFeatures:
         return self.vjp_at(self.angles(Z), V)
 
     def angles(self, Z):
+        """``Z Omega + b`` ``(n, p)``."""
         return Z @ self.weights + self.offsets
 
     def at(self, angles):
+        """``sqrt(2/p) cos(angles)``."""
         return self.coef * _xp(angles).cos(angles)
 
     def vjp_at(self, angles, V):
+        """``J_phi^T v`` per row from precomputed ``angles`` (see :meth:`vjp`)."""
         return (-self.coef * _xp(angles).sin(angles) * V) @ self.weights.T
 
     def to_torch(self, device) -> RandomFeatures:
+        """The same features as float64 tensors on ``device``."""
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
         return RandomFeatures(as_t(self.weights), as_t(self.offsets))
 
@@ -101,6 +107,7 @@ class OnlineNetwork:
                    ridge=ridge, prior=prior, **rates)
 
     def phi(self, Z):
+        """The network's features of ``Z``: ``Z`` itself (linear kernel) or ``phi(Z)``."""
         return Z if self.features is None else self.features(Z)
 
     def epoch(self, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:

@@ -128,9 +128,11 @@ class Prior:
         self.alpha, self.l2, self.nonneg, self.budget, self.radius = alpha, l2, nonneg, budget, radius
 
     def prox(self, V, step=1.0):
+        """The prox of ``step * r`` applied to each row of ``V``."""
         return prox_rows(V, step * self.alpha, step * self.l2, self.nonneg, self.budget, self.radius)
 
     def penalty(self, Z):
+        """``r(z)`` summed over the rows of ``Z``."""
         return penalty(Z, self.alpha, self.l2)
 
     def clamp(self, Z):
