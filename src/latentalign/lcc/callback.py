@@ -75,6 +75,7 @@ class LCCCallback(Callback):
         return y, idx
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Lightning hook: wrap the module's ``training_step`` to add the LCC loss (fit only)."""
         if stage != "fit" or self._wrapped is not None:
             return
         step = pl_module.training_step
@@ -103,11 +104,13 @@ class LCCCallback(Callback):
         self._wrapped = pl_module
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Lightning hook: restore the module's own ``training_step``."""
         if self._wrapped is not None and "training_step" in vars(self._wrapped):
             del self._wrapped.training_step
         self._wrapped = None
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Lightning hook: cluster the latents of the training set in sample order before the epoch."""
         loader = self.cluster_loader
         if loader is None:
             if self.corr.scheduled(trainer.current_epoch):
@@ -117,5 +120,6 @@ class LCCCallback(Callback):
         self.corr.update(pl_module, loader, trainer.current_epoch)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Lightning hook: drop the clustering unless ``persist``."""
         if not self.corr.persist:
             self.corr.end_epoch()

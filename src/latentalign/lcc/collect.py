@@ -52,6 +52,7 @@ class Collected(NamedTuple):
 
     @property
     def n(self) -> int:
+        """Number of collected rows."""
         return int(self.labels.shape[0])
 
 

@@ -192,6 +192,7 @@ class ClusterCorrection:
 
     @property
     def active(self) -> bool:
+        """Whether a clustering is in force (between :meth:`update` and :meth:`end_epoch`)."""
         return bool(self.state)
 
     # -- per batch -------------------------------------------------------------------

@@ -59,6 +59,7 @@ class Split:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes in the train and test labels."""
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
     def accuracy(self, model: nn.Module, part: str = "test") -> float:

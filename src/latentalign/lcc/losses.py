@@ -68,9 +68,11 @@ class PackedBanks(NamedTuple):
 
     @property
     def dim(self) -> int:
+        """Latent width ``D``."""
         return int(self.members.shape[1])
 
     def to(self, device=None, dtype=None) -> PackedBanks:
+        """The packed banks on ``device`` (members also cast to ``dtype``)."""
         return PackedBanks(self.members.to(device=device, dtype=dtype), self.slots.to(device),
                            self.sizes.to(device), self.by_class.to(device))
 
@@ -211,6 +213,7 @@ class ExactLCCLoss(_BankLoss):
         self.k = self.k_target = check_int(k_target, "k_target")
 
     def targets(self, state: ClusterState, epoch: int = 0) -> dict[int, list[torch.Tensor]]:
+        """The per-class banks of ``state``: every correctly clustered latent of each matched cluster."""
         return state.class_banks()
 
 
@@ -228,6 +231,7 @@ class RandomizedLCCLoss(_BankLoss):
         self.k = 1
 
     def targets(self, state: ClusterState, epoch: int = 0) -> dict[int, list[torch.Tensor]]:
+        """``n_per_cluster`` draws per matched cluster, seeded ``seed + epoch``, as one bank per class."""
         g = torch.Generator().manual_seed(self.seed + int(epoch))
         draws: dict[int, list[torch.Tensor]] = {}
         for b in sorted(state.banks):

@@ -72,6 +72,7 @@ class ClusterState:
 
     @property
     def n_clusters(self) -> int:
+        """Number of communities."""
         return int(self.matching.shape[0])
 
     def completed(self, latents: torch.Tensor, labels: torch.Tensor) -> ClusterState:
