@@ -213,6 +213,7 @@ class SampleIds:
         return batch._replace(ids=ids)
 
     def finish(self) -> None:
+        """Check that the loader yielded exactly as many rows as there are ids."""
         if self.ids is not None and self.used != self.ids.shape[0]:
             raise ValueError(f"sample_ids: has {self.ids.shape[0]} ids but the loader yielded {self.used} rows")
 

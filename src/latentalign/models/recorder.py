@@ -67,6 +67,7 @@ class Recording(NamedTuple):
 
     @property
     def n(self) -> int:
+        """Number of recorded rows."""
         return int(self.ids.shape[0])
 
 
@@ -211,6 +212,7 @@ class LayerRecorder:
     # -- hooks -----------------------------------------------------------------
     @property
     def attached(self) -> bool:
+        """Whether the forward hooks are attached."""
         return bool(self._handles)
 
     def attach(self) -> LayerRecorder:

@@ -50,6 +50,22 @@ class TextClassifier(nn.Module):
         self.head = nn.Linear(hidden, check_int(n_classes, "n_classes", minimum=2))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> torch.Tensor:
+        """Encode, pool the tokens over the attention mask, and classify.
+
+        Parameters
+        ----------
+        input_ids : torch.Tensor of shape (B, T)
+            Token ids.
+        attention_mask : torch.Tensor of shape (B, T)
+            1 for tokens, 0 for padding.
+        **inputs
+            Other inputs of the encoder (e.g. ``token_type_ids``).
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_classes)
+            The logits.
+        """
         tokens = output_tensor(self.encoder(input_ids=input_ids, attention_mask=attention_mask, **inputs), "encoder")
         return self.head(pool_tokens(tokens, attention_mask, self.pool))
 
