@@ -148,6 +148,20 @@ class VICRegLoss(nn.Module):
         self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        """VICReg loss of two views' embeddings.
+
+        Parameters
+        ----------
+        z1, z2 : torch.Tensor of shape (B, D)
+            The embeddings of the two views (statistics over every rank's rows when gathering).
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss", "invariance", "variance", "covariance"}``.
+        """
         _pair(z1, z2)
         with _no_autocast(z1):
             z1, z2 = _stats_dtype(z1), _stats_dtype(z2)
@@ -191,6 +205,20 @@ class NTXentLoss(nn.Module):
         self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        """NT-Xent loss of two views' embeddings.
+
+        Parameters
+        ----------
+        z1, z2 : torch.Tensor of shape (B, D)
+            The embeddings of the two views; row ``i`` of each is a positive pair.
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss"}``.
+        """
         _pair(z1, z2)
         with _no_autocast(z1):
             loss = nt_xent_loss(_stats_dtype(z1), _stats_dtype(z2), self.temperature, gather=self.gather)
@@ -209,6 +237,22 @@ class BYOLLoss(nn.Module):
     kind = "byol"
 
     def forward(self, p1, p2, z1, z2, return_terms: bool = False):
+        """Symmetrised BYOL loss.
+
+        Parameters
+        ----------
+        p1, p2 : torch.Tensor of shape (B, D)
+            The online network's predictions for views 1 and 2.
+        z1, z2 : torch.Tensor of shape (B, D)
+            The target network's projections of views 1 and 2 (gradients stopped).
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss", "p1_z2", "p2_z1"}``.
+        """
         _pair(p1, p2, ("p1", "p2"), min_batch=1)
         _pair(z1, z2, ("z1", "z2"), min_batch=1)
         _pair(p1, z1, ("p1", "z1"), min_batch=1)
@@ -240,11 +284,26 @@ class EMA:
         self.base_momentum = float(base_momentum)
 
     def momentum(self, step: int, total_steps: int) -> float:
+        """BYOL's cosine momentum schedule: ``1 - (1 - base) (cos(pi step / total) + 1) / 2``."""
         total = max(int(total_steps), 1)
         return 1 - (1 - self.base_momentum) * (math.cos(math.pi * min(step, total) / total) + 1) / 2
 
     @torch.no_grad()
     def update(self, step: int, total_steps: int) -> float:
+        """Move the target toward the online network: ``θ_t <- m θ_t + (1 - m) θ_o``.
+
+        Parameters
+        ----------
+        step : int
+            Optimiser steps taken so far.
+        total_steps : int
+            Steps of the whole run (the schedule's end).
+
+        Returns
+        -------
+        float
+            The momentum ``m`` used (:meth:`momentum`); buffers are copied as they are.
+        """
         m = self.momentum(step, total_steps)
         for pt, po in zip(self.target.parameters(), self.online.parameters()):
             pt.mul_(m).add_(po.detach(), alpha=1 - m)
@@ -268,6 +327,22 @@ class DenoisingLoss(nn.Module):
     kind = "denoising"
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, return_terms: bool = False):
+        """Denoising reconstruction loss.
+
+        Parameters
+        ----------
+        x_hat : torch.Tensor of shape (B, ...)
+            The reconstruction of the augmented input.
+        x : torch.Tensor of the shape of ``x_hat``
+            The clean input.
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss"}``.
+        """
         _same_shape(x_hat, x)
         loss = ((x_hat - x) ** 2).flatten(1).sum(dim=1).mean()
         return {"loss": loss} if return_terms else loss
@@ -311,6 +386,24 @@ class MaskedReconstructionLoss(nn.Module):
         return random_mask(x, self.mask_ratio, patch=self.patch, generator=generator)
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, return_terms: bool = False):
+        """Masked reconstruction loss over the hidden units.
+
+        Parameters
+        ----------
+        x_hat : torch.Tensor of shape (B, D) or (B, C, H, W)
+            The reconstruction of the masked input.
+        x : torch.Tensor of the shape of ``x_hat``
+            The clean input.
+        mask : torch.Tensor of bool, of the shape of ``x``
+            True on hidden entries (from :meth:`mask`).
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss"}``.
+        """
         _same_shape(x_hat, x)
         if not isinstance(mask, torch.Tensor) or mask.shape != x.shape or mask.dtype != torch.bool:
             raise ValueError(f"mask: expected a bool tensor of shape {tuple(x.shape)}")
@@ -350,6 +443,20 @@ class LinearJELoss(nn.Module):
         self.whitening_weight = check_positive(whitening_weight, "whitening_weight")
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        """Penalised linear joint-embedding loss.
+
+        Parameters
+        ----------
+        z1, z2 : torch.Tensor of shape (B, k)
+            The embeddings of the two views.
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss", "invariance", "whitening"}``.
+        """
         _pair(z1, z2, min_batch=1)
         inv = ((z1 - z2) ** 2).sum(dim=1).mean()
         S = (z1.T @ z1 + z2.T @ z2) / (2 * z1.shape[0])

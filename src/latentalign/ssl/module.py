@@ -139,19 +139,23 @@ class SSLModule(L.LightningModule):
 
     # -- Lightning hooks ---------------------------------------------------------------
     def on_fit_start(self) -> None:
+        """Lightning hook: seed the views' generator per rank (or restore it when resuming)."""
         self._generator = torch.Generator().manual_seed(self.seed + 7919 * self.global_rank)
         if self._saved_generator is not None:  # resuming: the views continue where they stopped
             self._generator.set_state(self._saved_generator)
             self._saved_generator = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Lightning hook: store the views' generator state in the checkpoint."""
         if self._generator is not None:
             checkpoint["ssl_augment_generator"] = self._generator.get_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Lightning hook: keep the checkpoint's generator state for :meth:`on_fit_start`."""
         self._saved_generator = checkpoint.get("ssl_augment_generator")
 
     def training_step(self, batch, batch_idx):
+        """Lightning hook: the SSL loss of two augmented views, plus the online probe's cross-entropy."""
         x, y, _ = split_batch(batch)
         if self._generator is None:
             self.on_fit_start()
@@ -175,21 +179,36 @@ class SSLModule(L.LightningModule):
         return loss.detach()
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        """Lightning hook: update the EMA target (BYOL)."""
         if self._ema is not None:
             per_epoch = max(int(self.trainer.num_training_batches), 1)
             step = self.current_epoch * per_epoch + batch_idx + 1
             self._ema.update(step, max(int(self.trainer.max_epochs or 1), 1) * per_epoch)
 
     def validation_step(self, batch, batch_idx):
+        """Lightning hook: log the online probe's validation accuracy."""
         x, y, _ = split_batch(batch)
         if self.probe is not None and y is not None:
             acc = (self.probe(self.encoder(x).flatten(1)).argmax(dim=1) == y).float().mean()
             self.log("val/probe_acc", acc, on_step=False, on_epoch=True, batch_size=int(x.shape[0]), prog_bar=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed a batch with the encoder.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, ...)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor
+            The encoder's features ``(B, ...)`` (before the projector).
+        """
         return self.encoder(x)
 
     def configure_optimizers(self):
+        """Lightning hook: Adam on the trained networks (not a frozen target), and a separate Adam for the probe."""
         probe_params = set(self.probe.parameters()) if self.probe is not None else set()
         frozen = set(self.target.parameters()) if self.target is not None else set()
         params = [p for p in self.parameters() if p not in probe_params and p not in frozen]

@@ -70,10 +70,12 @@ class LinearNoiseModel:
 
     @property
     def Theta(self) -> np.ndarray:
+        """Augmentation covariance on the signal components ``Θ = Q diag(θ) Qᵀ`` ``(d, d)``."""
         return (self.Q * self.theta) @ self.Q.T
 
     @property
     def Gamma(self) -> np.ndarray:
+        """Noise covariance ``Γ = Q diag(γ) Qᵀ`` ``(d, d)``."""
         return (self.Q * self.gamma) @ self.Q.T
 
     def Sigma(self, alpha: float) -> np.ndarray:

@@ -63,10 +63,12 @@ class AlignmentThresholds:
 
     @property
     def alpha_rc(self) -> float:
+        """``α_RC = sqrt(max(α²_RC, 0))``."""
         return float(np.sqrt(max(self.alpha2_rc, 0.0)))
 
     @property
     def alpha_je(self) -> float:
+        """``α_JE = sqrt(max(α²_JE, 0))``."""
         return float(np.sqrt(max(self.alpha2_je, 0.0)))
 
     @property
@@ -76,6 +78,7 @@ class AlignmentThresholds:
 
     @property
     def regime(self) -> str:
+        """``low_noise``, ``high_noise`` or ``mixed``: the noise variances against :attr:`crossover`."""
         if self.gamma_noise.max() < self.crossover:
             return "low_noise"
         if self.gamma_noise.min() > self.crossover:
@@ -84,6 +87,7 @@ class AlignmentThresholds:
 
     @property
     def preferred(self) -> str:
+        """The objective with the lower threshold: ``reconstruction``, ``joint_embedding`` or ``tie``."""
         if np.isclose(self.alpha2_rc, self.alpha2_je, rtol=1e-12, atol=1e-12):
             return "tie"
         return "reconstruction" if self.alpha2_rc < self.alpha2_je else "joint_embedding"
