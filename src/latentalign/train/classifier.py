@@ -95,6 +95,18 @@ class ClassifierModule(L.LightningModule):
         self.save_hyperparameters(ignore=["model"])
 
     def forward(self, x):
+        """Run the wrapped model.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, ...)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_classes)
+            The logits.
+        """
         return self.model(x)
 
     def _step(self, batch, stage: str) -> torch.Tensor:
@@ -111,19 +123,24 @@ class ClassifierModule(L.LightningModule):
         return loss
 
     def training_step(self, batch, batch_idx):
+        """Lightning hook: cross-entropy of one ``(x, y, idx)`` batch, logged as ``train_loss``."""
         return self._step(batch, "train")
 
     def validation_step(self, batch, batch_idx):
+        """Lightning hook: validation loss and accuracy."""
         return self._step(batch, "val")
 
     def test_step(self, batch, batch_idx):
+        """Lightning hook: test loss and accuracy."""
         return self._step(batch, "test")
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        """Lightning hook: the logits of a batch."""
         x, _, _ = split_batch(batch)
         return self(x)
 
     def configure_optimizers(self):
+        """Lightning hook: Adam, AdamW or SGD over the model's parameters."""
         params = self.model.parameters()
         if self.optimizer_name == "adam":
             return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
@@ -155,12 +172,15 @@ class LastCheckpoint(Callback):
 
     @property
     def path(self) -> Path:
+        """The checkpoint file, ``dirpath / filename``."""
         return self.dirpath / self.filename
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Lightning hook: save the checkpoint at every epoch end."""
         self.save(trainer)
 
     def save(self, trainer: L.Trainer) -> None:
+        """Write the checkpoint atomically (rank 0 writes; every rank joins the barrier)."""
         if trainer.is_global_zero:
             with atomic_path(self.path) as tmp:
                 trainer.save_checkpoint(tmp)
@@ -168,9 +188,11 @@ class LastCheckpoint(Callback):
             trainer.save_checkpoint(self.path)
 
     def state_dict(self) -> dict[str, Any]:
+        """The run config (and the RNG states when ``save_rng``) stored in the checkpoint."""
         return {"config": self.config, **({"rng": rng_state()} if self.save_rng else {})}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the RNG states saved with the checkpoint (when ``save_rng``)."""
         if self.save_rng and "rng" in state_dict:
             set_rng_state(state_dict["rng"])
 

@@ -147,10 +147,12 @@ class EpochSampler(Sampler[int]):
         self._iterated = False
 
     def set_epoch(self, epoch: int) -> None:
+        """Fix the epoch whose permutation the next iteration uses."""
         self.epoch = int(epoch)
         self._explicit = True
 
     def permutation(self, epoch: int) -> torch.Tensor:
+        """The sample order of ``epoch``: ``arange(n)``, or a permutation seeded by ``(seed, epoch)``."""
         if not self.shuffle:
             return torch.arange(self.n)
         return torch.randperm(self.n, generator=torch_generator(epoch_seed(self.seed, epoch)))
