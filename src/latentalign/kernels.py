@@ -202,6 +202,7 @@ class GramSums:
         self.r_l.append(r_l)
 
     def hsic(self, n: int, unbiased: bool) -> torch.Tensor:
+        """HSIC of the accumulated sums over ``n`` rows (biased or unbiased)."""
         r_k, r_l = torch.cat(self.r_k), torch.cat(self.r_l)
         return hsic_from_sums(self.kl, r_k.sum(), r_l.sum(), r_k @ r_l, n, unbiased)
 

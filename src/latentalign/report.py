@@ -55,6 +55,7 @@ class StudyRun:
 
     @property
     def passed(self) -> bool:
+        """Whether the study ran and every check passed."""
         return self.error is None and all(c.passed for c in self.result.checks)
 
     @property
