@@ -17,8 +17,8 @@ calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; the ``[tr
 ``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``); the
 last three are imported on first use.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from latentalign import align
 >>> X = np.random.default_rng(0).normal(size=(200, 8)); Y = X @ np.random.default_rng(1).normal(size=(8, 5))

@@ -23,8 +23,8 @@ space (``reduce="mean"``; a pooled map cannot be swapped back, so its penalties 
 A metric undefined on some pair (e.g. a dead, constant layer) gives NaN there and a
 line in ``result.undefined``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader

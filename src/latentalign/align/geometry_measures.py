@@ -28,8 +28,8 @@ Comparisons:
   ``X`` with those of ``Y``; hard: the mean of the best one-to-one matching (Hungarian); soft:
   the mean of the best match of each column, averaged over both directions.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 5))
 >>> magnitude_difference(X, X + 0), round(gram_euclidean(X, X @ np.linalg.qr(X.T @ X)[0]), 9)

@@ -13,8 +13,8 @@ otherwise), ``sqrt 2`` the Lipschitz constant of cross-entropy in the logits, an
 ``e_abs`` the mean squared residual ``(1/n) sum ||x2_i - f(x1_i)||^2`` (Jensen turns
 the per-sample Lipschitz bound into this one).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> head = torch.nn.Linear(3, 2)
 >>> with torch.no_grad(): _ = head.weight.copy_(torch.tensor([[3., 0, 0], [0, 4., 0]]))

@@ -12,8 +12,8 @@ measure's docstring says which, and where the defining paper differs). The ``euc
 distance forms use the Frobenius norms of the column-centred inputs, as the registry's
 ``standardization.py`` does: they are not scale invariant.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 5)); Y = X + np.random.default_rng(1).normal(size=(40, 5))
 >>> info = measure("cka-kernel=linear-hsic=gretton-score")

@@ -17,8 +17,8 @@ reverse edges are found by sorting, in ``O(n k log(n k))``; no ``n x n`` matrix.
   (minyoungg/platonic-rep's definition without its ``+1e-6``); ``k = n-1`` gives
   unbiased CKA of the row-normalised features.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 5))
 >>> mutual_knn(X, 2 * X, k=5), cycle_knn(X, X, k=5)

@@ -22,8 +22,8 @@ the *squared* Bures metric). For the RDMs that are squared row distances (square
 mahalanobis, cosine, correlation) ``G = F F^T`` with ``F`` ``n x d``, so these four run by ``d x d``
 products and never form an ``n x n`` matrix.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).uniform(size=(12, 4))
 >>> round(rsa_compare(X, 2 * X + 1, rdm="euclidean", compare="kendall"), 12)

@@ -6,8 +6,8 @@ whether a larger value means more aligned (``kind="similarity"``) or less
 transformations of an input leave it unchanged, and how the permutation test
 evaluates it without recomputing everything (``perm_fast_path``).
 
-Example
--------
+Examples
+--------
 >>> info = metric("cka")
 >>> info.kind, info.range, info.symmetric
 ('similarity', (0.0, 1.0), True)

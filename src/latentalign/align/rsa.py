@@ -17,8 +17,8 @@ is linear CKA_b.
 ``dcor^2 = CKA_b(-D_X, -D_Y)`` with Euclidean distances ``D``
 (Sejdinovic et al. 2013), i.e. ``sqrt(rsa(X, Y, rdm="euclidean", compare="centered"))``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(30, 4))
 >>> round(rsa(X, 3 * X + 1), 12), round(dcor(X, 3 * X + 1), 12)

@@ -18,8 +18,8 @@ For any registered metric (``docs/align.md#eq-permutation-p``; ``seed`` required
 * **calibrated score**: ``s_cal = (s - mu0) / (s_best - mu0)`` and ``z = (s - mu0) / sd0`` from
   the permutation null (``s_best``: 1 for the similarities in ``[., 1]``, 0 for a distance).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(100, 5)); Y = X @ rng.normal(size=(5, 4)) + rng.normal(size=(100, 4))

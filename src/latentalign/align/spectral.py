@@ -10,8 +10,8 @@ of ``K = Xc Xc^T``, ``L = Yc Yc^T``) and ``M = U1^T U2``::
 cumulative sums over X's (Y's) top-r directions say how much of the alignment
 the leading directions carry.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from latentalign.align import cka
 >>> X = np.random.default_rng(0).normal(size=(40, 3)); Y = X @ np.diag([3., 1., .1])

@@ -21,8 +21,8 @@ Bound: with ``rho_12 = ||C11||_F ||C22||_F / (||C11||_op tr C22)`` and
 
 (``center=False``: ``S`` and KA.) A whitened ``X1`` (``kappa = 1``) meets both sides.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X1 = np.random.default_rng(0).normal(size=(100, 4)); X2 = X1 @ np.random.default_rng(1).normal(size=(4, 3))
 >>> r = stitch(X1, X2)

@@ -21,8 +21,8 @@ through ``reset``, as it changes no value). A fixed ``(shift_x, shift_y)`` may b
 raises, pointing to ``mode="minibatch"`` (the batch-size-dependent mean of per-batch
 HSIC_u of Nguyen et al. 2021) or mean-pooled layers.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.align import cka
 >>> X = torch.randn(1000, 8, dtype=torch.float64); Y = X @ torch.randn(8, 4, dtype=torch.float64) + torch.randn(1000, 4)

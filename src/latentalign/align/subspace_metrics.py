@@ -10,8 +10,8 @@ r"""Subspace metrics: CCA, SVCCA and the orthogonal Procrustes shape distance.
   ``P = ||Xb^T Yb||_*`` (nuclear norm) = ``max_Q <Xb Q, Yb>`` over orthogonal ``Q``;
   distance ``arccos P`` (angular, in ``[0, pi/2]``) or ``sqrt(2 - 2P)`` (Euclidean).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(30, 3))
 >>> Q = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]

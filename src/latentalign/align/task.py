@@ -14,8 +14,8 @@ r"""Alignment of a representation with a labelled task.
 
 ``y`` is a 1-D array of integer labels (one-hot encoded here) or a 2-D target matrix.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> y = np.repeat([0, 1, 2], 10)
 >>> X = np.eye(3)[y] + 0.01 * np.random.default_rng(0).normal(size=(30, 3))
