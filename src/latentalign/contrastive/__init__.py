@@ -14,8 +14,8 @@ arXiv 2505.24134 (2025); the math is in ``docs/contrastive.md``.
 - training: :class:`ContrastiveModule` (Lightning, imported on first use), :func:`pair_loader`,
   named pairs in :mod:`latentalign.contrastive.pairs`; the CLI is :mod:`latentalign.contrastive.cli`.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.contrastive import ClipLoss
 >>> loss = ClipLoss()  # cosine tilt, learnable temperature initialised at 0.07

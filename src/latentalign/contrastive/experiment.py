@@ -5,8 +5,8 @@ Encoders (spec §10b): MLPs ``d -> hidden -> embed_dim``; caption alternatives
 MiniLM embeddings. AdamW (lr 1e-3, weight decay 1e-4), batch 128 with ``drop_last``,
 Lightning on CPU, seeded.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.contrastive import ClipLoss
 >>> from latentalign.contrastive.pairs import load_pair
 >>> data = load_pair("mfeat:pix,zer")

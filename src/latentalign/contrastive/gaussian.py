@@ -17,8 +17,8 @@ canonical correlations are ``sigma_i in [0, 1)`` and the canonical directions
   optimum ``C_uu^{-1/2} U h(Sigma) V^T C_vv^{-1/2}`` with ``h(s) = 2 s / (1 + sqrt(1 + 4 s^2))`` (Thm 5.6);
 * L2 tilt, one-sided ``(2, 0)``: :func:`optimal_l2_one_sided` (Cor. 5.4).
 
-Example
--------
+Examples
+--------
 >>> cov = make_example("g43")
 >>> sigma, W_u, W_v = canonical_correlations(*cov)
 >>> sigma.round(6).tolist()

@@ -22,8 +22,8 @@ the total under ``"loss"``) and also a plain function of a square score matrix
 Under ``torch.distributed`` each rank computes its local rows against the
 gathered batch (:mod:`.distributed`), so DDP's gradient average is exact.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> z_u, z_v = torch.randn(8, 4, generator=torch.Generator().manual_seed(0)), torch.eye(8, 4)
 >>> clip, centred = ClipLoss(temperature=1.0), ConditionalLoss(temperature=1.0, centered=True)

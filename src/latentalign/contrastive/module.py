@@ -12,8 +12,8 @@ templates): training encodes one drawn uniformly per sample and step (global tor
 RNG, so runs are seeded and resumable), evaluation encodes all ``T`` and merges
 them with :func:`~latentalign.contrastive.retrieval.prompt_ensemble`.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import fit_classifier

@@ -6,8 +6,8 @@ Adam and a cosine-annealed learning rate (``docs/contrastive.md#contrastive-reco
 fresh pairs every step by default, or epochs over a fixed data set of ``n_data`` pairs.
 Compare the result with :mod:`.gaussian`'s optima.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.contrastive import ClipLoss, gaussian
 >>> cov = gaussian.make_example("g43")
 >>> fit = fit_linear(cov, ClipLoss(tilt="inner", temperature=1.0), 1, steps=1000, batch_size=128, lr=3e-2)

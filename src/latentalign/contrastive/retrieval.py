@@ -8,8 +8,8 @@ r"""Retrieval, zero-shot classification and sampling from the learned conditiona
 * :func:`conditional`, :func:`sample`, :func:`diversity`: the model's
   ``nu(. | query)`` on a finite candidate set, ``propto exp(s(query, c) + log w_c)``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> S = torch.tensor([[3.0, 1.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 >>> recall_at_k(S, ks=(1, 2))

@@ -9,8 +9,8 @@ retrieval metric and sampler. With scale ``c = 1 / tau``:
 * ``"inner"``: ``s = c <g_u, g_v>`` (the Gaussian theory);
 * ``"l2"``: ``s = -(c / 2) |g_u - g_v|^2 = c (<a, b> - |a|^2 / 2 - |b|^2 / 2)``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> a, b = torch.tensor([[3.0, 4.0]]), torch.tensor([[1.0, 0.0], [0.0, 2.0]])
 >>> scores(a, b, "cosine", 2.0).tolist(), scores(a, b, "inner").tolist(), scores(a, b, "l2").tolist()
