@@ -123,8 +123,8 @@ def captions(labels, *, seed: int = 0, templates=None) -> tuple[np.ndarray, list
     the ``n`` caption strings. Labels outside 0..9 raise ``ValueError`` naming
     ``labels``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> emb, texts = captions([3, 3, 7], seed=0, templates=["a handwritten digit {word}"])
     >>> emb.shape, texts[0], texts[2]
     ((3, 384), 'a handwritten digit three', 'a handwritten digit seven')

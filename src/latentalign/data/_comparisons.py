@@ -15,8 +15,8 @@ part to new ones: a MiniLM fine-tuned for 4 epochs on 300 sentences answers abou
 "greater/lesser" sentences and about 70% of "maximum/minimum" ones, so the harder pair is
 the test set (CE well below 100%).
 
-Example
--------
+Examples
+--------
 >>> texts, labels = digit_comparisons(2, templates=COMPARISON_TEST_TEMPLATES, seed=0)
 >>> texts, labels.tolist()
 (['the minimum of seven and 0', 'the minimum of three and 1'], [0, 1])
