@@ -19,8 +19,8 @@ the one-batch case. Safeguard: when the epoch's objective (``f`` + mean
 penalty) is NaN or above 1.5x its best, the best state is restored and ``eta`` halved (warned once); after
 10 halvings the solver stops with a ``ConvergenceWarning``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.data.synthetic import ring
 >>> X = torch.as_tensor(ring(n=60, seed=0).X, dtype=torch.float64)

@@ -19,8 +19,8 @@ observed-entry mask, all ones for ``transform``):
   drops (then x1.2), else halved; so ``e`` never rises.
 * :func:`encode_fista` (linear): FISTA from 0 with step ``1/||D||_2^2``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> D = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
 >>> X = torch.tensor([[3.0, 4.0]], dtype=torch.float64)

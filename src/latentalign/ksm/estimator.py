@@ -6,8 +6,8 @@ minibatch, or the online Hebbian network) and builds the implicit generative map
 ``x(z) = k(z, Z_d) dual_coef_ + mean_`` (``z components_ + mean_`` for the linear
 kernel, ``phi(z) dictionary_ + mean_`` for the online network).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.data.synthetic import ring
 >>> X = ring(n=120, seed=0).X
 >>> ksm = KernelSimilarityMatching(n_components=2, max_iter=300, tol=1e-3, random_state=0).fit(X)

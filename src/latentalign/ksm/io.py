@@ -6,8 +6,8 @@ The file holds only tensors and plain values (``{"format", "version", "params",
 The online network's in-progress state (for further ``partial_fit`` calls) is
 not saved; everything ``transform`` / ``inverse_transform`` / ``sample`` need is.
 
-Example
--------
+Examples
+--------
 >>> import tempfile, pathlib, warnings
 >>> from latentalign.data.synthetic import ring
 >>> X = ring(n=50, seed=0).X

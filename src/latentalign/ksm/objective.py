@@ -22,8 +22,8 @@ A learned Gaussian bandwidth follows ``dF/d log sigma = sum_ij P_ij ||z_i - z_j|
 No input normalisation happens here (the estimator does it). numpy in gives
 numpy / float out; torch in gives torch out (0-d float64 tensor for scalars).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X, Z = np.eye(2), np.array([[1.0], [0.0]])
 >>> ksm_objective(X, Z, ridge=0.5, kernel="linear")   # gamma_N = 1: F = 0.75

@@ -17,8 +17,8 @@ lateral weights ``D D^T``. The inference loop also stops early once
 ``||dz|| / sqrt(m) < tol`` (``online_steps`` is the cap). The whole network
 runs on float64 numpy: per-stimulus updates are too small for torch's overhead.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.standard_normal((40, 3))
