@@ -13,8 +13,8 @@ Without ``cluster_loader`` the training set is read in order (a sequential
 loader over the training loader's dataset, so the training sampler is not
 advanced), and a warning says that its augmentation then reaches the clustering.
 
-Example
--------
+Examples
+--------
 >>> from latentalign import lcc
 >>> corr = lcc.ClusterCorrection(["model.penultimate"], n_classes=10, weight=1e-2)
 >>> callback = lcc.LCCCallback(corr, cluster_loader=None)

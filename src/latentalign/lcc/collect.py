@@ -7,8 +7,8 @@ loader order never matters: labels and clusters are joined only through ``idx``.
 A repeated id (``DistributedSampler`` padding) keeps its first row; a missing id
 raises unless ``allow_missing=True`` (its label is then ``-1``: ignored).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from torch import nn
 >>> model = nn.Sequential(nn.Linear(2, 2))

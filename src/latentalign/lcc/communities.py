@@ -13,8 +13,8 @@ modularity objective, since igraph defaults to CPM), ``networkx``
 are relabelled by decreasing size, ties by smallest member id, so the same
 ``(A, seed)`` always gives the same labels.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, scipy.sparse as sp
 >>> edges = [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)]
 >>> r, c = np.array(edges).T

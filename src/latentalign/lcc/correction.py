@@ -8,8 +8,8 @@ Clustering happens at epoch ``e`` iff ``e >= warmup`` and
 ``(e - warmup) % interval == 0``; at any other epoch the state is dropped
 (unless ``persist=True``), as in the reference code.
 
-Example
--------
+Examples
+--------
 >>> import torch, torch.nn.functional as F
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader

@@ -7,8 +7,8 @@ API of :class:`~latentalign.lcc.ClusterCorrection`: at every epoch start
 augmentation depend only on ``(seed, epoch)``, so arms that start from the same
 checkpoint see the same inputs.
 
-Example
--------
+Examples
+--------
 >>> split = load_split("digits", seed=0)
 >>> split.X_train.shape, split.X_val.shape, split.X_test.shape
 ((718, 64), (179, 64), (900, 64))

@@ -19,8 +19,8 @@ targets of a batch come from one ``cdist`` and one ``topk`` over a padded
 ``||u_i - t_{i,b}||`` carries one. No per-sample or per-bank loop, no search library in the step.
 The gradient is finite (zero) at zero distance.
 
-Example (the spec's check 3)
--------
+Examples
+--------
 >>> import torch
 >>> banks = {0: [torch.tensor([[0.0, 0.0], [2.0, 0.0]]), torch.tensor([[10.0, 0.0]])]}
 >>> u = torch.tensor([[4.0, 0.0], [9.0, 0.0]], dtype=torch.float64, requires_grad=True)

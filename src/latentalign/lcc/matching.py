@@ -11,8 +11,8 @@ ignored label ``y_i < 0``); ``targetless_i``: ``mc_i`` and class ``y_i``
 received no cluster (an *orphan* class). CC share = purity
 ``= sum_b max_a M[a, b] / N_labelled``.
 
-Example (the spec's check 1)
--------
+Examples
+--------
 >>> y, c = [0, 0, 0, 0, 1, 1, 1, 2], [0, 0, 1, 1, 1, 2, 2, 2]
 >>> M = contingency(y, c, 3)
 >>> M.tolist(), match_clusters(M).tolist()

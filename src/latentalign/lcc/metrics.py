@@ -14,8 +14,8 @@
 The test -> train kNN probe is :func:`latentalign.train.knn_probe` (``metric="euclidean"``
 in this capability); ``knn_probe_accuracy`` is its deprecated alias (removed in 0.3).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> loo_knn_accuracy(np.array([[1], [0], [3], [2]]), np.array([0, 0, 1, 0]))
 0.5

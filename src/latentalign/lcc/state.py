@@ -9,8 +9,8 @@ from ``(y, c', Z)`` with ``c'_i = c_{pi(i)}`` (a permutation seeded with
 ``seed``), while the masks still use the true ``c``; the MC share becomes
 about ``1 - 1/C`` and the banks random same-class subsets.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> Z = torch.cat([torch.randn(20, 2, generator=torch.Generator().manual_seed(0)) + 8 * i for i in range(3)])
 >>> y = torch.arange(3).repeat_interleave(20)
