@@ -19,8 +19,8 @@ One place for the conventions every recorder of the library follows (``LayerReco
 
 Nothing here imports ``transformers``: its outputs are recognised by their fields.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> b = unpack_batch({"input_ids": torch.ones(2, 3, dtype=torch.long),
 ...                   "attention_mask": torch.tensor([[1, 1, 0], [1, 1, 1]]), "idx": torch.tensor([4, 2])})

@@ -14,8 +14,8 @@ user (or :class:`~latentalign.models.LayerRecorder`) picks it with
 
 ``layer_names(model)`` lists them in forward order.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> m = MLP(64, (256, 64), 10)
 >>> m.layer_names()

@@ -14,8 +14,8 @@
 
 ``transformers`` is imported only when a model is loaded.
 
-Example
--------
+Examples
+--------
 >>> model, tokenizer = load_pretrained(bundled_minilm_path())
 >>> batches = text_batches(tokenizer, ["a cat", "a handwritten digit seven"], batch_size=2)
 >>> sorted(batches[0]), batches[0]["attention_mask"].sum(1).tolist()

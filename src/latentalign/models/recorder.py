@@ -18,8 +18,8 @@ unusual call, outputs that are tensors, tuples or ``ModelOutput``\ s. The layer 
 output). In a token batch, sequence outputs ``(B, T, D)`` are pooled over the batch's
 attention mask (:func:`~latentalign.models.pooling.pool_tokens`).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader

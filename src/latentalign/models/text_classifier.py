@@ -8,8 +8,8 @@ writes the encoder (``save_pretrained``), the tokenizer and the head (``head.pt`
 :func:`~latentalign.models.load_pretrained` and ``latentalign compare-models`` read the
 fine-tuned encoder like any model directory.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from transformers import BertConfig, BertModel
 >>> encoder = BertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
