@@ -13,8 +13,8 @@
   (with :data:`KNN_SETTINGS`).
 - :mod:`~latentalign.ssl.module`: Lightning ``SSLModule`` (online probe, DDP) and ``fit_ssl``.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.ssl import alignment_thresholds
 >>> alignment_thresholds([1.0, 2.0], 0.5, 0.5, [3.0]).preferred
 'joint_embedding'

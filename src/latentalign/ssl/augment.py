@@ -16,8 +16,8 @@ torch's global RNG.
 * :class:`RandomFlip` ``(p=0)``: horizontal flip with probability ``p`` per sample.
 * :class:`Compose`, :class:`TwoViews`.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> aug = Compose([RandomShift(1, image_shape=(8, 8)), GaussianNoise(0.1)])
 >>> x = torch.rand(4, 64)

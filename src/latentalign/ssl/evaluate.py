@@ -15,8 +15,8 @@ probe split is not reproduced.
 
 ``linear_probe`` and ``knn_accuracy`` of this module are deprecated aliases (removed in 0.3).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from latentalign.train import knn_probe, linear_probe
 >>> rng = np.random.default_rng(0)

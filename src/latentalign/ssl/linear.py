@@ -25,8 +25,8 @@ flips each row so that its largest-magnitude entry is positive.
 Inputs are numpy arrays or torch tensors (converted to float64 numpy); outputs are
 numpy. The objective functions also accept torch tensors and then keep autograd.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(500, 4)) * [3.0, 2.0, 1.0, 0.5]

@@ -33,8 +33,8 @@ dict of its named terms with the total under ``"loss"``. ``gather`` (VICReg, NT-
 (:func:`~latentalign.train.distributed.gather_with_grad`, gradients flow back to each rank)
 when ``torch.distributed`` runs with more than one process; a no-op at world size 1.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> z1 = torch.tensor([[1., 2.], [3., 0.], [-1., 1.], [1., 1.]])
 >>> z2 = torch.tensor([[0., 2.], [3., 1.], [-1., 0.], [2., 1.]])

@@ -18,8 +18,8 @@ Lightning DDP unchanged (the VICReg and NT-Xent losses gather across ranks by de
 ``D → 256 → 256 → 16``, projector ``16 → 256 → 256 → 256``, decoder ``16 → 256 → 256 → D``,
 BYOL predictor ``256 → 1024 → 256``) and trains with Adam (lr 1e-3, wd 1e-5, batch 128).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.ssl.module import fit_ssl, split_dataset
 >>> data = split_dataset("digits", seed=0)
 >>> module = fit_ssl("vicreg", data.X_train, data.y_train, epochs=1)  # doctest: +SKIP

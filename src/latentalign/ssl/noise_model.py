@@ -14,8 +14,8 @@ coordinate and ``λ^Γ_i ~ U[0, gamma_max·u]`` on the noise coordinates, with
 ``u = s_k`` the smallest retained signal variance. (The paper, on MNIST PCA-50 plus
 50 noise dimensions, used absolute ``λ^Θ_max = 10⁴`` and ``λ^Γ_max ∈ {10³, 10⁶}``.)
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> m = LinearNoiseModel(np.linspace(1, 3, 5), theta=0.5, gamma_noise=np.full(15, 3.0))
 >>> m.d, m.k, float(m.Sigma(alpha=1.0)[19, 19])

@@ -22,8 +22,8 @@ gives Corollary 4.5: ``max λ^Γ < η²/δ`` ⇒ reconstruction needs less align
 
 The thresholds are asymptotic: no finite-sample rate is known.
 
-Example
--------
+Examples
+--------
 >>> t = alignment_thresholds(np.linspace(1, 3, 5), 0.5, 0.5, np.full(15, 3.0))
 >>> round(t.alpha2_rc, 4), round(t.alpha2_je, 4), t.regime, t.preferred
 (3.3333, 0.3333, 'high_noise', 'joint_embedding')
