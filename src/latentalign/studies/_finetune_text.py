@@ -9,8 +9,8 @@ a step's time); the six transformer blocks and the head train. Batches are
 masks of epoch ``e`` depend only on ``(seed, e)``, so arms that start from the same
 checkpoint see the same batches.
 
-Example
--------
+Examples
+--------
 >>> split = make_split(20, 10, 10, seed=0)
 >>> len(split.texts["train"]), split.labels["val"].shape
 (20, (10,))

@@ -16,8 +16,8 @@ kernel alignment but report no experiments; this is the first numerical check.
     stitching asymmetries, kernel-target alignment, and cross-view stitching: an
     encoder trained on one view joined by a closed-form stitcher to another view's head.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import align_study
 >>> result = align_study.run(align_study.QUICK_CONFIG)  # doctest: +SKIP
 """

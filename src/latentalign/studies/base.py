@@ -7,8 +7,8 @@ configs check the same ``CLAIMS``: a threshold lives in the claim, never in a co
 ``Result`` holds numbers (JSON), tables, figures (matplotlib) and checks: each claim,
 pass or fail, with the sentence the report prints.
 
-Example
--------
+Examples
+--------
 >>> claims = {"accuracy": Claim("test accuracy >= {threshold}", ">=", 0.9)}
 >>> r = Result(summary="one number", claims=claims)
 >>> r.claim("accuracy", 0.93, "0.930")

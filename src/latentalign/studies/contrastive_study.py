@@ -13,8 +13,8 @@ contrast of the paper's MNIST experiment (Prop. 6.1 setting: inner tilt, scale 1
 
 Independent training runs go to a pool of ``workers`` processes (one torch thread each).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import contrastive_study
 >>> result = contrastive_study.run(contrastive_study.QUICK_CONFIG)  # doctest: +SKIP
 """

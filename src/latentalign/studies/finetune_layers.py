@@ -32,8 +32,8 @@ find that fine-tuning changes the top layers most and leaves the lower ones clos
 pre-trained model. LCC (``altaris/lcc``) was published as a fine-tuning method for
 pretrained networks: ResNet-18 on CIFAR-100 +1.02 pt best / +0.68 pt mean over 12 configs.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import finetune_layers
 >>> result = finetune_layers.run(finetune_layers.QUICK_CONFIG)  # doctest: +SKIP
 """

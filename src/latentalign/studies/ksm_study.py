@@ -11,8 +11,8 @@ generated digits (NN-ratio, classifier confidence), interpolation, inpainting
 (half the pixels hidden) and anomaly ranking (a held-out class, ROC AUC).
 (c) Ablations over the ridge, the bandwidth and the prior on the ring.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import ksm_study
 >>> result = ksm_study.run(ksm_study.QUICK_CONFIG)  # doctest: +SKIP
 """

@@ -17,8 +17,8 @@ vs best LCC 79.53% (+1.02; mean of 12 configs +0.68, 12/12 positive); AlexNet
 71.49% vs 71.72% (+0.23; mean -0.13, 8/12 negative). This CPU study checks the
 mechanism, not those numbers.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import lcc_study
 >>> result = lcc_study.run(lcc_study.QUICK_CONFIG)  # doctest: +SKIP
 """

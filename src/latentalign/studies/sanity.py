@@ -7,8 +7,8 @@ Claim checked: a small MLP trained on scikit-learn's digits reaches >= 90% test
 accuracy, and its penultimate layer stays linearly decodable (probe >= 90%) —
 the reference numbers of ``docs/align.md#align-study`` (0.90-0.93 test accuracy).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import sanity
 >>> result = sanity.run(sanity.QUICK_CONFIG)  # doctest: +SKIP
 """

@@ -14,8 +14,8 @@ both corrupted. Drop = ``100·(acc(0) − acc(σ))/acc(0)``.
 
 Runs are independent; ``workers`` single-thread processes share them.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import ssl_deep
 >>> result = ssl_deep.run(ssl_deep.QUICK_CONFIG)  # doctest: +SKIP
 """

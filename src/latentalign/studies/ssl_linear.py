@@ -15,8 +15,8 @@ recovers only as ``α²`` nears ``α²_RC``; at low noise and ``α = 0`` reconst
 beats joint embedding (Corollary 4.5's flip); the probe-loss gap of JE shrinks with
 ``n`` while RC's does not.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import ssl_linear
 >>> result = ssl_linear.run(ssl_linear.QUICK_CONFIG)  # doctest: +SKIP
 """
