@@ -8,8 +8,8 @@ again with ``epochs=4`` give bit-identical weights (the checkpoint carries the
 optimizer, the loop counters and the global RNG states; loaders from
 :func:`~latentalign.train.make_loader` shuffle per ``(seed, epoch)``).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader

@@ -6,8 +6,8 @@ uses :class:`EpochSampler`, whose permutation depends only on ``(seed, epoch)``;
 Lightning calls its ``set_epoch`` at every epoch start, so a run resumed from a
 checkpoint sees exactly the batches of an uninterrupted run.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> loader = make_loader(np.arange(12.0).reshape(6, 2), np.array([0, 1, 0, 1, 0, 1]), batch_size=4)
 >>> x, y, idx = next(iter(loader))
