@@ -13,8 +13,8 @@ of the glossary (``docs/glossary.md``).
 - :func:`moved_objects`: a package ``__getattr__`` giving names that left the package's face
   (``lcc.knn_graph``) the object from its module (``lcc.graph.knn_graph``).
 
-Example
--------
+Examples
+--------
 >>> import warnings
 >>> @renamed_kwargs(lam="ridge")
 ... def fit(X, *, ridge=1.0):

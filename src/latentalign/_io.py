@@ -7,8 +7,8 @@ temporary file is ``.<name>.<pid>.<random>.latentalign-tmp``: it is removed on a
 exception, and one left by a killed process (its pid no longer alive) is removed
 by the next write into the same folder.
 
-Example
--------
+Examples
+--------
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.json"
 >>> write_json(p, {"cka": 0.5})

@@ -7,8 +7,8 @@ set's old files it names), then writes its files atomically, then
 A folder without ``run.json`` is an incomplete set (a killed run, or a rerun
 killed midway), and :func:`read_manifest` refuses it.
 
-Example
--------
+Examples
+--------
 >>> import tempfile, pathlib
 >>> from latentalign._io import write_text
 >>> out = pathlib.Path(tempfile.mkdtemp())

@@ -18,8 +18,8 @@ operations of one step (one iteration, one batch):
 Leaving a block restores the thread counts it found. Measured by
 ``benchmarks/load_bench.py`` (times beside two busy processes over idle times).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> before = torch.get_num_threads()
 >>> with thread_policy(work=1e6):

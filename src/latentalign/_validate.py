@@ -6,8 +6,8 @@ failure raises ``TypeError`` (wrong kind of object) or ``ValueError`` (wrong
 shape or values) whose message starts with the argument's name, so the CLI can
 print it as one line.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = as_matrix(np.ones((3, 2)), "X")
 >>> X.dtype, tuple(X.shape)

@@ -20,8 +20,8 @@ and a self-term reuses the moments of its input: ``HSIC(X, X)`` needs ``X^T X``,
 (:func:`centered`; HSIC is translation invariant, raw sums lose digits when
 ``|mean| >> std``).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.kernels import hsic
 >>> X, Y = torch.randn(50, 3, dtype=torch.float64), torch.randn(50, 2, dtype=torch.float64)

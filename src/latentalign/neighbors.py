@@ -17,8 +17,8 @@ and a row whose k-th neighbour may be matched by a point outside its candidates 
 recomputed over all rows in float64. Returned distances are ``||q - x||`` computed
 directly (no cancellation) in the input precision.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> X = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
 >>> nb = knn(X, 2)
@@ -39,6 +39,8 @@ from ._extras import available, require
 from ._validate import as_matrix, check_choice, check_k
 from .kernels import unit_rows
 
+__all__ = ["knn", "Neighbors", "METRICS", "BACKENDS"]
+
 METRICS = ("euclidean", "cosine")
 BACKENDS = ("torch", "faiss", "auto")
 _BLOCK_BYTES = 32 * 2**20
@@ -46,7 +48,15 @@ _MARGIN = 8
 
 
 class Neighbors(NamedTuple):
-    """``indices[i]``: the k neighbours of query i, nearest first; ``distances``: theirs."""
+    """The k nearest neighbours of each query, nearest first (ties to the smaller index).
+
+    Attributes
+    ----------
+    indices : torch.Tensor of shape (n_queries, k)
+        int64 row indices into ``X``.
+    distances : torch.Tensor of shape (n_queries, k)
+        Their distances to the query, in the search's dtype.
+    """
 
     indices: torch.Tensor
     distances: torch.Tensor
@@ -69,6 +79,31 @@ def knn(
     block (default: as many as fit in 32 MiB of scores). ``backend="auto"`` is
     faiss for CPU data when it is installed (its fused selection is faster there; the
     ``[lcc]`` extra) and torch otherwise; every backend returns the same neighbours.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows searched.
+    k : int
+        Neighbours per query.
+    queries : array-like of shape (n_queries, n_features), optional
+        The query rows; ``None`` searches each row of ``X`` among the others.
+    metric : {"euclidean", "cosine"}, default "euclidean"
+        The distance.
+    backend : {"torch", "faiss", "auto"}, default "torch"
+        The exact search engine (the glossary's ``backend``).
+    block_size : int, optional
+        Query rows per block of the torch search.
+
+    Returns
+    -------
+    Neighbors
+        ``indices`` and ``distances``, each ``(n_queries, k)`` (``n_queries = n_samples`` without ``queries``).
+
+    Examples
+    --------
+    >>> knn([[0.], [1.], [3.]], 1).indices.tolist()
+    [[1], [0], [1]]
     """
     check_choice(metric, "metric", METRICS)
     check_choice(backend, "backend", BACKENDS)

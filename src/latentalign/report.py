@@ -14,8 +14,8 @@ points at and ``run.json`` after that: a folder without ``run.json`` is an
 interrupted report, and :func:`read_report` refuses it. A study that raises is
 shown as failed (with its error) and the others still run.
 
-Example
--------
+Examples
+--------
 >>> from pathlib import Path; import tempfile
 >>> out = run_report(Path(tempfile.mkdtemp()), only=["sanity"], quick=True)  # doctest: +SKIP
 """
