@@ -233,3 +233,15 @@ def test_public_docstring_is_numpydoc(name, obj):
 
 def test_pending_names_exist():
     assert PENDING <= {n for n, _ in OBJECTS}
+
+
+def test_no_section_heading_numpydoc_would_drop():
+    """``Example`` / ``Fields`` headings are not numpydoc sections: the docs would lose them."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "latentalign"
+    heading = re.compile(r"^\s*(Example|Fields)\n\s*-{5,}$", re.MULTILINE)
+    found = [f"{path.relative_to(src)}: {m[1]}" for path in sorted(src.rglob("*.py"))
+             for m in heading.finditer(path.read_text())]
+    assert not found, found
