@@ -405,6 +405,18 @@ def _suggest(text: str) -> str:
 def measure(name: str) -> MetricInfo:
     """The measure called ``name`` (a standardized name or one of our registry's) as a :class:`MetricInfo`.
 
+    Parameters
+    ----------
+    name : str
+        A standardized name (Cloos et al. 2024, e.g. ``"cka-kernel=linear-hsic=gretton-score"``) or a registry name.
+
+    Returns
+    -------
+    MetricInfo
+        The measure; a ``ValueError`` naming the closest supported names when unknown.
+
+    Examples
+    --------
     >>> measure("rsa-rdm=correlation-compare=kendall").kind
     'similarity'
     >>> measure("svcca-dim=10-squared_score").name

@@ -36,7 +36,31 @@ INVERTIBLE = "invertible linear"
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """What a registered metric computes and how to read it."""
+    """What a registered metric computes and how to read it.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    fn : callable
+        ``fn(X, Y, **options)``.
+    kind : {"similarity", "distance"}
+        Larger means more aligned for a similarity, less for a distance.
+    range : tuple of float
+        The values of the default options.
+    symmetric : bool
+        Whether ``fn(X, Y) == fn(Y, X)``.
+    invariances : tuple of str
+        The transformations of either input the value is invariant to.
+    perm_fast_path : str
+        How permutation tests reuse work.
+    options : tuple of str
+        Keyword options ``fn`` accepts.
+    null_mean : str
+        The known expectation under independence, if any.
+    note : str
+        Anything else a reader of the value should know.
+    """
 
     name: str
     fn: Callable
@@ -103,8 +127,22 @@ METRIC_NAMES = tuple(REGISTRY)
 
 
 def metric(name: str) -> MetricInfo:
-    """The registered metric ``name`` (one of :data:`METRIC_NAMES`, or any standardized name of
-    :func:`latentalign.align.measures.measure`), or ``ValueError`` naming ``name``.
+    """The registered metric ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`METRIC_NAMES`, or a standardized name of :func:`latentalign.align.measures.measure`.
+
+    Returns
+    -------
+    MetricInfo
+        What the metric computes and how to read it; a ``ValueError`` naming ``name`` when unknown.
+
+    Examples
+    --------
+    >>> metric("cka").kind, metric("cka").range
+    ('similarity', (0.0, 1.0))
     """
     if isinstance(name, str) and name not in REGISTRY:
         from .measures import measure

@@ -34,9 +34,22 @@ __all__ = ["spectral", "SpectralAlignment"]
 
 
 class SpectralAlignment(NamedTuple):
-    """``contributions[i, j] = C_ij`` (numpy for numpy input); ``cumulative_x[r-1]`` = sum of rows
-    ``i < r`` (X's top-r directions against all of Y), ``cumulative_y`` likewise; ``total = sum C``;
-    ``eigenvalues_x``, ``eigenvalues_y`` = ``a``, ``b``.
+    """Per-eigenpair contributions to CKA_b (or KA) and their cumulative sums.
+
+    Attributes
+    ----------
+    contributions : numpy.ndarray or torch.Tensor of shape (r1, r2)
+        ``C_ij``, the contribution of X's eigenpair ``i`` and Y's eigenpair ``j`` (numpy for numpy input).
+    cumulative_x : numpy.ndarray or torch.Tensor of shape (r1,)
+        ``cumulative_x[r-1]``: the sum of rows ``i < r`` (X's top-r directions against all of Y).
+    cumulative_y : numpy.ndarray or torch.Tensor of shape (r2,)
+        Likewise over Y's columns.
+    total : float
+        ``sum C``: CKA_b (or KA).
+    eigenvalues_x : numpy.ndarray or torch.Tensor of shape (r1,)
+        ``a``, the kernel eigenvalues of X.
+    eigenvalues_y : numpy.ndarray or torch.Tensor of shape (r2,)
+        ``b``, those of Y.
     """
 
     contributions: object
@@ -53,7 +66,31 @@ def _eigenpairs(Z: torch.Tensor, center: bool):
 
 
 def spectral(X, Y, *, center: bool = True) -> SpectralAlignment:
-    """Per-eigenpair contributions ``C_ij`` to CKA_b (``center=False``: to KA)."""
+    """Per-eigenpair contributions ``C_ij`` to CKA_b (``center=False``: to KA).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    center : bool, default True
+        Contributions to CKA_b; ``False``: to KA.
+
+    Returns
+    -------
+    SpectralAlignment
+        The contributions, their cumulative sums, the total and the eigenvalues.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentalign.align import cka
+    >>> X = np.random.default_rng(0).normal(size=(30, 4))
+    >>> Y = X + np.random.default_rng(1).normal(size=(30, 4))
+    >>> bool(np.isclose(spectral(X, Y).total, cka(X, Y)))
+    True
+    """
     Xt, Yt = paired(X, Y, allow_constant=not center)
     U1, a = _eigenpairs(Xt, center)
     U2, b = _eigenpairs(Yt, center)

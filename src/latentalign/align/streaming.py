@@ -85,6 +85,28 @@ class LinearCKA(Metric):
     ``compute()`` equals ``align.cka(X_all, Y_all, unbiased=...)`` to ~1e-12 whatever the
     batching or the number of DDP ranks; ``hsic()`` gives the HSIC itself and
     ``stitcher(ridge)`` the ridge stitcher of :func:`latentalign.align.stitch` from the same states.
+
+    Parameters
+    ----------
+    unbiased : bool, default False
+        Stream the unbiased CKA (``n >= 4`` in total).
+    shift : "first_batch" or sequence of two vectors, default "first_batch"
+        Subtracted from every row before the sums: the first batch's column means (rank 0's
+        under DDP), or given vectors ``(d1,)`` and ``(d2,)``. CKA does not depend on it;
+        the float64 sums keep their digits when ``|mean| >> std``.
+    **kwargs
+        Passed to ``torchmetrics.Metric`` (e.g. ``sync_on_compute``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from latentalign.align import cka
+    >>> X = torch.randn(100, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)); Y = X @ X.T[:4]
+    >>> m = LinearCKA()
+    >>> for i in range(0, 100, 25):
+    ...     m.update(X[i:i + 25], Y[i:i + 25])
+    >>> bool(torch.isclose(m.compute(), cka(X, Y)))
+    True
     """
 
     is_differentiable = False
@@ -195,6 +217,32 @@ class LayerCKA(Metric):
     needs ``>= 4`` rows with ``unbiased``) and returns
     ``mean_b HSIC(a, b) / sqrt(mean_b HSIC(a, a) mean_b HSIC(b, b))``.
     ``unbiased=None`` means biased for ``exact`` and unbiased for ``minibatch``.
+
+    Parameters
+    ----------
+    dims_a : sequence of int
+        Feature widths of A's layers, in the order ``update`` receives them.
+    dims_b : sequence of int
+        Those of B's layers.
+    unbiased : bool, optional
+        Unbiased HSIC; ``None``: biased for ``exact``, unbiased for ``minibatch``.
+    mode : {"exact", "minibatch"}, default "exact"
+        Exact moment states, or the batch-averaged HSIC estimate.
+    shift : "first_batch" or sequence of vectors, default "first_batch"
+        Subtracted from every row first (see :class:`LinearCKA`); one vector per layer, A's then B's.
+    max_state_bytes : int, default 1 GiB
+        The exact states' memory limit (a ``ValueError`` above it).
+    **kwargs
+        Passed to ``torchmetrics.Metric``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A = [torch.randn(32, 3, generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    >>> m = LayerCKA([3, 3], [3])
+    >>> m.update(A, [A[0]])
+    >>> m.compute().shape
+    torch.Size([2, 1])
     """
 
     is_differentiable = False
