@@ -13,12 +13,7 @@ Without ``cluster_loader`` the training set is read in order (a sequential
 loader over the training loader's dataset, so the training sampler is not
 advanced), and a warning says that its augmentation then reaches the clustering.
 
-Examples
---------
->>> from latentalign import lcc
->>> corr = lcc.ClusterCorrection(["model.penultimate"], n_classes=10, weight=1e-2)
->>> callback = lcc.LCCCallback(corr, cluster_loader=None)
->>> # fit_classifier(model, train_loader, epochs=5, callbacks=[callback])
+The example is :class:`LCCCallback`'s.
 """
 
 from __future__ import annotations
@@ -54,6 +49,22 @@ class LCCCallback(Callback):
 
     ``batch_keys``: the keys of ``(x, y, idx)`` in dict batches (tuple batches are
     ``(x, y, idx)``).
+
+    Parameters
+    ----------
+    corr : ClusterCorrection
+        The correction to run.
+    cluster_loader : iterable, optional
+        Batches for the clustering step (default: the trainer's training loader, in order).
+    batch_keys : sequence of str, default ("x", "y", "idx")
+        The keys of ``(x, y, idx)`` in dict batches (tuple batches are ``(x, y, idx)``).
+
+    Examples
+    --------
+    >>> from latentalign import lcc
+    >>> corr = lcc.ClusterCorrection(["model.penultimate"], n_classes=10, weight=1e-2)
+    >>> callback = lcc.LCCCallback(corr, cluster_loader=None)
+    >>> # fit_classifier(model, train_loader, epochs=5, callbacks=[callback])
     """
 
     def __init__(self, corr: ClusterCorrection, cluster_loader: Iterable | None = None,

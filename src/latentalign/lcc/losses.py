@@ -143,6 +143,31 @@ def lcc_loss(u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor, targets: T
     ``u`` ``(n, D)``, ``labels`` ``(n,)`` int, ``mc`` ``(n,)`` bool: the batch's
     misclustered flags; ``targets`` the class banks, or them packed once by
     :func:`pack_banks`. Returns ``u.sum() * 0`` when ``S`` is empty.
+
+    Parameters
+    ----------
+    u : torch.Tensor of shape (n, D)
+        The batch's latents.
+    labels : torch.Tensor of shape (n,)
+        Their integer labels.
+    mc : torch.Tensor of shape (n,)
+        bool: the batch's misclustered flags.
+    targets : dict or PackedBanks
+        The class banks ``{class: [bank (n_b, D), ...]}``, or them packed once by :func:`pack_banks`.
+    k : int
+        Target CC latents averaged per bank (1: the nearest).
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss (``u.sum() * 0`` when ``S`` is empty).
+
+    Examples
+    --------
+    >>> import torch
+    >>> banks = {0: [torch.tensor([[0.0]]), torch.tensor([[10.0]])]}  # class 0 owns two clusters
+    >>> float(lcc_loss(torch.tensor([[4.0]]), torch.tensor([0]), torch.tensor([True]), banks, k=1))
+    4.0
     """
     zero = u.sum() * 0.0
     if not isinstance(targets, PackedBanks):
@@ -206,6 +231,18 @@ class ExactLCCLoss(_BankLoss):
 
     ``targets(state)`` gives the per-class banks of a :class:`ClusterState`;
     ``forward(u, labels, mc, targets)`` the loss of a batch.
+
+    Parameters
+    ----------
+    k_target : int, default 10
+        CC latents averaged into each target.
+
+    Examples
+    --------
+    >>> import torch
+    >>> banks = {0: [torch.tensor([[0.0], [2.0]])]}  # one class, one cluster, two CC latents
+    >>> float(ExactLCCLoss(k_target=2)(torch.tensor([[1.5]]), torch.tensor([0]), torch.tensor([True]), banks))
+    0.5
     """
 
     def __init__(self, k_target: int = 10):
@@ -222,6 +259,20 @@ class RandomizedLCCLoss(_BankLoss):
 
     The draws are made once per clustering, by ``targets(state, epoch)`` with a
     ``torch.Generator`` seeded ``seed + epoch`` (no global RNG).
+
+    Parameters
+    ----------
+    n_per_cluster : int, default 100
+        Draws per matched cluster.
+    seed : int, default 0
+        The draws use ``seed + epoch``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> banks = {0: [torch.tensor([[0.0]])]}
+    >>> float(RandomizedLCCLoss()(torch.tensor([[3.0]]), torch.tensor([0]), torch.tensor([True]), banks))
+    3.0
     """
 
     def __init__(self, n_per_cluster: int = 100, seed: int = 0):

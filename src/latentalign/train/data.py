@@ -55,6 +55,19 @@ class IndexedDataset(Dataset):
     ``(n,)`` (int64; ``None`` gives :data:`NO_LABEL` = -1 for every sample), or any
     map-style torch ``Dataset`` whose items are ``(x, y)``, ``(x, y, ...)`` or ``x``
     (then ``y`` must be None and the wrapped labels are used).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, ...) or torch.utils.data.Dataset
+        The inputs (stored as float32), or a map-style dataset.
+    y : array-like of shape (n,), optional
+        int64 labels; ``None`` gives :data:`NO_LABEL` for every sample (or the wrapped dataset's labels).
+
+    Examples
+    --------
+    >>> ds = IndexedDataset([[0.0], [1.0]], [5, 6])
+    >>> [int(t) for t in ds[1][1:]]
+    [6, 1]
     """
 
     def __init__(self, X, y=None):
