@@ -127,24 +127,100 @@ def _check_lambdas(lambda_u, lambda_v) -> tuple[float, float]:
 
 
 def conditional_loss(S, lambda_u: float = 1.0, lambda_v: float = 1.0, *, centered: bool = False) -> torch.Tensor:
-    """Weighted conditional loss of a square score matrix ``S`` (see the module docstring)."""
+    """Weighted conditional loss of a square score matrix ``S`` (see the module docstring).
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+    lambda_u, lambda_v : float, default 1.0
+        Weights of ``log p(u|v)`` and ``log p(v|u)``.
+    centered : bool, default False
+        Subtract ``((lambda_u + lambda_v)/2) log N``.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(conditional_loss(torch.zeros(4, 4), centered=True)), 6)  # uninformative scores
+    0.0
+    """
     lambda_u, lambda_v = _check_lambdas(lambda_u, lambda_v)
     return _conditional(_square(S), lambda_u, lambda_v, bool(centered))
 
 
 def clip_loss(S) -> torch.Tensor:
-    """CLIP / InfoNCE: ``(CE(S) + CE(S^T)) / 2`` with the diagonal as targets."""
+    """CLIP / InfoNCE: ``(CE(S) + CE(S^T)) / 2`` with the diagonal as targets.
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(clip_loss(torch.eye(3))), 4)
+    0.5514
+    """
     return _conditional(_square(S), 1.0, 1.0, False)
 
 
 def joint_loss(S, negatives: str = "offdiag") -> torch.Tensor:
-    """Joint (Donsker-Varadhan) loss of a square score matrix ``S``."""
+    """Joint (Donsker-Varadhan) loss of a square score matrix ``S``.
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+    negatives : {"offdiag", "all", "shuffle"}, default "offdiag"
+        The pairs standing for the product of marginals.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(joint_loss(torch.eye(3))), 6)
+    -1.0
+    """
     check_choice(negatives, "negatives", NEGATIVES)
     return _joint(_square(S), negatives)
 
 
 def siglip_loss(S, bias=0.0) -> torch.Tensor:
-    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias``: sum over ``N^2`` pairs / ``N``."""
+    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias``: sum over ``N^2`` pairs / ``N``.
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+    bias : float or torch.Tensor, default 0.0
+        Added to every score.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(siglip_loss(torch.zeros(2, 2))), 4)  # 4 pairs of log 2, over N = 2
+    1.3863
+    """
     return _siglip(_square(S), bias)
 
 
@@ -189,6 +265,21 @@ class ConditionalLoss(_TiltedLoss):
     a number ``tau`` fixed, or a :class:`~latentalign.contrastive.Temperature`.
     ``gather``: ``"auto"`` gathers over ``torch.distributed`` ranks when running.
 
+    Parameters
+    ----------
+    lambda_u, lambda_v : float, default 1.0
+        Weights (``>= 0``, not both 0) of ``log p(u|v)`` and ``log p(v|u)``.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    centered : bool, default False
+        Subtract ``((lambda_u + lambda_v)/2) log N``.
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
     >>> import torch
     >>> z = torch.eye(3)
     >>> round(float(ConditionalLoss(0.0, 2.0, temperature=1.0)(z, z)), 4)  # -log(e / (e + 2))
@@ -210,7 +301,26 @@ class ConditionalLoss(_TiltedLoss):
 
 
 class ClipLoss(ConditionalLoss):
-    """CLIP / InfoNCE: :class:`ConditionalLoss` with ``(lambda_u, lambda_v) = (1, 1)``."""
+    """CLIP / InfoNCE: :class:`ConditionalLoss` with ``(lambda_u, lambda_v) = (1, 1)``.
+
+    Parameters
+    ----------
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    centered : bool, default False
+        Subtract ``log N`` (the loss of uninformative scores).
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> round(float(ClipLoss(temperature=1.0)(z, z)), 4)
+    0.5514
+    """
 
     def __init__(self, *, tilt: str = "cosine", temperature=None, centered: bool = False, gather="auto"):
         super().__init__(1.0, 1.0, tilt=tilt, temperature=temperature, centered=centered, gather=gather)
@@ -223,6 +333,19 @@ class JointLoss(_TiltedLoss):
     ``negatives``: ``"offdiag"`` (``i != j``, default), ``"all"`` (``N^2`` pairs; by Jensen
     ``>=`` the centred conditional loss on every batch) or ``"shuffle"`` (``(i, i+1 mod N)``, O(N e)).
 
+    Parameters
+    ----------
+    negatives : {"offdiag", "all", "shuffle"}, default "offdiag"
+        The pairs standing for the product of marginals.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
     >>> import torch
     >>> z = torch.eye(3)
     >>> round(float(JointLoss(tilt="inner", temperature=1.0)(z, z)), 6)  # -1 + log(6 e^0) - log 6
@@ -249,6 +372,26 @@ class SigLipLoss(_TiltedLoss):
     The sum over all ``N^2`` pairs is divided by ``N`` (not averaged). The scale is
     learnable from ``init_scale`` (10) unless ``temperature`` fixes it; the bias ``b``
     is a learnable parameter initialised at ``init_bias`` (-10).
+
+    Parameters
+    ----------
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    init_scale : float, default 10
+        The learnable scale's start (when ``temperature`` is None).
+    init_bias : float, default -10
+        The learnable bias's start.
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> round(float(SigLipLoss(temperature=1.0)(z, z).detach()), 4)  # bias -10: every pair looks negative
+    9.0002
     """
 
     _needs_v = False

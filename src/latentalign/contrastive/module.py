@@ -52,8 +52,23 @@ __all__ = ["ContrastiveModule", "PairDataset", "pair_loader"]
 
 
 class PairDataset(Dataset):
-    """Paired inputs ``x_u (n, ...)``, ``x_v (n, ...)`` with optional labels; item ``i`` is
-    ``((x_u[i], x_v[i]), y[i])`` (``y = -1`` without labels). Stored as float32.
+    """Paired inputs with optional labels; item ``i`` is ``((x_u[i], x_v[i]), y[i])`` (float32).
+
+    Parameters
+    ----------
+    x_u : array-like of shape (n, ...)
+        The ``u`` side.
+    x_v : array-like of shape (n, ...)
+        The ``v`` side, same samples.
+    y : array-like of shape (n,), optional
+        int64 labels (``-1`` for every item without).
+
+    Examples
+    --------
+    >>> ds = PairDataset([[0.0], [1.0]], [[2.0], [3.0]])
+    >>> (u, v), y = ds[1]
+    >>> float(u), float(v), int(y)
+    (1.0, 3.0, -1)
     """
 
     def __init__(self, x_u, x_v, y=None):
@@ -82,7 +97,36 @@ def _as_float(x, name: str) -> torch.Tensor:
 
 def pair_loader(x_u, x_v, y=None, *, batch_size: int = 128, shuffle: bool = False, seed: int = 0,
                 drop_last: bool = False):
-    """A loader of ``((x_u, x_v), y, idx)`` batches over :class:`PairDataset` (epoch-seeded shuffling)."""
+    """A loader of ``((x_u, x_v), y, idx)`` batches over :class:`PairDataset` (epoch-seeded shuffling).
+
+    Parameters
+    ----------
+    x_u : array-like of shape (n, ...)
+        The ``u`` side.
+    x_v : array-like of shape (n, ...)
+        The ``v`` side, same samples.
+    y : array-like of shape (n,), optional
+        Labels.
+    batch_size : int, default 128
+        Pairs per batch.
+    shuffle : bool, default False
+        Shuffle per epoch, seeded by ``(seed, epoch)``.
+    seed : int, default 0
+        The shuffling seed.
+    drop_last : bool, default False
+        Drop the last incomplete batch.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Batches ``((x_u, x_v), y, idx)``.
+
+    Examples
+    --------
+    >>> (xu, xv), y, idx = next(iter(pair_loader([[0.0], [1.0]], [[2.0], [3.0]], batch_size=2)))
+    >>> xu.shape, idx.tolist()
+    (torch.Size([2, 1]), [0, 1])
+    """
     return make_loader(PairDataset(x_u, x_v, y), batch_size=batch_size, shuffle=shuffle, seed=seed,
                        drop_last=drop_last)
 
@@ -91,6 +135,27 @@ class ContrastiveModule(L.LightningModule):
     """Two encoders trained with ``loss`` (a :mod:`latentalign.contrastive` loss).
 
     ``ks``: the recall cut-offs logged at validation (``val/R@k_u_to_v``, ``val/R@k_v_to_u``).
+
+    Parameters
+    ----------
+    encoder_u, encoder_v : torch.nn.Module
+        The two encoders, ``(B, ...)`` to ``(B, e)``.
+    loss : torch.nn.Module
+        A :mod:`latentalign.contrastive` loss (it owns the temperature).
+    lr : float, default 1e-3
+        AdamW learning rate.
+    weight_decay : float, default 1e-4
+        AdamW weight decay of the encoders (not of ``1/tau`` or a bias).
+    ks : sequence of int, default (1, 5)
+        The recall cut-offs logged at validation (``val/R@k_u_to_v``, ``val/R@k_v_to_u``).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from latentalign.contrastive import ClipLoss
+    >>> module = ContrastiveModule(nn.Linear(4, 2), nn.Linear(3, 2), ClipLoss())
+    >>> [t.shape for t in module(torch.zeros(5, 4), torch.zeros(5, 3))]
+    [torch.Size([5, 2]), torch.Size([5, 2])]
     """
 
     def __init__(self, encoder_u: nn.Module, encoder_v: nn.Module, loss: nn.Module, *, lr: float = 1e-3,

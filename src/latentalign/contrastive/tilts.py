@@ -60,6 +60,27 @@ def scores(z_u, z_v, tilt: str = "cosine", scale=1.0) -> torch.Tensor:
 
     ``z_u (n_u, e)`` and ``z_v (n_v, e)`` are numpy arrays or tensors (autograd kept);
     ``scale`` is a positive number or a 0-d tensor (e.g. a learnable temperature's output).
+
+    Parameters
+    ----------
+    z_u : array-like of shape (n_u, e)
+        Embeddings of the ``u`` side (autograd kept for tensors).
+    z_v : array-like of shape (n_v, e)
+        Embeddings of the ``v`` side.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        ``c cos(u, v)``, ``c u.v`` or ``-c ||u - v||^2 / 2``.
+    scale : float or torch.Tensor, default 1.0
+        ``c = 1 / tau``: a positive number or a 0-d tensor (e.g. a :class:`Temperature`'s output).
+
+    Returns
+    -------
+    torch.Tensor of shape (n_u, n_v)
+        The score matrix.
+
+    Examples
+    --------
+    >>> scores([[1.0, 0.0]], [[1.0, 0.0], [0.0, 2.0]], tilt="inner", scale=2.0).tolist()
+    [[2.0, 0.0]]
     """
     check_choice(tilt, "tilt", TILTS)
     z_u, z_v = check_embeddings(z_u, z_v, paired=False, min_samples=1)
@@ -89,6 +110,17 @@ class Temperature(nn.Module):
     every optimiser step) keeps ``t`` in ``[0, log max_scale]``. A number
     ``temperature = tau > 0`` fixes ``c = 1 / tau`` (a buffer, never clamped).
 
+    Parameters
+    ----------
+    temperature : float, optional
+        ``tau > 0`` fixes ``c = 1 / tau``; ``None`` makes ``log c`` learnable.
+    init_scale : float, default 1/0.07
+        The learnable scale's start.
+    max_scale : float, default 100
+        The learnable scale's clamp.
+
+    Examples
+    --------
     >>> Temperature(0.5)().item(), Temperature(0.5).learnable
     (2.0, False)
     """
