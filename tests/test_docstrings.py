@@ -116,11 +116,6 @@ OBJECTS = _objects()
 # Not converted yet (issue 12): each line goes when its docstring gets its sections.
 PENDING = {
     "latentalign.ksm.KernelSimilarityMatching",
-    "latentalign.ksm.save_model",
-    "latentalign.ksm.load_model",
-    "latentalign.ksm.ksm_objective",
-    "latentalign.ksm.latent_kernel",
-    "latentalign.ksm.decode",
     "latentalign.ssl.supervised_closed_form",
     "latentalign.ssl.reconstruction_closed_form",
     "latentalign.ssl.joint_embedding_closed_form",

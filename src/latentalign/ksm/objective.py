@@ -132,6 +132,24 @@ def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, 
 def latent_kernel(Z, Z2=None, *, kernel="rbf", sigma: float = 1.0):
     """The latent kernel ``k(Z, Z2)`` (``Z2 = Z`` by default: symmetrised ``K_Z``).
 
+    Parameters
+    ----------
+    Z : array-like of shape (N, m)
+        Latents.
+    Z2 : array-like of shape (M, m), optional
+        Other latents (default ``Z``, and the result is symmetrised).
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel.
+    sigma : float, default 1.0
+        The Gaussian bandwidth.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (N, M)
+        The kernel matrix, like the input.
+
+    Examples
+    --------
     >>> latent_kernel([[0.0], [1.0]], kernel="linear").tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
@@ -148,6 +166,34 @@ def ksm_objective(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0
 
     ``path``: ``"gram"`` forms ``M`` (any kernel), ``"feature"`` is the linear
     kernel's ``O(N m n)`` form, ``"auto"`` picks the feature path for the linear kernel.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, n)
+        The inputs.
+    Z : array-like of shape (N, m)
+        Their latents.
+    ridge : float, default 1e-3
+        The kernel ridge per sample (``gamma_N = ridge N``).
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel.
+    sigma : float, default 1.0
+        The Gaussian bandwidth.
+    path : {"auto", "gram", "feature"}, default "auto"
+        Form ``M`` (any kernel), or the linear kernel's ``O(N m n)`` feature form.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> f = ksm_objective(X, X[:, :2], kernel="linear")
+    >>> bool(0 <= f <= (X ** 2).sum() / (2 * 20))
+    True
     """
     Xt, Zt, like, gamma, kernel, sigma, path = _inputs(X, Z, ridge, kernel, sigma, path)
     if path == "feature":
@@ -216,7 +262,31 @@ def dictionary_objective(X, Phi, D, *, ridge: float = 1e-3):
 
 
 def decode(Z_query, Z, coef, *, kernel="rbf", sigma: float = 1.0):
-    """The generative map without normalisation: ``x(z) = k(z, Z) coef`` (``coef = A*`` or ``dual_coef_``)."""
+    """The generative map without normalisation: ``x(z) = k(z, Z) coef`` (``coef = A*`` or ``dual_coef_``).
+
+    Parameters
+    ----------
+    Z_query : array-like of shape (q, m)
+        The latents to decode.
+    Z : array-like of shape (N, m)
+        The decoder's latents.
+    coef : array-like of shape (N, n)
+        The coefficients (``A*`` or ``dual_coef_``).
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel.
+    sigma : float, default 1.0
+        The Gaussian bandwidth.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (q, n)
+        The decoded inputs (before un-normalisation), like the input.
+
+    Examples
+    --------
+    >>> decode([[2.0]], [[1.0]], [[3.0, 0.0]], kernel="linear").tolist()
+    [[6.0, 0.0]]
+    """
     kernel, sigma = _check_kernel(kernel, sigma)
     Zq, like = as_float64(Z_query, "Z_query")
     Zt = _same_width(Z, "Z", Zq, "Z_query")
