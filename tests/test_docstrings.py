@@ -139,16 +139,6 @@ PENDING = {
     "latentalign.ssl.probe_loss_gap",
     "latentalign.ssl.SSLModule",
     "latentalign.ssl.fit_ssl",
-    "latentalign.moments.hsic_from_sums",
-    "latentalign.moments.column_sums",
-    "latentalign.moments.centered",
-    "latentalign.moments.row_sq",
-    "latentalign.moments.self_moments",
-    "latentalign.moments.cross_moments",
-    "latentalign.moments.hsic_from_moments",
-    "latentalign.moments.self_hsic",
-    "latentalign.moments.linear_hsic",
-    "latentalign.moments.hsic_triple",
 }
 
 
