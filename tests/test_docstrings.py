@@ -116,29 +116,6 @@ OBJECTS = _objects()
 # Not converted yet (issue 12): each line goes when its docstring gets its sections.
 PENDING = {
     "latentalign.ksm.KernelSimilarityMatching",
-    "latentalign.ssl.supervised_closed_form",
-    "latentalign.ssl.reconstruction_closed_form",
-    "latentalign.ssl.joint_embedding_closed_form",
-    "latentalign.ssl.RCSolution",
-    "latentalign.ssl.JESolution",
-    "latentalign.ssl.LinearNoiseModel",
-    "latentalign.ssl.LinearDataset",
-    "latentalign.ssl.make_linear_dataset",
-    "latentalign.ssl.AlignmentThresholds",
-    "latentalign.ssl.alignment_thresholds",
-    "latentalign.ssl.thresholds_from_model",
-    "latentalign.ssl.VICRegLoss",
-    "latentalign.ssl.NTXentLoss",
-    "latentalign.ssl.BYOLLoss",
-    "latentalign.ssl.EMA",
-    "latentalign.ssl.byol_predictor",
-    "latentalign.ssl.DenoisingLoss",
-    "latentalign.ssl.MaskedReconstructionLoss",
-    "latentalign.ssl.LinearJELoss",
-    "latentalign.ssl.lstsq_probe_loss",
-    "latentalign.ssl.probe_loss_gap",
-    "latentalign.ssl.SSLModule",
-    "latentalign.ssl.fit_ssl",
 }
 
 

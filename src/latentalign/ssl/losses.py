@@ -33,15 +33,7 @@ dict of its named terms with the total under ``"loss"``. ``gather`` (VICReg, NT-
 (:func:`~latentalign.train.distributed.gather_with_grad`, gradients flow back to each rank)
 when ``torch.distributed`` runs with more than one process; a no-op at world size 1.
 
-Examples
---------
->>> import torch
->>> z1 = torch.tensor([[1., 2.], [3., 0.], [-1., 1.], [1., 1.]])
->>> z2 = torch.tensor([[0., 2.], [3., 1.], [-1., 0.], [2., 1.]])
->>> round(VICRegLoss()(z1, z2).item(), 4)
-15.3486
->>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
-0.2395448
+The example is :class:`VICRegLoss`'s.
 """
 
 from __future__ import annotations
@@ -131,6 +123,29 @@ class VICRegLoss(nn.Module):
 
     ``var_reduction="mean"`` averages the two views' variance terms (vicreg, lightly);
     ``"sum"`` adds them (solo-learn). ``forward(z1, z2, return_terms=False)``.
+
+    Parameters
+    ----------
+    inv_weight, var_weight, cov_weight : float, default 25, 25, 1
+        The terms' weights.
+    gamma : float, default 1.0
+        The target standard deviation of the variance term.
+    eps : float, default 1e-4
+        Added to the variance under the square root.
+    var_reduction : {"mean", "sum"}, default "mean"
+        Average or add the two views' variance terms.
+    gather : bool or "auto", default "auto"
+        Batch statistics over every rank's rows under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z1 = torch.tensor([[1., 2.], [3., 0.], [-1., 1.], [1., 1.]])
+    >>> z2 = torch.tensor([[0., 2.], [3., 1.], [-1., 0.], [2., 1.]])
+    >>> round(VICRegLoss()(z1, z2).item(), 4)
+    15.3486
+    >>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
+    0.2395448
     """
 
     kind = "joint_embedding"
@@ -194,7 +209,21 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *
 
 
 class NTXentLoss(nn.Module):
-    """SimCLR's normalised-temperature cross-entropy, ``temperature`` 0.5 by default."""
+    """SimCLR's normalised-temperature cross-entropy, ``temperature`` 0.5 by default.
+
+    Parameters
+    ----------
+    temperature : float, default 0.5
+        The softmax temperature.
+    gather : bool or "auto", default "auto"
+        Batch statistics over every rank's rows under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
+    0.2395448
+    """
 
     kind = "joint_embedding"
 
@@ -232,7 +261,15 @@ def byol_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 
 class BYOLLoss(nn.Module):
-    """``(byol_loss(p1, z2) + byol_loss(p2, z1)) / 2``: online predictions ``p``, target projections ``z``."""
+    """``(byol_loss(p1, z2) + byol_loss(p2, z1)) / 2``: online predictions ``p``, target projections ``z``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.eye(2)
+    >>> BYOLLoss()(z, z, z, z).item()
+    0.0
+    """
 
     kind = "byol"
 
@@ -262,7 +299,24 @@ class BYOLLoss(nn.Module):
 
 
 def byol_predictor(dim: int) -> nn.Sequential:
-    """BYOL's predictor ``dim → 4·dim → dim`` (Linear, BatchNorm, ReLU, Linear)."""
+    """BYOL's predictor ``dim → 4·dim → dim`` (Linear, BatchNorm, ReLU, Linear).
+
+    Parameters
+    ----------
+    dim : int
+        The projection width.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``(B, dim)`` to ``(B, dim)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> byol_predictor(4)(torch.randn(3, 4)).shape
+    torch.Size([3, 4])
+    """
     dim = check_int(dim, "dim")
     return nn.Sequential(nn.Linear(dim, 4 * dim), nn.BatchNorm1d(4 * dim), nn.ReLU(), nn.Linear(4 * dim, dim))
 
@@ -272,6 +326,22 @@ class EMA:
 
     ``update(step, total_steps)`` sets ``target ← m_t·target + (1 − m_t)·online`` with
     ``m_t = 1 − (1 − m_0)(cos(π t/T) + 1)/2`` (from ``m_0`` up to 1); buffers are copied.
+
+    Parameters
+    ----------
+    online : torch.nn.Module
+        The trained network.
+    target : torch.nn.Module, optional
+        Its moving average (default: a frozen deep copy of ``online``).
+    base_momentum : float, default 0.99
+        ``m_0``, in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> ema = EMA(nn.Linear(2, 2), base_momentum=0.9)
+    >>> ema.update(step=0, total_steps=10)
+    0.9
     """
 
     def __init__(self, online: nn.Module, target: nn.Module | None = None, base_momentum: float = 0.99):
@@ -322,7 +392,14 @@ def _same_shape(x_hat: torch.Tensor, x: torch.Tensor) -> None:
 
 
 class DenoisingLoss(nn.Module):
-    """``mean_i ‖x̂_i − x_i‖²`` (squared norm per sample, batch mean); ``x`` is the un-augmented input."""
+    """``mean_i ‖x̂_i − x_i‖²`` (squared norm per sample, batch mean); ``x`` is the un-augmented input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> DenoisingLoss()(torch.ones(2, 3), torch.zeros(2, 3)).item()
+    3.0
+    """
 
     kind = "denoising"
 
@@ -366,9 +443,25 @@ def masked_reconstruction_loss(x_hat: torch.Tensor, target: torch.Tensor, mask: 
 
 
 class MaskedReconstructionLoss(nn.Module):
-    """MAE-style loss: ``mask(x, generator)`` hides ``round(mask_ratio·P)`` units per sample;
-    ``forward(x_hat, x, mask)`` is the MSE over hidden units (``norm_target``: each target
-    patch standardised by its mean and unbiased std, needs units of >= 2 entries).
+    """MAE-style loss: the mean squared error over the units ``mask`` hides.
+
+    Parameters
+    ----------
+    mask_ratio : float, default 0.5
+        Share of units hidden, in ``(0, 1)``.
+    patch : int, optional
+        Unit size: entries (``None``), chunks of a flat row, or ``patch x patch`` image patches.
+    norm_target : bool, default False
+        Standardise each target patch by its mean and unbiased std (units of >= 2 entries).
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = MaskedReconstructionLoss(mask_ratio=0.5)
+    >>> x = torch.ones(2, 4)
+    >>> masked, mask = loss.mask(x, torch.Generator().manual_seed(0))
+    >>> int(mask.sum()), loss(torch.zeros(2, 4), x, mask).item()
+    (4, 1.0)
     """
 
     kind = "masked"
@@ -433,6 +526,18 @@ class LinearJELoss(nn.Module):
     For linear ``z = Wx`` this is ``2Tr(WΣWᵀ) + λ‖WŜWᵀ − I‖²_F`` in expectation, with ``Ŝ``
     the (uncentred) second moment of the views; its minimiser spans ``W*``'s row space.
     ``λ`` is ``whitening_weight`` (a term's weight, as VICReg's ``*_weight``; not a ridge).
+
+    Parameters
+    ----------
+    whitening_weight : float, default 1.0
+        ``λ``, the weight of the whitening penalty.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = 2 ** 0.5 * torch.eye(2)  # identical, whitened views: both terms vanish
+    >>> round(LinearJELoss()(z, z).item(), 12)
+    0.0
     """
 
     kind = "joint_embedding"

@@ -18,13 +18,7 @@ Lightning DDP unchanged (the VICReg and NT-Xent losses gather across ranks by de
 ``D → 256 → 256 → 16``, projector ``16 → 256 → 256 → 256``, decoder ``16 → 256 → 256 → D``,
 BYOL predictor ``256 → 1024 → 256``) and trains with Adam (lr 1e-3, wd 1e-5, batch 128).
 
-Examples
---------
->>> from latentalign.ssl.module import fit_ssl, split_dataset
->>> data = split_dataset("digits", seed=0)
->>> module = fit_ssl("vicreg", data.X_train, data.y_train, epochs=1)  # doctest: +SKIP
->>> module.encoder(torch.as_tensor(data.X_test)).shape  # doctest: +SKIP
-torch.Size([597, 16])
+The example is :func:`fit_ssl`'s.
 """
 
 from __future__ import annotations
@@ -63,6 +57,47 @@ class SSLModule(L.LightningModule):
     ``predictor`` for BYOL. ``online_probe`` needs ``n_classes`` (and ``feature_dim``
     when the encoder's last ``Linear`` does not tell it). ``seed`` seeds the
     augmentation generator (offset by the global rank under DDP).
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Inputs ``(B, ...)`` to features ``(B, f)``.
+    loss : torch.nn.Module
+        An :mod:`latentalign.ssl.losses` loss (its ``kind`` picks the training step).
+    augment : callable
+        ``augment(x, generator)``, one view of a batch.
+    head : torch.nn.Module, optional
+        The projector from features to the loss space (default identity).
+    decoder : torch.nn.Module, optional
+        Required by the reconstruction losses.
+    predictor : torch.nn.Module, optional
+        Required by BYOL (e.g. :func:`~latentalign.ssl.byol_predictor`).
+    lr : float, default 1e-3
+        Adam learning rate.
+    weight_decay : float, default 1e-5
+        Adam weight decay.
+    online_probe : bool, default True
+        Train a linear probe on detached features alongside (needs ``n_classes``).
+    n_classes : int, optional
+        Classes of the online probe.
+    feature_dim : int, optional
+        The probe's input width, when the encoder's last ``Linear`` does not tell it.
+    probe_lr : float, default 1e-3
+        The probe's learning rate.
+    base_momentum : float, default 0.99
+        BYOL's EMA momentum ``m_0``.
+    seed : int, default 0
+        Seeds the augmentation generator (offset by the global rank under DDP).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from latentalign.ssl import VICRegLoss
+    >>> from latentalign.ssl.augment import GaussianNoise
+    >>> module = SSLModule(nn.Linear(8, 4), VICRegLoss(), GaussianNoise(0.1), n_classes=3)
+    >>> module(torch.zeros(5, 8)).shape
+    torch.Size([5, 4])
     """
 
     def __init__(
@@ -331,6 +366,58 @@ def fit_ssl(
     strategy="ddp"`` trains with Lightning DDP (gloo on CPU); the losses then gather
     statistics across ranks. Training is Lightning's (``deterministic``, seeded by
     ``seed``, checkpoint/resume with ``ckpt_dir``) via :func:`latentalign.train.fit_classifier`.
+
+    Parameters
+    ----------
+    method : {"vicreg", "simclr", "byol", "dae", "mae"}
+        The objective (its loss and networks from :func:`make_loss` and :func:`build_networks`).
+    X : array-like of shape (n, D) or str
+        Training inputs, or a data set name (``"digits"``, ``"mnist1d"``).
+    y : array-like of shape (n,), optional
+        Labels for the online probe.
+    epochs : int
+        Training epochs.
+    seed : int, default 0
+        Seeds the split, the initialisation, the batches and the views.
+    augment : callable, optional
+        ``augment(x, generator)`` (default :func:`default_augment` of ``image_shape``).
+    image_shape : sequence of int, optional
+        The shape each row reshapes to, for image augmentations.
+    encoder : torch.nn.Module, optional
+        The encoder (default an MLP ``D -> 256 -> 256 -> embed_dim``).
+    embed_dim : int, default 16
+        The default encoder's output width.
+    batch_size : int, default 128
+        Rows per batch.
+    lr : float, default 1e-3
+        Adam learning rate.
+    weight_decay : float, default 1e-5
+        Adam weight decay.
+    val : tuple, optional
+        ``(X_val, y_val)``: the online probe's validation accuracy is logged.
+    devices : int, default 1
+        Processes (with ``strategy="ddp"``).
+    strategy : str, default "auto"
+        Lightning's strategy.
+    ckpt_dir : str or os.PathLike, optional
+        Checkpoint folder (resume from its ``last.ckpt``).
+    progress : bool, default False
+        Show the progress bar.
+    **trainer_kwargs
+        Passed to ``lightning.Trainer``.
+
+    Returns
+    -------
+    SSLModule
+        The trained module (``module.encoder`` embeds new inputs).
+
+    Examples
+    --------
+    >>> from latentalign.ssl.module import fit_ssl, split_dataset
+    >>> data = split_dataset("digits", seed=0)
+    >>> module = fit_ssl("vicreg", data.X_train, data.y_train, epochs=1)  # doctest: +SKIP
+    >>> module.encoder(torch.as_tensor(data.X_test)).shape  # doctest: +SKIP
+    torch.Size([597, 16])
     """
     from ..train import fit_classifier
 
