@@ -238,9 +238,9 @@ def make_linear_dataset(
 
     Examples
     --------
-    >>> ds = make_linear_dataset("digits", k=5, n_noise=3, n_train=300)
-    >>> ds.X_train.shape, ds.Xc_train.shape
-    ((300, 8), (300, 8))
+    >>> ds = make_linear_dataset("synthetic", k=5, n_noise=3, n_train=200, n_test=100)
+    >>> ds.X_train.shape, ds.Xc_test.shape
+    ((200, 8), (100, 8))
     """
     check_choice(source, "source", SOURCES)
     k = check_int(k, "k")
