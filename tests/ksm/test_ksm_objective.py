@@ -9,13 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import ortho_group
 
-from latentalign.ksm import (
-    decode,
+from latentalign.ksm import decode, ksm_objective, latent_kernel
+from latentalign.ksm.objective import (
     dictionary_objective,
     ksm_gradient,
-    ksm_objective,
     ksm_sigma_gradient,
-    latent_kernel,
     minmax_value,
     optimal_dictionary,
     prediction_error,
