@@ -37,8 +37,15 @@ from .._validate import check_choice, check_int, check_nonnegative, check_positi
 from ..neighbors import knn
 from ._arrays import Like, as_float64, restore
 from .admm import linearized_admm
-from .decoder import (FeatureDecoder, KernelDecoder, LinearDecoder, encode_adaptive, encode_fista, exact_coef,
-                      nystrom_coef)
+from .decoder import (
+    FeatureDecoder,
+    KernelDecoder,
+    LinearDecoder,
+    encode_adaptive,
+    encode_fista,
+    exact_coef,
+    nystrom_coef,
+)
 from .objective import KERNELS, OLD_KERNELS, linear_feature_form
 from .online import OnlineNetwork, RandomFeatures
 from .prox import Prior, check_budget
@@ -181,7 +188,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     @available_if(lambda self: self.solver == "online")
     def partial_fit(self, X, y=None):
         """One online pass over ``X`` in order (``solver="online"`` only); ``mean_``/``scale_`` are
-        frozen at the first call."""
+        frozen at the first call.
+        """
         first = not hasattr(self, "_network")
         Xt, _ = _input(X, "X", min_samples=2 if first else 1, allow_constant=not first)
         p = self._params(Xt.shape[0])
@@ -195,7 +203,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def _step_work(self, shape, p) -> float:
         """Rough operations of one solver step, for the thread policy: ``2 b N (d + m)`` for ADMM with
-        batch ``b`` (``N`` for full batch), ``2 d max(m, n_random_features)`` per online sample."""
+        batch ``b`` (``N`` for full batch), ``2 d max(m, n_random_features)`` per online sample.
+        """
         n, d = shape
         if p.solver == "online":
             return 2.0 * d * max(p.m, self.n_random_features)
@@ -249,7 +258,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def score_samples(self, X):
         """Per-sample ``-mean_j (x_j - x^_j)^2`` of the reconstruction (higher = more typical,
-        the scikit-learn convention); ``-score_samples`` is the anomaly score."""
+        the scikit-learn convention); ``-score_samples`` is the anomaly score.
+        """
         Xt, like = self._checked(X)
         return restore(-((Xt - self._reconstruct(Xt)) ** 2).mean(1), like)
 
@@ -280,7 +290,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def sample(self, n_samples=1, *, method="kde", random_state=None, return_latents=False):
         """Draw ``n_samples`` inputs: ``"kde"`` jitters random rows of ``embedding_`` by
         ``N(0, h^2 I)``, ``h = sample_bandwidth * latent_bandwidth_``, projects onto the
-        prior's set and decodes; ``"gaussian"`` decodes ``N(mean, cov)`` of ``embedding_``."""
+        prior's set and decodes; ``"gaussian"`` decodes ``N(mean, cov)`` of ``embedding_``.
+        """
         check_is_fitted(self)
         n = check_int(n_samples, "n_samples")
         check_choice(method, "method", ("kde", "gaussian"))
@@ -297,7 +308,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def interpolate(self, z_a, z_b, n_steps=9, *, method="linear", return_latents=False):
         """Decode ``n_steps`` latents from ``z_a`` to ``z_b`` (ends included), straight
-        (``"linear"``) or along the great circle with interpolated norm (``"slerp"``)."""
+        (``"linear"``) or along the great circle with interpolated norm (``"slerp"``).
+        """
         check_is_fitted(self)
         n_steps = check_int(n_steps, "n_steps", minimum=2)
         check_choice(method, "method", ("linear", "slerp"))
@@ -348,8 +360,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         check_nonnegative(self.sample_bandwidth, "sample_bandwidth")
         check_choice(self.verbose, "verbose", (0, 1, 2, False, True))
         return SimpleNamespace(
-            m=m, kernel=kernel, sigma=sigma, learn_sigma=bool(self.learn_sigma), ridge=check_positive(self.ridge, "ridge"),
-            prior=prior, radius=radius,
+            m=m, kernel=kernel, sigma=sigma, learn_sigma=bool(self.learn_sigma),
+            ridge=check_positive(self.ridge, "ridge"), prior=prior, radius=radius,
             solver=solver, batch_size=batch, max_iter=max_iter, step_size=check_positive(self.step_size, "step_size"),
             rho=check_positive(self.rho, "rho"), tol=check_positive(self.tol, "tol"), decoder=decoder)
 
@@ -499,7 +511,8 @@ def _mask(mask, X) -> np.ndarray:
 
 def _masked_nearest(inputs: torch.Tensor, Xn: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
     """Index of the nearest row of ``inputs`` over each query's observed entries only:
-    ``sum_f o_f (x_f - y_f)^2 = (O o X^2) 1 - 2 (O o X) Y^T + O (Y^2)^T``."""
+    ``sum_f o_f (x_f - y_f)^2 = (O o X^2) 1 - 2 (O o X) Y^T + O (Y^2)^T``.
+    """
     out = torch.empty(Xn.shape[0], dtype=torch.long, device=Xn.device)
     rows = max(1, 2**22 // inputs.shape[0])
     for s in range(0, Xn.shape[0], rows):

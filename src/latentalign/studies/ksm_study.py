@@ -101,6 +101,7 @@ QUICK_CONFIG = {  # one seed at full size: every claim is checked at its own thr
 
 
 def run(config: dict) -> Result:
+    """Run the KSM study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     t0 = time.perf_counter()
     result = Result(summary="", claims=CLAIMS)
     part_seconds = {}
@@ -210,7 +211,8 @@ def _manifold_numbers(name, ds, Q, est, n_generate, seed) -> dict:
 
 def _sweep(name, est, X, rng) -> np.ndarray:
     """Decoded sweeps: the latent circle of mean radius (ring); midpoints of latent segments
-    between each of 200 points and its nearest neighbour in input space (torus, swiss roll)."""
+    between each of 200 points and its nearest neighbour in input space (torus, swiss roll).
+    """
     Z = est.embedding_
     if name == "ring":
         r = np.sqrt((Z**2).sum(1)).mean()
@@ -506,7 +508,8 @@ def _inpainting(config, s, result) -> dict:
         "Digit inpainting: half the pixels of every test digit hidden; relative error on the hidden pixels "
         "||x_h - x^_h|| / ||x_h - mean_h||.", ["method", "hidden-pixel rel. error"],
         [[k, f"{v:.3f}"] for k, v in out.items()]))
-    result.claim("inpainting", out["KSM complete"] < out["training mean"], f"{out['KSM complete']:.3f} vs {out['training mean']:.3f}")
+    result.claim("inpainting", out["KSM complete"] < out["training mean"],
+                 f"{out['KSM complete']:.3f} vs {out['training mean']:.3f}")
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
     for ax, (label, X) in zip(axes, (("test digits", X_te[:8]), ("observed half", np.where(mask, 0.5, X_te)[:8]),
                                      ("KSM completion", filled["KSM complete"][:8]))):
@@ -521,7 +524,8 @@ def _inpainting(config, s, result) -> dict:
 def _pca_complete(pca: PCA, holes: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Probabilistic-PCA completion: the posterior mean code given each row's observed pixels,
     ``c = (W_o W_o^T / s2 + diag(1/v))^{-1} W_o (x_o - mu_o) / s2`` with prior variances
-    ``v = explained_variance_ - s2`` and noise ``s2 = noise_variance_``, decoded at the hidden pixels."""
+    ``v = explained_variance_ - s2`` and noise ``s2 = noise_variance_``, decoded at the hidden pixels.
+    """
     out = np.where(mask, 0.0, holes)
     W, mu, s2 = pca.components_, pca.mean_, max(float(pca.noise_variance_), 1e-12)
     prior = np.diag(1.0 / np.maximum(pca.explained_variance_ - s2, 1e-12))
