@@ -4,15 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= report
 
-.PHONY: report test test-all bench dist docs clean
+.PHONY: report lint test test-all bench dist docs clean
 
 report: $(VENV)/.installed
 	$(BIN)/latentalign report --out $(OUT)
 
-test: $(VENV)/.installed-dev
+# The lint set and pydocstyle's numpy convention ([tool.ruff] in pyproject.toml); `make test` runs it first.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest -q
 
-test-all: $(VENV)/.installed-dev
+test-all: lint
 	$(BIN)/python -m pytest -q -m ""
 
 # The packaging check: build, twine check, the wheel core-only in a fresh venv (CKA), then [all] (report --quick).

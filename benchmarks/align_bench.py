@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import torch
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from core_bench import (  # same-folder helpers
     _peak_kib,
     best,
@@ -50,7 +51,6 @@ from core_bench import (  # same-folder helpers
     verdict,
 )
 
-from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from latentalign import align
 from latentalign.align.streaming import LinearCKA
 

@@ -50,10 +50,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 
 from latentalign.kernels import gram, hsic, hsic_gram
 from latentalign.neighbors import knn
-from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 
 SECTION = "## core_bench"
 

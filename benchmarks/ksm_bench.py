@@ -42,12 +42,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from core_bench import _peak_kib, best, fmt_s, interleaved, machine, med, verdict
 from sklearn.decomposition import DictionaryLearning
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from latentalign.data import digits
 from latentalign.data.synthetic import ring
 from latentalign.ksm import KernelSimilarityMatching, ksm_objective

@@ -49,12 +49,15 @@ from itertools import product
 import networkx as nx
 import numpy as np
 import torch
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
+from core_bench import machine as core_machine  # same-folder helpers
+from core_bench import verdict
 from sklearn.metrics import adjusted_rand_score
 
-from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
-from core_bench import machine as core_machine, verdict  # same-folder helpers
-from latentalign.lcc import (cluster_latents, cluster_masks, contingency, detect_communities, knn_graph,
-                             knn_indices, match_clusters, modularity, pca_project)
+from latentalign.lcc import cluster_latents
+from latentalign.lcc.communities import detect_communities, modularity
+from latentalign.lcc.graph import knn_graph, knn_indices, pca_project
+from latentalign.lcc.matching import cluster_masks, contingency, match_clusters
 
 SECTION = "## lcc_bench"
 K = 10

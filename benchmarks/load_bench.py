@@ -39,11 +39,10 @@ import sys
 import time
 import warnings
 
-import numpy as np
 import torch
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from core_bench import best, fmt_s, machine, verdict
 
-from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 from latentalign._threads import set_threads
 
 HEADING = "## load_bench"

@@ -25,9 +25,9 @@ import types
 from pathlib import Path
 
 import torch
+from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 
 from latentalign.ssl.losses import NTXentLoss, VICRegLoss
-from _results import publish  # benchmarks/_results.py (script folder is on sys.path)
 
 SECTION = "## ssl_bench"
 BATCH, DIM = 256, 128

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import warnings
 from pathlib import Path
 
 # The gallery runs small iterative examples: one intra-op thread each, so torch and faiss
@@ -58,8 +57,8 @@ math_number_all = False
 math_eqref_format = "({number})"
 math_numfig = False  # number equations per page: (1), (2), ... on each capability page
 
-# autodoc / autosummary / numpydoc. The docstrings are not all numpydoc yet, so numpydoc
-# renders what it recognises and does not validate.
+# autodoc / autosummary / numpydoc. numpydoc renders the sections; which sections the public API must
+# have is checked by tests/test_docstrings.py.
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_default_options = {"members": False}
@@ -121,25 +120,5 @@ def _link_citations(app, what, name, obj, options, lines) -> None:
     lines[:] = [_CITATION.sub(_link, line) for line in lines]
 
 
-# Until the docstrings are converted to numpydoc, two headings they use are renamed to the
-# numpydoc sections numpydoc would otherwise drop with a warning ("Example", "Fields").
-_SECTIONS = {"Example": "Examples", "Fields": "Attributes"}
-
-
-# numpydoc also parses raw docstrings for signatures, where it warns about the same two
-# headings: expected until the conversion, and not a Sphinx warning.
-warnings.filterwarnings("ignore", message=r"Unknown section (Example|Fields) ", category=UserWarning)
-
-
-def _numpydoc_sections(app, what, name, obj, options, lines) -> None:
-    for i in range(len(lines) - 1):
-        title, rule = lines[i].strip(), lines[i + 1].strip()
-        if title in _SECTIONS and len(rule) >= 3 and set(rule) == {"-"}:
-            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-            new = _SECTIONS[title]
-            lines[i], lines[i + 1] = indent + new, indent + "-" * len(new)
-
-
 def setup(app) -> None:
     app.connect("autodoc-process-docstring", _link_citations)
-    app.connect("autodoc-process-docstring", _numpydoc_sections, priority=400)  # before numpydoc

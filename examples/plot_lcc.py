@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from latentalign import data, lcc
+from latentalign.lcc.matching import contingency
 
 digits = data.digits()
 state = lcc.cluster_latents(digits.X, digits.y, 10, k=10, seed=0)
@@ -30,7 +31,7 @@ left.scatter(*xy[~mc].T, c=digits.y[~mc], cmap="tab10", s=6, alpha=0.5)
 left.scatter(*xy[mc].T, c="k", marker="x", s=18, label=f"misclustered ({mc.sum()})")
 left.set_title("digits (2 principal components), MC samples marked")
 left.legend(fontsize=8)
-M = lcc.contingency(state.labels.numpy(), state.communities.numpy(), 10)
+M = contingency(state.labels.numpy(), state.communities.numpy(), 10)
 right.imshow(M, aspect="auto", cmap="Blues")
 right.set_xlabel("community (by decreasing size)")
 right.set_ylabel("class")

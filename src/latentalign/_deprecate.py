@@ -10,9 +10,11 @@ of the glossary (``docs/glossary.md``).
 - :func:`renamed_value`: an old value of a parameter (``kernel="gaussian"``) becomes the new one.
 - :func:`renamed_objects`: a module ``__getattr__`` giving old function or class names
   (``variance``) the new object (``variance_loss``).
+- :func:`moved_objects`: a package ``__getattr__`` giving names that left the package's face
+  (``lcc.knn_graph``) the object from its module (``lcc.graph.knn_graph``).
 
-Example
--------
+Examples
+--------
 >>> import warnings
 >>> @renamed_kwargs(lam="ridge")
 ... def fit(X, *, ridge=1.0):
@@ -34,9 +36,9 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
-__all__ = ["REMOVED_IN", "deprecated", "renamed_kwargs", "renamed_value", "renamed_objects"]
+__all__ = ["REMOVED_IN", "deprecated", "renamed_kwargs", "renamed_value", "renamed_objects", "moved_objects"]
 
 REMOVED_IN = "0.3"
 
@@ -83,14 +85,17 @@ def renamed_value(value, name: str, renames: dict, *, where: str | None = None):
     return value
 
 
-def renamed_objects(module: str, renames: dict[str, str]):
+def renamed_objects(module: str, renames: dict[str, str], *, fallback: Callable[[str], object] | None = None):
     """A module ``__getattr__``: an old name in ``renames`` returns the module's new object with a warning.
 
-    ``renames`` maps old names to new ones, either names in ``module`` or ``"package.module:name"``.
+    ``renames`` maps old names to new ones, either names in ``module`` or ``"package.module:name"``;
+    any other name goes to ``fallback`` (e.g. the package's lazy exports) when given.
     """
 
     def __getattr__(name: str):
         if name not in renames:
+            if fallback is not None:
+                return fallback(name)
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
         target = renames[name]
         home, _, attr = target.rpartition(":") if ":" in target else (module, "", target)
@@ -102,3 +107,22 @@ def renamed_objects(module: str, renames: dict[str, str]):
         return getattr(sys.modules[home], attr)
 
     return __getattr__
+
+
+def moved_objects(package: str, *, fallback: Callable[[str], object] | None = None, **modules: list[str]):
+    """A package ``__getattr__``: names that left the package's face, still given (with a warning) from their module.
+
+    Each keyword names a submodule of ``package`` and the names that moved there; any other
+    name goes to ``fallback`` (the package's lazy exports) when given.
+
+    >>> import warnings
+    >>> getattr_ = moved_objects("latentalign", kernels=["gram"])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     getattr_("gram").__module__
+    'latentalign.kernels'
+    >>> str(caught[0].message)
+    "latentalign: 'gram' is deprecated, use 'latentalign.kernels.gram' (the old name is removed in 0.3)"
+    """
+    moves = {name: f"{package}.{sub}:{name}" for sub, names in modules.items() for name in names}
+    return renamed_objects(package, moves, fallback=fallback)

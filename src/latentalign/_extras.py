@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = ["EXTRAS", "MissingExtraError", "require", "available", "lazy_exports"]
 
@@ -64,7 +64,8 @@ def require(module: str, purpose: str):
     except ImportError as exc:
         if exc.name is None or exc.name.partition(".")[0] != top:
             raise
-        raise MissingExtraError(f"{dist} is needed for {purpose}: pip install 'latentalign[{extra}]'", name=top) from None
+        message = f"{dist} is needed for {purpose}: pip install 'latentalign[{extra}]'"
+        raise MissingExtraError(message, name=top) from None
 
 
 def available(module: str) -> bool:

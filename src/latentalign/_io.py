@@ -1,4 +1,4 @@
-"""Atomic file output: write to a temporary file beside the target, then rename.
+r"""Atomic file output: write to a temporary file beside the target, then rename.
 
 A crash or Ctrl-C mid-write leaves the previous file intact, never a half file.
 The file gets the mode an ordinary ``open(path, "w")`` would give it (``0o666``
@@ -7,13 +7,13 @@ temporary file is ``.<name>.<pid>.<random>.latentalign-tmp``: it is removed on a
 exception, and one left by a killed process (its pid no longer alive) is removed
 by the next write into the same folder.
 
-Example
--------
+Examples
+--------
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.json"
 >>> write_json(p, {"cka": 0.5})
 >>> p.read_text()
-'{\\n  "cka": 0.5\\n}\\n'
+'{\n  "cka": 0.5\n}\n'
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import os
 import secrets
 import signal
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 def _create_temp(path: Path) -> tuple[Path, int]:
     """A new empty file beside ``path``, created ``O_EXCL`` with mode ``0o666`` (the kernel applies
-    the umask, which is read from the file: no process-wide ``os.umask`` call, safe in threads)."""
+    the umask, which is read from the file: no process-wide ``os.umask`` call, safe in threads).
+    """
     while True:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
         try:
@@ -100,7 +102,8 @@ def _alive(pid: int) -> bool:
 
 def _fault_point() -> None:
     """Fault injection for the crash tests: with ``LATENTALIGN_FAULT_AT=n`` in the environment,
-    the process kills itself (SIGKILL, no clean-up) just before its n-th rename."""
+    the process kills itself (SIGKILL, no clean-up) just before its n-th rename.
+    """
     global _renames
     at = os.environ.get(FAULT_ENV)
     if at:
@@ -122,7 +125,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def save_array(path: str | os.PathLike, array=None, /, **arrays) -> None:
     """Write one array as ``.npy`` (``save_array(p, a)``) or named arrays as compressed ``.npz``
-    (``save_array(p, Z=a, y=b)``) atomically."""
+    (``save_array(p, Z=a, y=b)``) atomically.
+    """
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         if array is not None:
             np.save(fh, np.asarray(array), allow_pickle=False)
@@ -176,7 +180,8 @@ def load_array(path: str | os.PathLike, name: str, *, key: str | None = None) ->
     path = Path(path)
     if path.suffix not in ARRAY_SUFFIXES:
         raise ValueError(
-            f"{name}: unsupported file type {path.suffix or '(none)'!r} for {path}; expected one of {', '.join(ARRAY_SUFFIXES)}"
+            f"{name}: unsupported file type {path.suffix or '(none)'!r} for {path}; "
+            f"expected one of {', '.join(ARRAY_SUFFIXES)}"
         )
     if not path.is_file():
         raise ValueError(f"{name}: file not found: {path}")

@@ -7,8 +7,8 @@ set's old files it names), then writes its files atomically, then
 A folder without ``run.json`` is an incomplete set (a killed run, or a rerun
 killed midway), and :func:`read_manifest` refuses it.
 
-Example
--------
+Examples
+--------
 >>> import tempfile, pathlib
 >>> from latentalign._io import write_text
 >>> out = pathlib.Path(tempfile.mkdtemp())
@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._io import remove_stale_temps, write_json
 
@@ -36,7 +37,8 @@ FORMAT, VERSION = "latentalign.output-set", 1
 
 def begin_set(folder: str | os.PathLike, stale: Iterable[str] = ()) -> None:
     """Start (re)writing the set in ``folder``: delete its manifest first, then the old files
-    named in ``stale`` and temporary files left by killed writers."""
+    named in ``stale`` and temporary files left by killed writers.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
@@ -47,7 +49,8 @@ def begin_set(folder: str | os.PathLike, stale: Iterable[str] = ()) -> None:
 
 def write_manifest(folder: str | os.PathLike, files: Iterable[str], meta: dict[str, Any] | None = None) -> dict:
     """Write ``folder/run.json`` listing ``files`` (paths relative to ``folder``) with their sizes and
-    SHA-256; call it after every file of the set is written. Returns the manifest."""
+    SHA-256; call it after every file of the set is written. Returns the manifest.
+    """
     folder = Path(folder)
     manifest = {"format": FORMAT, "version": VERSION,
                 "files": {name: _describe(folder / name) for name in sorted(set(files))}, "meta": meta or {}}
@@ -57,7 +60,8 @@ def write_manifest(folder: str | os.PathLike, files: Iterable[str], meta: dict[s
 
 def read_manifest(folder: str | os.PathLike, name: str) -> dict:
     """The manifest of the complete set in ``folder``; a ``ValueError`` starting with ``name`` when
-    the manifest is missing or unreadable, or a listed file is missing or changed."""
+    the manifest is missing or unreadable, or a listed file is missing or changed.
+    """
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():

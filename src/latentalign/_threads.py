@@ -18,8 +18,8 @@ operations of one step (one iteration, one batch):
 Leaving a block restores the thread counts it found. Measured by
 ``benchmarks/load_bench.py`` (times beside two busy processes over idle times).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> before = torch.get_num_threads()
 >>> with thread_policy(work=1e6):
@@ -34,8 +34,8 @@ True
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -59,7 +59,8 @@ def set_threads(n: int | None) -> None:
 
 def threads_for(work: float) -> int:
     """Threads for a step of ``work`` floating-point operations: the override if set, else 1 below
-    ``SMALL_WORK`` and the current torch count above."""
+    ``SMALL_WORK`` and the current torch count above.
+    """
     override = _override if _override is not None else _env_threads()
     if override is not None:
         return override

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 from ._extras import MissingExtraError, require
 
@@ -36,7 +35,7 @@ app = typer.Typer(
 @app.command()
 def report(
     out: Path = typer.Option(Path("report"), "--out", help="Folder for index.html, JSON and PNG files."),
-    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only this study (repeatable)."),
+    only: list[str] | None = typer.Option(None, "--only", help="Run only this study (repeatable)."),
     quick: bool = typer.Option(False, "--quick", help="Tiny configs: a smoke run in seconds."),
 ) -> None:
     """Run every registered study and write OUT/index.html.
@@ -72,7 +71,7 @@ def hsic(
     b: str = typer.Argument(..., help="Second representation (n, d2), rows paired with A."),
     kernel: str = typer.Option("linear", help="linear, cosine or rbf (median-heuristic bandwidth)."),
     unbiased: bool = typer.Option(False, "--unbiased", help="Unbiased estimator (Song et al. 2012), n >= 4."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the value to this JSON file."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the value to this JSON file."),
 ) -> None:
     """HSIC between two representations (exact, float64).
 

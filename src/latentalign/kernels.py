@@ -22,8 +22,8 @@ The centring matrix ``H = I - 11^T/n`` is never formed. Everything is
 accumulated in float64. Inputs are numpy arrays or torch tensors; numpy in
 gives a Python float, torch in gives a 0-d float64 tensor with autograd kept.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
 >>> Y = X @ np.array([[1., 2.], [0., 1.]])
@@ -33,7 +33,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -53,6 +53,9 @@ from ._validate import (
 )
 from .moments import centered, hsic_from_sums, linear_hsic
 
+__all__ = ["KERNELS", "gram", "kernel_fn", "squared_distances", "median_sq_distance", "center_gram", "hsic",
+           "hsic_gram", "hsic_linear"]
+
 KERNELS = ("linear", "cosine", "rbf")
 KernelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 PATHS = ("auto", "feature", "gram")
@@ -62,7 +65,30 @@ _MEDIAN_ROWS = 2000
 
 # --------------------------------------------------------------------------- Grams
 def squared_distances(X: torch.Tensor, Y: torch.Tensor, *, y_sq: torch.Tensor | None = None) -> torch.Tensor:
-    """``||x_i - y_j||^2`` as ``||x||^2 - 2 x.y + ||y||^2``, clamped at 0 (tensors, no checks)."""
+    """Squared Euclidean distances ``||x_i - y_j||^2``, clamped at 0 (tensors, no checks).
+
+    Computed as ``||x||^2 - 2 x.y + ||y||^2`` with one matrix product.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, d)
+        Rows ``x_i``.
+    Y : torch.Tensor of shape (m, d)
+        Rows ``y_j``.
+    y_sq : torch.Tensor of shape (m,), optional
+        ``||y_j||^2`` when the caller already has it.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, m)
+        The squared distances, in the inputs' dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> squared_distances(torch.tensor([[0., 0.], [1., 1.]]), torch.tensor([[1., 0.]])).tolist()
+    [[1.0], [1.0]]
+    """
     if y_sq is None:
         y_sq = (Y * Y).sum(1)
     d2 = (X * X).sum(1, keepdim=True) - 2.0 * (X @ Y.T) + y_sq.unsqueeze(0)
@@ -70,7 +96,27 @@ def squared_distances(X: torch.Tensor, Y: torch.Tensor, *, y_sq: torch.Tensor | 
 
 
 def median_sq_distance(X, *, seed: int = 0, max_rows: int = _MEDIAN_ROWS) -> float:
-    """Median of ``||x_i - x_j||^2`` over pairs ``i < j`` (a seeded subsample of ``max_rows`` rows above that)."""
+    """Median of ``||x_i - x_j||^2`` over the pairs ``i < j``: the RBF kernel's default ``sigma^2``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows (at least 2).
+    seed : int, default 0
+        Seed of the subsample of ``max_rows`` rows drawn when ``n_samples > max_rows``.
+    max_rows : int, default 2000
+        Rows above which the median is taken over a subsample.
+
+    Returns
+    -------
+    float
+        The median squared distance; a ``ValueError`` when it is 0 (mostly duplicated rows).
+
+    Examples
+    --------
+    >>> median_sq_distance([[0., 0.], [1., 0.], [3., 0.]])
+    4.0
+    """
     max_rows = check_int(max_rows, "max_rows", minimum=2)
     return _median_sq_distance(check_scale(as_matrix(X, "X", min_samples=2).detach(), "X"), "X", check_seed(seed),
                                max_rows)
@@ -96,6 +142,31 @@ def kernel_fn(
     ``rbf``: ``exp(-||a - b||^2 / (2 sigma^2))``, ``sigma^2`` the median squared
     distance of ``X`` unless given (median heuristic, tau = 1). ``cosine``:
     ``a.b / (||a|| ||b||)``. A callable is returned unchanged.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data the bandwidth is estimated on (``rbf`` without ``sigma``).
+    kernel : {"linear", "cosine", "rbf"} or callable, default "linear"
+        The kernel, or a function ``k(A, B)`` returning the ``(len A, len B)`` block.
+    sigma : float, optional
+        RBF bandwidth; ``None`` takes the median heuristic of ``X``.
+    seed : int, default 0
+        Seed of the median's subsample (above 2000 rows).
+    name : str, default "X"
+        The argument name errors start with.
+
+    Returns
+    -------
+    callable
+        ``k(A, B)``: tensors ``(a, d)`` and ``(b, d)`` to the ``(a, b)`` kernel block.
+
+    Examples
+    --------
+    >>> import torch
+    >>> k = kernel_fn(None, "rbf", sigma=1.0)
+    >>> round(float(k(torch.zeros(1, 2), torch.ones(1, 2))), 6)
+    0.367879
     """
     if callable(kernel):
         return _checked_kernel(kernel)
@@ -188,7 +259,8 @@ def hsic_degree(kernel, sigma) -> int | None:
 
 def _scaled_pair(Xt: torch.Tensor, Yt: torch.Tensor, kernel, sigma):
     """``(X', Y', e)``: inputs rescaled by powers of two when the kernel's HSIC is homogeneous
-    (then ``HSIC(X, Y) = 2**e HSIC(X', Y')``), else the inputs checked by ``check_scale`` and ``e = None``."""
+    (then ``HSIC(X, Y) = 2**e HSIC(X', Y')``), else the inputs checked by ``check_scale`` and ``e = None``.
+    """
     p = hsic_degree(kernel, sigma)
     if p is None:
         return check_scale(Xt, "X"), check_scale(Yt, "Y"), None
@@ -214,6 +286,24 @@ def _unscaled(value: torch.Tensor, e: int | None, what: str = "HSIC") -> torch.T
 def gram(X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, seed: int = 0) -> torch.Tensor:
     """The ``n x n`` Gram matrix ``K_ij = k(x_i, x_j)`` in float64.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows.
+    kernel : {"linear", "cosine", "rbf"} or callable, default "linear"
+        See :func:`kernel_fn`.
+    sigma : float, optional
+        RBF bandwidth; ``None`` takes the median heuristic.
+    seed : int, default 0
+        Seed of the median's subsample (above 2000 rows).
+
+    Returns
+    -------
+    torch.Tensor of shape (n_samples, n_samples)
+        ``K`` in float64.
+
+    Examples
+    --------
     >>> gram([[1., 0.], [0., 2.]]).tolist()
     [[1.0, 0.0], [0.0, 4.0]]
     """
@@ -226,7 +316,23 @@ def gram(X, kernel: str | KernelFn = "linear", *, sigma: float | None = None, se
 
 
 def center_gram(K) -> torch.Tensor:
-    """``H K H`` by subtracting row and column means (no ``n x n`` centring matrix)."""
+    """Double-centre a Gram matrix: ``H K H`` with ``H = I - 11^T/n``, never forming ``H``.
+
+    Parameters
+    ----------
+    K : array-like of shape (n, n)
+        A square kernel matrix.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, n)
+        ``K`` minus its row and column means plus its grand mean (float64).
+
+    Examples
+    --------
+    >>> center_gram([[2., 0.], [0., 2.]]).tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
     K = _square(K, "K")
     row = K.mean(1, keepdim=True)
     col = K.mean(0, keepdim=True)
@@ -235,7 +341,27 @@ def center_gram(K) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- HSIC
 def hsic_gram(K, L, *, unbiased: bool = False):
-    """HSIC from two ``n x n`` kernel matrices in ``O(n^2)`` (formulas in the module doc)."""
+    """HSIC from two ``n x n`` kernel matrices in ``O(n^2)`` (formulas in the module doc).
+
+    Parameters
+    ----------
+    K, L : array-like of shape (n, n)
+        Kernel matrices of the same ``n`` samples.
+    unbiased : bool, default False
+        The unbiased estimator ``HSIC_u`` (``n >= 4``) instead of ``HSIC_b``.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
+    >>> round(hsic_gram(X @ X.T, X @ X.T), 10) == round(hsic(X, X), 10)
+    True
+    """
     unbiased = check_bool(unbiased, "unbiased")
     K_t, L_t = _square(K, "K"), _square(L, "L")
     n = check_paired(K_t, L_t, ("K", "L"))
@@ -252,12 +378,35 @@ def hsic_gram(K, L, *, unbiased: bool = False):
 def hsic_linear(X, Y, *, unbiased: bool = False):
     """Linear-kernel HSIC in feature space, ``O(n d1 d2)`` time, ``O(d1 d2)`` memory.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    unbiased : bool, default False
+        ``HSIC_u`` (``n >= 4``) instead of ``HSIC_b``.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Notes
+    -----
     With ``k_i = ||x_i||^2``, ``l_i = ||y_i||^2``, ``s_x = X^T 1``, ``s_y = Y^T 1``
     (rows shifted by their mean first)::
 
         sum K~*L~   = ||X^T Y||_F^2 - sum k_i l_i
         sum K~      = ||s_x||^2 - sum k
         (K~1).(L~1) = s_x^T X^T Y s_y - s_x^T X^T l - (Y^T k)^T s_y + k.l
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
+    >>> round(hsic_linear(X, X, unbiased=True), 10) == round(hsic(X, X, unbiased=True, path="gram"), 10)
+    True
     """
     unbiased = check_bool(unbiased, "unbiased")
     Xt, Yt, e = _scaled_pair(*_pair(X, Y, unbiased), "linear", None)
@@ -281,7 +430,37 @@ def hsic(
     ``path="gram"`` accumulates the Gram sums over row blocks of ``block_size``
     so only ``block_size x n`` of each Gram exists at once; ``"auto"`` takes
     the feature path for a linear kernel when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)``.
-    ``sigma`` (RBF bandwidth) applies to both inputs; ``None`` = median heuristic each.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    kernel : {"linear", "cosine", "rbf"} or callable, default "linear"
+        The kernel of both inputs (see :func:`kernel_fn`).
+    unbiased : bool, default False
+        ``HSIC_u`` (``n >= 4``) instead of ``HSIC_b``.
+    sigma : float, optional
+        RBF bandwidth of both inputs; ``None`` takes the median heuristic of each.
+    path : {"auto", "feature", "gram"}, default "auto"
+        How to compute it (same value up to rounding).
+    seed : int, default 0
+        Seed of the median's subsample (above 2000 rows).
+    block_size : int, default 2048
+        Rows per Gram block on the Gram path.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor (autograd kept) for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
+    >>> round(hsic(X, X, kernel="rbf", sigma=1.0), 6) == round(hsic(X, X, kernel="rbf", sigma=1.0, path="gram"), 6)
+    True
     """
     unbiased = check_bool(unbiased, "unbiased")
     block_size = check_kernel_options(kernel, sigma, seed, block_size)
@@ -306,7 +485,8 @@ def hsic_tensors(Xt: torch.Tensor, Yt: torch.Tensor, *, kernel, unbiased: bool, 
 
 def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
     """``"feature"`` or ``"gram"``: ``"auto"`` takes the feature path for a linear kernel
-    when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)`` (cheaper than the Grams)."""
+    when ``d1 d2 + d1^2 + d2^2 < n (d1 + d2)`` (cheaper than the Grams).
+    """
     check_choice(path, "path", PATHS)
     if path == "feature" and kernel != "linear":
         raise ValueError(f"path: 'feature' needs kernel='linear', got kernel={kernel!r}")
@@ -318,7 +498,8 @@ def resolve_path(path: str, kernel, n: int, d1: int, d2: int) -> str:
 
 class GramSums:
     """Sample sums of two Grams ``(K, L)`` accumulated over row blocks (diagonal dropped if unbiased):
-    ``kl = sum K*L`` and the row sums ``r_k``, ``r_l`` (one tensor per block)."""
+    ``kl = sum K*L`` and the row sums ``r_k``, ``r_l`` (one tensor per block).
+    """
 
     def __init__(self, like: torch.Tensor):
         self.kl = like.new_zeros((), dtype=torch.float64)
@@ -336,6 +517,7 @@ class GramSums:
         self.r_l.append(r_l)
 
     def hsic(self, n: int, unbiased: bool) -> torch.Tensor:
+        """HSIC of the accumulated sums over ``n`` rows (biased or unbiased)."""
         r_k, r_l = torch.cat(self.r_k), torch.cat(self.r_l)
         return hsic_from_sums(self.kl, r_k.sum(), r_l.sum(), r_k @ r_l, n, unbiased)
 
@@ -409,7 +591,7 @@ def unit_rows(A: torch.Tensor, name: str = "X") -> torch.Tensor:
 
 
 def as_output(value: torch.Tensor, *inputs):
-    """numpy inputs give a Python float; torch inputs keep the 0-d float64 tensor."""
+    """Numpy inputs give a Python float; torch inputs keep the 0-d float64 tensor."""
     if any(isinstance(x, torch.Tensor) for x in inputs):
         return value
     return float(value)

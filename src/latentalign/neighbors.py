@@ -17,8 +17,8 @@ and a row whose k-th neighbour may be matched by a point outside its candidates 
 recomputed over all rows in float64. Returned distances are ``||q - x||`` computed
 directly (no cancellation) in the input precision.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> X = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
 >>> nb = knn(X, 2)
@@ -47,6 +47,8 @@ from ._validate import (
 )
 from .kernels import unit_rows
 
+__all__ = ["knn", "Neighbors", "METRICS", "BACKENDS"]
+
 METRICS = ("euclidean", "cosine")
 BACKENDS = ("torch", "faiss", "auto")
 _BLOCK_BYTES = 32 * 2**20
@@ -54,7 +56,15 @@ _MARGIN = 8
 
 
 class Neighbors(NamedTuple):
-    """``indices[i]``: the k neighbours of query i, nearest first; ``distances``: theirs."""
+    """The k nearest neighbours of each query, nearest first (ties to the smaller index).
+
+    Attributes
+    ----------
+    indices : torch.Tensor of shape (n_queries, k)
+        int64 row indices into ``X``.
+    distances : torch.Tensor of shape (n_queries, k)
+        Their distances to the query, in the search's dtype.
+    """
 
     indices: torch.Tensor
     distances: torch.Tensor
@@ -69,7 +79,7 @@ def knn(
     backend: str = "torch",
     block_size: int | None = None,
 ) -> Neighbors:
-    """k nearest rows of ``X`` for each query (each row of ``X`` when ``queries`` is None).
+    """K nearest rows of ``X`` for each query (each row of ``X`` when ``queries`` is None).
 
     Distances are Euclidean ``||x - q||`` or cosine ``1 - cos(x, q)``. With
     ``queries=None`` self is excluded, so ``1 <= k <= n - 1``; with separate
@@ -77,6 +87,31 @@ def knn(
     block (default: as many as fit in 32 MiB of scores). ``backend="auto"`` is
     faiss for CPU data when it is installed (its fused selection is faster there; the
     ``[lcc]`` extra) and torch otherwise; every backend returns the same neighbours.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows searched.
+    k : int
+        Neighbours per query.
+    queries : array-like of shape (n_queries, n_features), optional
+        The query rows; ``None`` searches each row of ``X`` among the others.
+    metric : {"euclidean", "cosine"}, default "euclidean"
+        The distance.
+    backend : {"torch", "faiss", "auto"}, default "torch"
+        The exact search engine (the glossary's ``backend``).
+    block_size : int, optional
+        Query rows per block of the torch search.
+
+    Returns
+    -------
+    Neighbors
+        ``indices`` and ``distances``, each ``(n_queries, k)`` (``n_queries = n_samples`` without ``queries``).
+
+    Examples
+    --------
+    >>> knn([[0.], [1.], [3.]], 1).indices.tolist()
+    [[1], [0], [1]]
     """
     check_choice(metric, "metric", METRICS)
     check_choice(backend, "backend", BACKENDS)
@@ -120,7 +155,8 @@ def knn(
 
 def _torch_candidates(data, q, n_cand, self_search, block_size):
     """Per query row, the ids of the ``n_cand`` smallest ``||x||^2 - 2 q.x`` (= distance - ||q||^2,
-    the same order), one reused ``(block, n)`` buffer at a time, and their squared distances."""
+    the same order), one reused ``(block, n)`` buffer at a time, and their squared distances.
+    """
     n = data.shape[0]
     if block_size is None:
         block_size = max(1, _BLOCK_BYTES // (data.element_size() * n))
@@ -171,7 +207,8 @@ def non_self_columns(ids: torch.Tensor, own: torch.Tensor, n_keep: int) -> tuple
 
 def _rerank_exact(data, q, cand, approx, k, self_search, search_eps):
     """The k nearest by exact ``(distance, index)`` from candidates with search distances ``approx``;
-    returns ids and squared distances. Only the rows that need it are touched in float64."""
+    returns ids and squared distances. Only the rows that need it are touched in float64.
+    """
     idx, approx = _lexsort_rows(approx, cand)
     a64 = approx.to(torch.float64)
     scale = _sq_norms64(q) + _sq_norms64(data).max()

@@ -14,8 +14,8 @@ points at and ``run.json`` after that: a folder without ``run.json`` is an
 interrupted report, and :func:`read_report` refuses it. A study that raises is
 shown as failed (with its error) and the others still run.
 
-Example
--------
+Examples
+--------
 >>> from pathlib import Path; import tempfile
 >>> out = run_report(Path(tempfile.mkdtemp()), only=["sanity"], quick=True)  # doctest: +SKIP
 """
@@ -28,10 +28,10 @@ import os
 import platform
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from ._extras import require
@@ -44,6 +44,8 @@ require("matplotlib", "the report").use("Agg")
 
 @dataclass
 class StudyRun:
+    """One study of a report: its name, title, config, CPU seconds and result (or the error it raised)."""
+
     name: str
     title: str
     config: dict
@@ -53,6 +55,7 @@ class StudyRun:
 
     @property
     def passed(self) -> bool:
+        """Whether the study ran and every check passed."""
         return self.error is None and all(c.passed for c in self.result.checks)
 
     @property
@@ -102,7 +105,8 @@ def run_report(
 
 def read_report(folder: str | os.PathLike) -> dict:
     """The ``report.json`` of the complete report in ``folder``; a ``ValueError`` naming ``report``
-    when the report is incomplete (no ``run.json``: interrupted) or a file changed since."""
+    when the report is incomplete (no ``run.json``: interrupted) or a file changed since.
+    """
     read_manifest(folder, "report")
     return json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
 
@@ -134,7 +138,7 @@ def _machine() -> dict:
 
     return {
         "latentalign": __version__,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cpu_cores": os.cpu_count(),
@@ -179,7 +183,8 @@ def _html(runs: list[StudyRun], meta: dict) -> str:
 
 def _study_html(run: StudyRun) -> str:
     e = html.escape
-    head = f"<h2 id='{e(run.name)}'>{e(run.title)}</h2><p class='meta'>study <code>{e(run.name)}</code> · {run.seconds:.1f} s · "
+    head = f"<h2 id='{e(run.name)}'>{e(run.title)}</h2>"
+    head += f"<p class='meta'>study <code>{e(run.name)}</code> · {run.seconds:.1f} s · "
     head += f"<a href='{e(run.name)}/result.json'>numbers (JSON)</a></p>"
     if run.error is not None:
         return head + f"<p class='fail'>The study raised an error:</p><pre>{e(run.error)}</pre>"

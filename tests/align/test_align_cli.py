@@ -51,7 +51,8 @@ def test_align_bad_input_raises_a_named_error(arrays):
     result = runner.invoke(app, ["align", str(tmp / "A.npy"), str(tmp / "B.npz")])  # two arrays, no key
     assert isinstance(result.exception, ValueError) and str(result.exception).startswith("B:")
     result = runner.invoke(app, ["align", str(tmp / "A.npy"), str(tmp / "A.npy"), "--metrics", "cka,nope"])
-    assert isinstance(result.exception, ValueError) and str(result.exception).startswith("metrics: unknown measure 'nope'")
+    assert isinstance(result.exception, ValueError)
+    assert str(result.exception).startswith("metrics: unknown measure 'nope'")
 
 
 @pytest.mark.parametrize("command", ["align", "compare-models"])

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from itertools import permutations
 from pathlib import Path
 
@@ -107,7 +108,8 @@ def test_the_docs_list_exactly_what_the_code_does():
     sections = {}
     for block in text.split("\n## ")[1:]:
         title, _, body = block.partition("\n")
-        sections[title.split(" (")[0]] = [line[3:].split("`")[0] for line in body.splitlines() if line.startswith("- `")]
+        items = [line for line in body.splitlines() if line.startswith("- `")]
+        sections[title.split(" (")[0]] = [line[3:].split("`")[0] for line in items]
     computed, refused, missing = registry_coverage()
     assert sections == {"Computed": computed, "Refused": refused, "Missing": missing}
 
@@ -153,7 +155,7 @@ def test_forms_are_the_registry_transforms():
     ("jacard_similarity", "jaccard_similarity"),
 ])
 def test_unknown_names_name_the_closest_supported(name, hint):
-    with pytest.raises(ValueError, match="^name: .*closest supported: .*" + hint.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match="^name: .*closest supported: .*" + re.escape(hint)):
         measure(name)
 
 
@@ -186,7 +188,8 @@ def test_standardized_names_reach_significance_and_metric():
 # ----------------------------------------------------------------------------- closed forms and hand values
 def test_shape_metric_ends_are_cca_and_procrustes():
     rng = np.random.default_rng(3)
-    X = rng.normal(size=(60, 5)); Y = X @ rng.normal(size=(5, 5)) + rng.normal(size=(60, 5))
+    X = rng.normal(size=(60, 5))
+    Y = X @ rng.normal(size=(5, 5)) + rng.normal(size=(60, 5))
     assert measure("shape_metric-alpha=0-score").fn(X, Y) == pytest.approx(align.cca(X, Y), rel=1e-9)
     assert measure("shape_metric-alpha=1-score").fn(X, Y) == pytest.approx(align.procrustes_similarity(X, Y),
                                                                            rel=1e-12)
@@ -208,10 +211,12 @@ def test_permutation_score_is_the_best_of_all_permutations():
 
 def test_lange_cka_and_pwcca_by_their_definitions():
     rng = np.random.default_rng(5)
-    X = rng.normal(size=(20, 3)); Y = X @ rng.normal(size=(3, 4)) + rng.normal(size=(20, 4))
+    X = rng.normal(size=(20, 3))
+    Y = X @ rng.normal(size=(3, 4)) + rng.normal(size=(20, 4))
     H = np.eye(20) - 1 / 20
     K, L = H @ X @ X.T @ H, H @ Y @ Y.T @ H
-    np.fill_diagonal(K, 0); np.fill_diagonal(L, 0)
+    np.fill_diagonal(K, 0)
+    np.fill_diagonal(L, 0)
     assert measure("cka-kernel=linear-hsic=lange-score").fn(X, Y) == pytest.approx(
         np.sum(K * L) / np.linalg.norm(K) / np.linalg.norm(L), rel=1e-10)
     Xc, Yc = X - X.mean(0), Y - Y.mean(0)
@@ -257,7 +262,8 @@ def test_neighbourhood_measures_by_their_definitions():
                 for j in shared)
         ranks.append(s / sum(1 / t for t in range(1, len(shared) + 1)) if shared else 0.0)
     assert measure("rank_similarity").fn(X, Y) == pytest.approx(np.mean(ranks), rel=1e-12)
-    np.fill_diagonal(Dx, 0); np.fill_diagonal(Dy, 0)
+    np.fill_diagonal(Dx, 0)
+    np.fill_diagonal(Dy, 0)
     cos = [np.dot(Dx[i, u], Dy[i, u]) / np.linalg.norm(Dx[i, u]) / np.linalg.norm(Dy[i, u])
            for i, u in enumerate(sorted(set(a) | set(b)) for a, b in zip(Nx, Ny))]
     assert measure("second_order_cosine_similarity").fn(X, Y) == pytest.approx(np.mean(cos), rel=1e-12)
@@ -337,7 +343,8 @@ def test_declared_invariances_hold(name, seed, n, d):
 
 def test_regression_measures_by_their_definitions():
     rng = np.random.default_rng(9)
-    X = rng.normal(size=(40, 4)); Y = X @ rng.normal(size=(4, 3)) + rng.normal(size=(40, 3))
+    X = rng.normal(size=(40, 4))
+    Y = X @ rng.normal(size=(4, 3)) + rng.normal(size=(40, 3))
     W = np.linalg.solve(X.T @ X + 2.5 * np.eye(4), X.T @ Y)
     r2 = np.mean(1 - np.mean((Y - X @ W) ** 2, 0) / np.var(Y, 0))
     assert measure("ridge-lambda=2.5-r2").fn(X, Y) == pytest.approx(r2, rel=1e-12)

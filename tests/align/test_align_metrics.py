@@ -10,7 +10,9 @@ from scipy.spatial.distance import pdist, squareform
 from scipy.stats import pearsonr, spearmanr
 
 from latentalign import align
-from latentalign.align.subspace_metrics import orthonormal_basis
+from latentalign.align.neighbor_metrics import knn_adjacency
+from latentalign.align.rsa import dissimilarity_matrix
+from latentalign.align.subspace_metrics import canonical_correlations, orthonormal_basis
 
 XH = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])
 YH = XH @ np.array([[1.0, 2.0], [0.0, 1.0]])
@@ -60,7 +62,7 @@ def test_rsa_equals_scipy(X, Y, rdm):
                                                                        abs=1e-12)
     K, L = -0.5 * squareform(a), -0.5 * squareform(b)
     assert align.rsa(X, Y, rdm=rdm, compare="centered") == pytest.approx(ref.cka_from_grams(K, L), abs=1e-12)
-    assert align.dissimilarity_matrix(X, rdm).numpy() == pytest.approx(squareform(a), abs=1e-12)
+    assert dissimilarity_matrix(X, rdm).numpy() == pytest.approx(squareform(a), abs=1e-12)
 
 
 @pytest.mark.parametrize("X, Y, k", [(XH, YH, 1), (XH, YH, 2), (rand(30, 4, 4), rand(30, 6, 5), 5),
@@ -84,7 +86,7 @@ def test_cca_and_svcca_equal_textbook():
     X, Y = rand(40, 3, 6), rand(40, 4, 7)
     Y[:, 0] += 2 * X[:, 0]
     rho = ref.canonical_correlations(X, Y)
-    np.testing.assert_allclose(align.canonical_correlations(X, Y), rho, atol=1e-12)
+    np.testing.assert_allclose(canonical_correlations(X, Y), rho, atol=1e-12)
     assert align.cca(X, Y) == pytest.approx(rho.mean(), abs=1e-12)
     assert align.cca(X, Y, squared=True) == pytest.approx((rho**2).mean(), abs=1e-12)
     # SVCCA: PCA to 99% of the variance, then CCA
@@ -171,8 +173,8 @@ def test_identities():
     assert align.rsa(X, Y, rdm="sqeuclidean", compare="centered") == pytest.approx(align.cka(X, Y), abs=1e-10)
     assert align.spectral(X, Y).total == pytest.approx(align.cka(X, Y), abs=1e-10)
     assert align.spectral(X, Y, center=False).total == pytest.approx(align.ka(X, Y), abs=1e-10)
-    Ax = align.knn_adjacency(X, 5).to_dense().numpy()
-    Ay = align.knn_adjacency(Y, 5).to_dense().numpy()
+    Ax = knn_adjacency(X, 5).to_dense().numpy()
+    Ay = knn_adjacency(Y, 5).to_dense().numpy()
     assert align.mutual_knn(X, Y, k=5) == pytest.approx(ref.ka(Ax, Ay), abs=1e-10)
     unit = lambda Z: Z / np.linalg.norm(Z, axis=1, keepdims=True)
     assert align.cknna(X, Y, k=39) == pytest.approx(align.cka(unit(X), unit(Y), unbiased=True), abs=1e-10)

@@ -130,7 +130,8 @@ def test_streaming_bad_input():
 def test_two_gloo_processes_equal_one_process(tmp_path):
     """Runs ``torchrun --standalone --nproc_per_node=2`` (gloo); 8-13 s, so not marked slow."""
     out = tmp_path / "ddp.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    path = str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            str(HERE / "align_ddp_worker.py"), str(out)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)

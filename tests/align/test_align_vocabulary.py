@@ -6,6 +6,7 @@ import torch
 
 from latentalign import align
 from latentalign.align import stitching
+from latentalign.align.neighbor_metrics import knn_adjacency
 from latentalign.align.streaming import LinearCKA
 
 X1 = np.random.default_rng(0).normal(size=(60, 4))
@@ -55,8 +56,8 @@ def test_knn_metrics_take_knn_backend(fn):
     with pytest.warns(DeprecationWarning, match="'backend' is deprecated, use 'knn_backend'"):
         assert fn(X1, X2, k=5, backend="faiss") == value
     with pytest.warns(DeprecationWarning, match="knn_adjacency: 'backend' is deprecated"):
-        old = align.knn_adjacency(X1, 5, backend="torch")
-    assert torch.equal(old.to_dense(), align.knn_adjacency(X1, 5, knn_backend="torch").to_dense())
+        old = knn_adjacency(X1, 5, backend="torch")
+    assert torch.equal(old.to_dense(), knn_adjacency(X1, 5, knn_backend="torch").to_dense())
     assert "knn_backend" in align.metric("mutual_knn").options
 
 

@@ -86,23 +86,56 @@ for backend in ("torch", "faiss", "auto"):
              lambda b=backend: neighbors.knn(X, 3, queries=Q[:, :4], backend=b), arg="queries", words="features"),
     ]
 CASES += [
-    Case("out_of_range", "knn-block_size-zero", lambda: neighbors.knn(X, 3, block_size=0), arg="block_size",
-         words=">= 1"),
-    Case("flag_type", "knn-block_size-float", lambda: neighbors.knn(X, 3, block_size=2.5), TypeError, "block_size",
-         "integer"),
-    Case("out_of_range", "knn-metric", lambda: neighbors.knn(X, 3, metric="manhattan"), arg="metric",
-         words="expected one of"),
-    Case("out_of_range", "knn-backend", lambda: neighbors.knn(X, 3, backend="gpu"), arg="backend",
-         words="expected one of"),
-    Case("degenerate", "knn-cosine-zero-row", lambda: neighbors.knn(_with(X, 0.0, at=2), 3, metric="cosine"),
-         arg="X", words="all-zero row"),
+    Case(
+        "out_of_range", "knn-block_size-zero", lambda: neighbors.knn(X, 3, block_size=0), arg="block_size", words=">= 1"
+    ),
+    Case(
+        "flag_type",
+        "knn-block_size-float",
+        lambda: neighbors.knn(X, 3, block_size=2.5),
+        TypeError,
+        "block_size",
+        "integer",
+    ),
+    Case(
+        "out_of_range",
+        "knn-metric",
+        lambda: neighbors.knn(X, 3, metric="manhattan"),
+        arg="metric",
+        words="expected one of",
+    ),
+    Case(
+        "out_of_range",
+        "knn-backend",
+        lambda: neighbors.knn(X, 3, backend="gpu"),
+        arg="backend",
+        words="expected one of",
+    ),
+    Case(
+        "degenerate",
+        "knn-cosine-zero-row",
+        lambda: neighbors.knn(_with(X, 0.0, at=2), 3, metric="cosine"),
+        arg="X",
+        words="all-zero row",
+    ),
     Case("rank_dtype_order", "knn-1d", lambda: neighbors.knn(X[:, 0], 3), arg="X", words="2-D"),
-    Case("rank_dtype_order", "knn-strings", lambda: neighbors.knn(np.array([["a", "b"]]), 1), TypeError, "X",
-         "numeric"),
-    Case("extreme_scale", "knn-distances-scale-back", lambda: neighbors.knn(1e300 * X, 3).distances[0, 0], None,
-         check=_close(lambda: 1e300 * neighbors.knn(X, 3).distances[0, 0], 1e-12)),
-    Case("extreme_scale", "knn-float32-tiny", lambda: neighbors.knn(torch.tensor(1e-30 * X, dtype=torch.float32), 3),
-         None, check=lambda nb: torch.equal(nb.indices, neighbors.knn(torch.tensor(X, dtype=torch.float32), 3).indices)),
+    Case(
+        "rank_dtype_order", "knn-strings", lambda: neighbors.knn(np.array([["a", "b"]]), 1), TypeError, "X", "numeric"
+    ),
+    Case(
+        "extreme_scale",
+        "knn-distances-scale-back",
+        lambda: neighbors.knn(1e300 * X, 3).distances[0, 0],
+        None,
+        check=_close(lambda: 1e300 * neighbors.knn(X, 3).distances[0, 0], 1e-12),
+    ),
+    Case(
+        "extreme_scale",
+        "knn-float32-tiny",
+        lambda: neighbors.knn(torch.tensor(1e-30 * X, dtype=torch.float32), 3),
+        None,
+        check=lambda nb: torch.equal(nb.indices, neighbors.knn(torch.tensor(X, dtype=torch.float32), 3).indices),
+    ),
 ]
 
 # --- kernels: Grams, HSIC forms, the median heuristic

@@ -15,15 +15,26 @@ import torch
 from torch import nn
 
 from latentalign import contrastive as con
-from latentalign.ssl import losses as ssl
 from latentalign.ksm import KernelSimilarityMatching
 from latentalign.ksm.io import load_model, save_model
-from latentalign.lcc import (ClusterCorrection, ExactLCCLoss, RandomizedLCCLoss, contingency, detect_communities,
-                             knn_graph, knn_indices, lcc_loss, match_clusters, pack_banks, pca_project,
-                             shuffle_communities)
+from latentalign.lcc import (
+    ClusterCorrection,
+    ExactLCCLoss,
+    RandomizedLCCLoss,
+    contingency,
+    detect_communities,
+    knn_graph,
+    knn_indices,
+    lcc_loss,
+    match_clusters,
+    pack_banks,
+    pca_project,
+    shuffle_communities,
+)
 from latentalign.lcc.metrics import loo_knn_accuracy
 from latentalign.models import LayerRecorder, build_model, pool_tokens
 from latentalign.models.batches import unpack_batch
+from latentalign.ssl import losses as ssl
 from latentalign.train import make_loader, seed_everything
 from latentalign.train.augment import random_shift
 

@@ -134,8 +134,9 @@ def test_gains_on_the_canonical_directions():
 
 def test_finite_batch_gains_depend_on_the_canonical_correlations_only():
     canonical = (np.eye(4), padded(SIGMA), np.eye(3))
-    np.testing.assert_allclose(finite_batch_gains(COV, 32, n_batches=20), finite_batch_gains(canonical, 32, n_batches=20),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        finite_batch_gains(COV, 32, n_batches=20), finite_batch_gains(canonical, 32, n_batches=20), atol=1e-10
+    )
 
 
 def test_finite_batch_gains_inflate_the_top_gain_less_as_the_batch_grows():

@@ -18,7 +18,6 @@ from latentalign.contrastive import (
     JointLoss,
     SigLipLoss,
     Temperature,
-    build_loss,
     clip_loss,
     conditional_loss,
     joint_loss,
@@ -123,7 +122,8 @@ def test_hand_computed_values():
 def test_clip_minus_centred_conditional_is_log_n():  # Thm 2.8
     g = torch.Generator().manual_seed(1)
     for N in (2, 7, 64):
-        zu, zv = torch.randn(N, 4, generator=g, dtype=torch.float64), torch.randn(N, 4, generator=g, dtype=torch.float64)
+        zu = torch.randn(N, 4, generator=g, dtype=torch.float64)
+        zv = torch.randn(N, 4, generator=g, dtype=torch.float64)
         diff = ClipLoss(temperature=0.2)(zu, zv) - ConditionalLoss(temperature=0.2, centered=True)(zu, zv)
         assert float(diff) == pytest.approx(math.log(N), abs=1e-10)
 
@@ -230,15 +230,29 @@ def test_siglip_initialisation_and_parameters():
     assert {n for n, _ in loss.named_parameters()} == {"temperature.log_scale", "bias"}
 
 
-def test_build_loss_names():
-    assert isinstance(build_loss("clip"), ClipLoss)
-    cond = build_loss("cond:2,0", tilt="inner", temperature=1.0)
+def test_cli_loss_names():
+    from latentalign.contrastive.cli import parse_loss
+
+    assert isinstance(parse_loss("clip"), ClipLoss)
+    cond = parse_loss("cond:2,0", tilt="inner", temperature=1.0)
     assert (cond.lambda_u, cond.lambda_v, cond.tilt) == (2.0, 0.0, "inner")
-    assert build_loss("joint").negatives == "offdiag" and build_loss("joint:shuffle").negatives == "shuffle"
-    assert isinstance(build_loss("siglip"), SigLipLoss)
+    assert parse_loss("joint").negatives == "offdiag" and parse_loss("joint:shuffle").negatives == "shuffle"
+    assert isinstance(parse_loss("siglip"), SigLipLoss)
     for bad in ("clips", "cond:1", "cond:a,b", "joint:none"):
         with pytest.raises(ValueError, match="^(loss|negatives):"):
-            build_loss(bad)
+            parse_loss(bad)
+
+
+@pytest.mark.parametrize("home", ["latentalign.contrastive", "latentalign.contrastive.losses"])
+def test_build_loss_is_a_deprecated_alias_of_the_cli_parser(home):
+    import importlib
+
+    from latentalign.contrastive.cli import parse_loss
+
+    message = "'build_loss' is deprecated, use 'latentalign.contrastive.cli.parse_loss'"
+    with pytest.warns(DeprecationWarning, match=message):
+        build_loss = importlib.import_module(home).build_loss
+    assert build_loss is parse_loss
 
 
 # --------------------------------------------------------------------------- bad input

@@ -12,11 +12,11 @@ from latentalign.data import (
     CAPTION_TEMPLATES,
     HELDOUT_TEMPLATES,
     TRAIN_TEMPLATES,
+    _captions,
     captions,
     class_captions,
     embed_texts,
 )
-from latentalign.data import _captions
 
 LABELS = np.repeat(np.arange(10), 12)
 

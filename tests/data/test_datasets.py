@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentalign.data import MFEAT_VIEWS, Dataset, digits, mfeat, mnist1d
-from latentalign.data import _mnist1d
+from latentalign.data import MFEAT_VIEWS, Dataset, _mnist1d, digits, mfeat, mnist1d
 
 ROOT = Path(__file__).resolve().parents[2]
 

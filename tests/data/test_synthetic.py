@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from latentalign.data import Dataset
-from latentalign.data.synthetic import (gaussian_mixture, gaussian_pairs, ring, ring_distance, swiss_roll,
-                                        swiss_roll_distance, torus, torus_distance)
+from latentalign.data.synthetic import (
+    gaussian_mixture,
+    gaussian_pairs,
+    ring,
+    ring_distance,
+    swiss_roll,
+    swiss_roll_distance,
+    torus,
+    torus_distance,
+)
 
 SMALL = {
     "gaussian_mixture": lambda seed: gaussian_mixture(200, 8, seed=seed),

@@ -9,9 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import ortho_group
 
-from latentalign.ksm import (decode, dictionary_objective, ksm_gradient, ksm_objective, ksm_sigma_gradient,
-                             latent_kernel, minmax_value,
-                             optimal_dictionary, prediction_error)
+from latentalign.ksm import decode, ksm_objective, latent_kernel
+from latentalign.ksm.objective import (
+    dictionary_objective,
+    ksm_gradient,
+    ksm_sigma_gradient,
+    minmax_value,
+    optimal_dictionary,
+    prediction_error,
+)
 from latentalign.ksm.online import RandomFeatures
 
 

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sknetwork.clustering import get_modularity
 
-from latentalign.lcc import detect_communities, knn_graph, knn_indices, modularity, pca_project, relabel_by_size
+from latentalign.lcc.communities import detect_communities, modularity, relabel_by_size
+from latentalign.lcc.graph import knn_graph, knn_indices, pca_project
 
 
 def _brute(X: np.ndarray, k: int) -> np.ndarray:

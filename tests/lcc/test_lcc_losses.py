@@ -7,7 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latentalign.lcc import ExactLCCLoss, RandomizedLCCLoss, cluster_latents, lcc_distances, lcc_loss, pack_banks
+from latentalign.lcc import ExactLCCLoss, RandomizedLCCLoss, cluster_latents, lcc_loss
+from latentalign.lcc.losses import lcc_distances, pack_banks
 
 BANK_A = torch.tensor([[0.0, 0.0], [2.0, 0.0]], dtype=torch.float64)
 BANK_B = torch.tensor([[10.0, 0.0]], dtype=torch.float64)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latentalign.lcc import cluster_masks, contingency, match_clusters, shuffle_communities
+from latentalign.lcc.matching import cluster_masks, contingency, match_clusters, shuffle_communities
 
 
 def test_hand_made_example():

@@ -24,8 +24,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentalign.lcc import cluster_latents, cluster_masks, contingency, match_clusters
+from latentalign.lcc import cluster_latents
 from latentalign.lcc import state as lcc_state
+from latentalign.lcc.matching import cluster_masks, contingency, match_clusters
 
 N_CLASSES, PER_CLASS, BATCH = 10, 100, 8
 

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from latentalign import lcc
-from latentalign.lcc import ClusterCorrection, ExactLCCLoss, cluster_latents, cluster_options, knn_indices
+from latentalign.lcc import ClusterCorrection, ExactLCCLoss, cluster_latents
+from latentalign.lcc.graph import knn_indices
+from latentalign.lcc.state import cluster_options
 from latentalign.train import knn_probe
 from latentalign.train.distributed import is_distributed
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentalign.models import CNN1d, CNN2d, MLP, build_model, layer_names
+from latentalign.models import MLP, CNN1d, CNN2d, build_model, layer_names
 
 torch.set_num_threads(1)
 

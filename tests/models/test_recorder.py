@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentalign.models import CNN1d, CNN2d, MLP, LayerRecorder, Recording
+from latentalign.models import MLP, CNN1d, CNN2d, LayerRecorder, Recording
 from latentalign.train import IndexedDataset, make_loader
 
 torch.set_num_threads(1)

@@ -40,7 +40,8 @@ def test_shift_by_zero_is_the_identity_and_shifts_move_pixels():
     for b in range(5):
         # each output equals x moved by one (dy, dx) in {-1, 0, 1}², zeros where it came from the padding
         padded = torch.nn.functional.pad(x[b, 0], (1, 1, 1, 1))
-        matches = [(dy, dx) for dy in range(3) for dx in range(3) if torch.equal(out[b, 0], padded[dy:dy + 6, dx:dx + 6])]
+        matches = [(dy, dx) for dy in range(3) for dx in range(3)
+                   if torch.equal(out[b, 0], padded[dy:dy + 6, dx:dx + 6])]
         assert len(matches) == 1
     flat = RandomShift(1, image_shape=(6, 6))(x.reshape(5, 36), _gen(0))
     assert torch.equal(flat, out.reshape(5, 36))  # flat input: same draws, same result

@@ -7,9 +7,9 @@ import torch
 from latentalign.models import MLP
 from latentalign.ssl.augment import GaussianNoise
 from latentalign.ssl.evaluate import KNN_SETTINGS, embed
-from latentalign.train import knn_probe, linear_probe
 from latentalign.ssl.losses import DenoisingLoss, VICRegLoss
 from latentalign.ssl.module import METHODS, SSLModule, build_networks, fit_ssl, split_dataset
+from latentalign.train import knn_probe, linear_probe
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,8 @@ def test_online_probe_sees_detached_features_only():
     ssl_grads = torch.autograd.grad(loss, list(module.probe.parameters()), allow_unused=True)
     assert all(g is None for g in ssl_grads)
     opts = module.configure_optimizers()
-    assert len(opts) == 2 and {id(p) for p in opts[1].param_groups[0]["params"]} == {id(p) for p in module.probe.parameters()}
+    assert len(opts) == 2
+    assert {id(p) for p in opts[1].param_groups[0]["params"]} == {id(p) for p in module.probe.parameters()}
 
 
 def test_module_rejects_incomplete_setups():
@@ -86,6 +87,6 @@ def test_resume_equals_uninterrupted(digits_split, tmp_path, method):
     full = fit_ssl(method, X, y, epochs=3, **kw)
     first = fit_ssl(method, X, y, epochs=1, ckpt_dir=tmp_path, **kw)
     resumed = fit_ssl(method, X, y, epochs=3, ckpt_dir=tmp_path, **kw)
-    for a, b, c in zip(full.state_dict().values(), resumed.state_dict().values(), first.state_dict().values()):
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
     assert any(not torch.equal(a, c) for a, c in zip(full.state_dict().values(), first.state_dict().values()))

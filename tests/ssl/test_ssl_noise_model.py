@@ -150,7 +150,9 @@ def test_make_linear_dataset_other_sources_and_errors():
 
 
 def test_draw_variances_are_the_datasets_and_scale_with_the_smallest_signal():
-    ds = make_linear_dataset("synthetic", k=5, n_noise=15, gamma_max=30.0, theta_max=0.5, seed=4, n_train=500, n_test=100)
+    ds = make_linear_dataset(
+        "synthetic", k=5, n_noise=15, gamma_max=30.0, theta_max=0.5, seed=4, n_train=500, n_test=100
+    )
     theta, gamma = draw_variances(ds.model.signal_var, 15, 30.0, 0.5, seed=4)
     assert np.array_equal(theta, ds.model.theta) and np.array_equal(gamma, ds.model.gamma_noise)
     # the same uniforms, scaled: doubling every signal variance doubles the draws (u = min s doubles)

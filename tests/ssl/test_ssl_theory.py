@@ -108,7 +108,9 @@ def test_retained_components_by_hand():
     kept = retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=0.0, k=2)
     assert kept["reconstruction"].tolist() == [0, 2] and kept["joint_embedding"].tolist() == [0, 1]
     assert retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=1.0, k=2)["reconstruction"].tolist() == [0, 2]
-    assert retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=np.sqrt(2), k=2)["reconstruction"].tolist() == [0, 1]
+    assert retained_components([4.0, 1.0], [1.0, 1.0, 3.0], [2.0], alpha=np.sqrt(2), k=2)[
+        "reconstruction"
+    ].tolist() == [0, 1]
     assert alignment_thresholds([4.0, 1.0], [1.0, 1.0], [3.0], [2.0]).alpha2_rc == pytest.approx(1.5)
     with pytest.raises(ValueError, match="^k"):
         retained_components([4.0, 1.0], 1.0, [2.0], alpha=0.0, k=4)

@@ -30,7 +30,9 @@ def test_quick_align_study_reproduces_the_claims_direction(tmp_path):
     for tb in nets["task_bound"]:  # the CE bound as recorded: |dCE| <= sqrt(2) L_h sqrt(e_abs), every pair
         assert np.all(np.abs(tb["dce"]) <= tb["bound"] + 1e-9) and tb["max_ratio"] <= 1
     xm = result.numbers["cross_modal"]
-    assert xm["chance"] < min(r["mutual_knn"] for r in xm["encoders"]) <= max(r["mutual_knn"] for r in xm["encoders"]) <= 1
+    assert (
+        xm["chance"] < min(r["mutual_knn"] for r in xm["encoders"]) <= max(r["mutual_knn"] for r in xm["encoders"]) <= 1
+    )
     assert {f.name for f in result.figures} >= {"rf_bound", "rf_sweep", "digits_heatmaps", "digits_scatter", "mfeat",
                                                 "ce_bound", "cross_modal"}
     write_json(tmp_path / "numbers.json", result.numbers)  # every number is JSON-able
@@ -52,7 +54,8 @@ def test_task_bound_summary_by_hand():
     f = np.array([0.0, 0.1, 0.4])
     a_to_b, b_to_a = np.repeat(f[:, None], 3, 1), np.repeat(f[None, :], 3, 0)
     bound = np.full((3, 3), 0.8)
-    pair = {"stitching": {"a->b": {"delta_ce": a_to_b, "ce_bound": bound}, "b->a": {"delta_ce": b_to_a, "ce_bound": bound}}}
+    pair = {"stitching": {"a->b": {"delta_ce": a_to_b, "ce_bound": bound},
+                          "b->a": {"delta_ce": b_to_a, "ce_bound": bound}}}
     t = align_study._task_bound(pair)
     assert t["eta2_source"] == pytest.approx(1.0) and t["holds"] and t["n"] == 18
     assert (t["max_ratio"], t["median_ratio"]) == pytest.approx((0.5, 0.125))

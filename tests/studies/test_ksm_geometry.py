@@ -5,8 +5,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from latentalign.studies.ksm_geometry import (circular_correlation, circular_variance, population_vector_angle,
-                                              preferred_angles)
+from latentalign.studies.ksm_geometry import (
+    circular_correlation,
+    circular_variance,
+    population_vector_angle,
+    preferred_angles,
+)
 
 
 @given(st.integers(0, 10_000), st.floats(-np.pi, np.pi))

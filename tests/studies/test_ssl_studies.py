@@ -50,7 +50,9 @@ def test_deep_study_quick_config_direction():
     failed = [(c.claim, c.detail) for c in result.checks if not c.passed and c.key not in late]
     assert not failed, failed
     ratio = next(c for c in result.checks if c.key == "dae_vicreg_ratio")
-    assert "[1.9, 2.2]" in ratio.claim and ratio.passed == (1.9 <= result.numbers["dae_vicreg_drop_ratio_sigma1"] <= 2.2)
+    assert "[1.9, 2.2]" in ratio.claim and ratio.passed == (
+        1.9 <= result.numbers["dae_vicreg_drop_ratio_sigma1"] <= 2.2
+    )
     # the ablation: without injection (α = 0) both VICReg and DAE lose more, already at 20 epochs
     cuts = result.numbers["injection_drop_ratio"]
     assert set(cuts) == {"vicreg|sigma=1.0", "dae|sigma=1.0"} and min(cuts.values()) > 1

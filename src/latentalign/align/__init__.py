@@ -10,14 +10,15 @@ kNN, cycle kNN, CKNNA), ``subspace_metrics`` (CCA, SVCCA, Procrustes), ``spectra
 (eigen-pair contributions to KA), ``task`` (KTA, cumulative power, KARE), ``registry``
 (``metric(name)``), ``measures`` + ``names`` (``measure(name)``: the standardized names of Cloos et
 al. 2024, with ``kernel_estimators``, ``shape_metrics``, ``cca_metrics``, ``rdm_measures``,
-``neighborhood_measures``, ``geometry_measures``, ``regression_measures``, ``topology_measures``), ``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
+``neighborhood_measures``, ``geometry_measures``, ``regression_measures``, ``topology_measures``),
+``stitching`` (ridge stitchers, e*, the bound), ``head_penalty``
 (frozen-head dCE and its bound), ``permutation`` + ``significance`` (p-values, bootstrap,
 calibration), ``streaming`` (torchmetrics ``LinearCKA``, ``LayerCKA``; the ``[train]`` extra),
 ``compare`` (``compare_models``), ``cli`` (``latentalign align``, ``compare-models``); the
 last three are imported on first use.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from latentalign import align
 >>> X = np.random.default_rng(0).normal(size=(200, 8)); Y = X @ np.random.default_rng(1).normal(size=(8, 5))
@@ -25,13 +26,14 @@ Example
 (True, 'similarity')
 """
 
+from .._deprecate import moved_objects
 from .._extras import lazy_exports
 from .head_penalty import TaskPenalty, head_lipschitz, task_penalty
 from .kernel_metrics import cka, hsic, ka, mmd_alignment
 from .measures import MEASURES, measure
-from .neighbor_metrics import cknna, cycle_knn, knn_adjacency, mutual_knn
+from .neighbor_metrics import cknna, cycle_knn, mutual_knn
 from .registry import METRIC_NAMES, MetricInfo, metric
-from .rsa import dcor, dissimilarity_matrix, rsa
+from .rsa import dcor, rsa
 from .significance import (
     SignificanceResult,
     bootstrap_ci,
@@ -47,18 +49,12 @@ from .stitching import (
     loo_curve,
     stitch,
 )
-from .subspace_metrics import (
-    canonical_correlations,
-    cca,
-    procrustes,
-    procrustes_similarity,
-    svcca,
-)
+from .subspace_metrics import cca, procrustes, procrustes_similarity, svcca
 from .task import cumulative_power, kare, kta
 
 __all__ = [
-    "ka", "cka", "hsic", "mmd_alignment", "dcor", "rsa", "dissimilarity_matrix", "mutual_knn", "cycle_knn", "cknna",
-    "knn_adjacency", "cca", "svcca", "canonical_correlations", "procrustes", "procrustes_similarity",
+    "ka", "cka", "hsic", "mmd_alignment", "dcor", "rsa", "mutual_knn", "cycle_knn", "cknna",
+    "cca", "svcca", "procrustes", "procrustes_similarity",
     "spectral", "SpectralAlignment", "kta", "cumulative_power", "kare", "metric", "MetricInfo", "METRIC_NAMES",
     "measure", "MEASURES",
     "stitch", "fit_stitcher", "loo_curve", "Stitcher", "StitchDirection", "StitchResult", "TaskPenalty",
@@ -68,4 +64,9 @@ __all__ = [
 
 # imported on first use: streaming needs torchmetrics (the [train] extra), compare the shared
 # layer (models, train); the metrics above need only the core's libraries
-__getattr__ = lazy_exports(__name__, streaming=["LinearCKA", "LayerCKA"], compare=["compare_models", "CompareResult"])
+# Three building blocks left the face in 0.2 (deprecated here, removed in 0.3): import them from their modules.
+__getattr__ = moved_objects(
+    __name__,
+    fallback=lazy_exports(__name__, streaming=["LinearCKA", "LayerCKA"], compare=["compare_models", "CompareResult"]),
+    rsa=["dissimilarity_matrix"], neighbor_metrics=["knn_adjacency"], subspace_metrics=["canonical_correlations"],
+)

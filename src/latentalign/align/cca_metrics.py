@@ -11,8 +11,8 @@ and ``rtd``) projects the uncentred data on ``u_i^T Xc`` plus the neuron means, 
 so its value depends on the signs LAPACK gives singular vectors; it differs from the
 paper's by about ``5e-3`` on Gaussian data. Like CCA, it needs ``rank X + rank Y < n``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(60, 3))
 >>> round(pwcca(X, X @ np.diag([1., 2., 3.]) + 4), 12)

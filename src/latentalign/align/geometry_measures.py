@@ -28,8 +28,8 @@ Comparisons:
   ``X`` with those of ``Y``; hard: the mean of the best one-to-one matching (Hungarian); soft:
   the mean of the best match of each column, averaged over both directions.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 5))
 >>> magnitude_difference(X, X + 0), round(gram_euclidean(X, X @ np.linalg.qr(X.T @ X)[0]), 9)
@@ -71,7 +71,8 @@ def concentricity_difference(X, Y):
 
 def _symmetric_sum(n: int, block: int, f) -> torch.Tensor:
     """``sum_{i,j} f(i, j)`` for a symmetric pairwise ``f(rows, cols) -> block``, computing only the blocks
-    on and above the diagonal (each off-diagonal block counts twice): half the work of all pairs."""
+    on and above the diagonal (each off-diagonal block counts twice): half the work of all pairs.
+    """
     total = None
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))

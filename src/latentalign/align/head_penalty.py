@@ -13,8 +13,8 @@ otherwise), ``sqrt 2`` the Lipschitz constant of cross-entropy in the logits, an
 ``e_abs`` the mean squared residual ``(1/n) sum ||x2_i - f(x1_i)||^2`` (Jensen turns
 the per-sample Lipschitz bound into this one).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> head = torch.nn.Linear(3, 2)
 >>> with torch.no_grad(): _ = head.weight.copy_(torch.tensor([[3., 0, 0], [0, 4., 0]]))
@@ -41,7 +41,25 @@ _ONE_LIPSCHITZ = (nn.ReLU, nn.Identity, nn.Dropout, nn.Tanh, nn.Sigmoid, nn.Flat
 
 @dataclass
 class TaskPenalty:
-    """Cross-entropy and accuracy of a frozen head on native vs stitched features, and the CE bound."""
+    """Cross-entropy and accuracy of a frozen head on native vs stitched features, and the CE bound.
+
+    Attributes
+    ----------
+    delta_ce : float
+        ``ce_stitched - ce_native``.
+    delta_acc : float
+        ``acc_native - acc_stitched``.
+    ce_native, ce_stitched : float
+        The head's cross-entropy on native and on stitched features.
+    acc_native, acc_stitched : float
+        Its accuracy on each.
+    e_abs : float
+        Mean squared distance between native and stitched rows.
+    lipschitz : float or None
+        The head's Lipschitz constant (:func:`head_lipschitz`), ``None`` when unknown.
+    ce_bound : float or None
+        ``sqrt(2) lipschitz sqrt(e_abs)``, the bound on ``|delta_ce|``.
+    """
 
     delta_ce: float
     delta_acc: float
@@ -55,6 +73,7 @@ class TaskPenalty:
 
     @property
     def bound_holds(self) -> bool | None:
+        """Whether ``|delta_ce| <= ce_bound`` (``None`` without a Lipschitz constant)."""
         return None if self.ce_bound is None else abs(self.delta_ce) <= self.ce_bound * (1 + 1e-9) + 1e-12
 
 
@@ -62,6 +81,24 @@ def head_lipschitz(head: nn.Module) -> float | None:
     """Product of spectral norms of the ``Linear`` layers of a ``Linear``/1-Lipschitz-activation chain.
 
     ``None`` when the head holds any other kind of module (its constant is unknown here).
+
+    Parameters
+    ----------
+    head : torch.nn.Module
+        A ``Linear`` layer, or a chain of them with 1-Lipschitz activations.
+
+    Returns
+    -------
+    float or None
+        The product of the layers' spectral norms; ``None`` for any other module.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> layer = nn.Linear(2, 2)
+    >>> _ = nn.init.eye_(layer.weight)
+    >>> head_lipschitz(nn.Sequential(layer, nn.ReLU(), layer))
+    1.0
     """
     if isinstance(head, nn.Linear):
         return float(torch.linalg.matrix_norm(head.weight.detach().double(), ord=2))
@@ -93,7 +130,33 @@ def _run_head(head: nn.Module, Z: torch.Tensor) -> torch.Tensor:
 
 
 def task_penalty(head: nn.Module, native, stitched, y) -> TaskPenalty:
-    """Compare ``head`` on ``native`` and ``stitched`` features (same rows, labels ``y``)."""
+    """Compare ``head`` on ``native`` and ``stitched`` features (same rows, labels ``y``).
+
+    Parameters
+    ----------
+    head : torch.nn.Module
+        A frozen head mapping features ``(n, d)`` to logits ``(n, n_classes)``.
+    native : array-like of shape (n, d)
+        The features the head was trained on.
+    stitched : array-like of shape (n, d)
+        The stitched features of the same rows.
+    y : array-like of shape (n,)
+        Their labels.
+
+    Returns
+    -------
+    TaskPenalty
+        Cross-entropy and accuracy on both, and the bound.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> head = nn.Linear(2, 2)
+    >>> X = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
+    >>> task_penalty(head, X, X, torch.arange(10) % 2).delta_ce
+    0.0
+    """
     if not isinstance(head, nn.Module):
         raise TypeError(f"head: expected a torch.nn.Module mapping features to logits, got {type(head).__name__}")
     native, stitched = paired(native, stitched, min_samples=1, allow_constant=True, names=("native", "stitched"))

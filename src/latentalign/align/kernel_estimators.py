@@ -10,8 +10,8 @@ r"""CKA beyond :func:`~latentalign.align.cka`: the Laplace kernel and the Lange 
   needs no ``n x n`` matrix: ``<K~, L~> = ||Xc^T Yc||_F^2 - sum_i ||xc_i||^2 ||yc_i||^2``.
   Other kernels form both ``n x n`` Grams (``O(n^2)`` memory).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 3))
 >>> round(cka_lange(X, 3 * X + 1), 12), round(cka_lange(X, X, kernel="laplace", sigma=1.0), 12)

@@ -18,8 +18,8 @@ row blocks of ``block_size``, so only ``block_size x n`` of each Gram exists).
 A constant input or a non-positive self-term raises ``ValueError`` naming the
 argument; a negative unbiased CKA is returned as it is.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.array([[1., 0.], [0., 1.], [1., 1.], [2., 0.]])
 >>> Y = X @ np.array([[1., 2.], [0., 1.]])
@@ -62,11 +62,34 @@ def cka(
 ):
     """Centred kernel alignment ``HSIC(K,L) / sqrt(HSIC(K,K) HSIC(L,L))``.
 
-    ``kernel``: ``"linear"``, ``"rbf"`` (bandwidth ``sigma``, default the median
-    heuristic of each input; above 2000 rows the median uses a ``seed``-ed subsample),
-    ``"cosine"`` or a callable ``k(A, B)``. ``unbiased`` uses HSIC_u (``n >= 4``).
     Biased CKA lies in ``[0, 1]``; unbiased CKA may be slightly negative.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    kernel : {"linear", "cosine", "rbf"} or callable, default "linear"
+        The kernel of both inputs (see :func:`latentalign.kernels.kernel_fn`).
+    unbiased : bool, default False
+        Use the unbiased ``HSIC_u`` (``n >= 4``).
+    sigma : float, optional
+        RBF bandwidth of both inputs; ``None`` takes the median heuristic of each.
+    path : {"auto", "feature", "gram"}, default "auto"
+        Feature-space (linear kernel) or blocked Gram computation; ``"auto"`` picks the cheaper.
+    seed : int, default 0
+        Seed of the median's subsample (above 2000 rows).
+    block_size : int, default 2048
+        Rows per Gram block on the Gram path.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor (autograd kept) for torch inputs.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(50, 3))
     >>> round(cka(X, 2 * X @ np.linalg.qr(np.ones((3, 3)) + np.eye(3))[0]), 12)
@@ -101,6 +124,30 @@ def ka(
 
     Not translation invariant (use :func:`cka` for that). An all-zero input raises.
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    kernel : {"linear", "cosine", "rbf"} or callable, default "linear"
+        The kernel of both inputs (see :func:`latentalign.kernels.kernel_fn`).
+    sigma : float, optional
+        RBF bandwidth of both inputs; ``None`` takes the median heuristic of each.
+    path : {"auto", "feature", "gram"}, default "auto"
+        Feature-space (linear kernel) or blocked Gram computation; ``"auto"`` picks the cheaper.
+    seed : int, default 0
+        Seed of the median's subsample (above 2000 rows).
+    block_size : int, default 2048
+        Rows per Gram block on the Gram path.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
     >>> round(ka([[1., 0.], [0., 1.]], [[2., 0.], [0., 2.]]), 12)
     1.0
     """

@@ -12,12 +12,13 @@ measure's docstring says which, and where the defining paper differs). The ``euc
 distance forms use the Frobenius norms of the column-centred inputs, as the registry's
 ``standardization.py`` does: they are not scale invariant.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 5)); Y = X + np.random.default_rng(1).normal(size=(40, 5))
 >>> info = measure("cka-kernel=linear-hsic=gretton-score")
->>> info.kind, round(info.fn(X, Y), 6) == round(float(np.cos(measure("cka-kernel=linear-hsic=gretton-distance=angular").fn(X, Y))), 6)
+>>> angular = measure("cka-kernel=linear-hsic=gretton-distance=angular")
+>>> info.kind, round(info.fn(X, Y), 6) == round(float(np.cos(angular.fn(X, Y))), 6)
 ('similarity', True)
 >>> measure("procrustes-distance=angular").range
 (0.0, 1.5707963267948966)
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 import torch
@@ -148,8 +149,8 @@ def _ridge(p: dict, squared: bool):
 
 def _kernel_norms(p: dict):
     """``sqrt(tr HKH)``: the norm of the centred feature map of the family's kernel."""
-    from .kernel_estimators import laplace_kernel
     from ..kernels import kernel_fn
+    from .kernel_estimators import laplace_kernel
 
     kernel, sigma = p["kernel"]
     if kernel == "linear":
@@ -324,7 +325,8 @@ def _form_kind_range(fam: Family, form: str, base: tuple[float, float]) -> tuple
 
 def _unit_like(Z):
     """A float array or tensor of extreme magnitude rescaled by a power of two to ``max|z|`` in [0.5, 1),
-    same type (else ``Z``)."""
+    same type (else ``Z``).
+    """
     if isinstance(Z, torch.Tensor):
         return rescale_extreme(Z) if Z.is_floating_point() and bool(torch.isfinite(Z.detach()).all()) else Z
     if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and Z.size and bool(np.isfinite(Z).all()):
@@ -335,7 +337,8 @@ def _unit_like(Z):
 
 def _scale_free(fn: Callable) -> Callable:
     """``fn`` of a measure invariant to rescaling each input, called on inputs rescaled by powers of two,
-    so ``f(c X, c Y) == f(X, Y)`` for any finite ``c`` (no square overflows or underflows)."""
+    so ``f(c X, c Y) == f(X, Y)`` for any finite ``c`` (no square overflows or underflows).
+    """
     return lambda X, Y: fn(_unit_like(X), _unit_like(Y))
 
 
@@ -430,6 +433,18 @@ def _suggest(text: str) -> str:
 def measure(name: str) -> MetricInfo:
     """The measure called ``name`` (a standardized name or one of our registry's) as a :class:`MetricInfo`.
 
+    Parameters
+    ----------
+    name : str
+        A standardized name (Cloos et al. 2024, e.g. ``"cka-kernel=linear-hsic=gretton-score"``) or a registry name.
+
+    Returns
+    -------
+    MetricInfo
+        The measure; a ``ValueError`` naming the closest supported names when unknown.
+
+    Examples
+    --------
     >>> measure("rsa-rdm=correlation-compare=kendall").kind
     'similarity'
     >>> measure("svcca-dim=10-squared_score").name

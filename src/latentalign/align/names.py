@@ -18,8 +18,8 @@ form                           value
 (none)                         the measure's own value
 =============================  ===========================================================
 
-Example
--------
+Examples
+--------
 >>> p = parse("cka-kernel=(rbf-sigma=1.0)-hsic=song-distance=angular")
 >>> p.measure, p.params["kernel"].measure, p.params["kernel"].params["sigma"], p.params["hsic"], p.form
 ('cka', 'rbf', '1.0', 'song', 'distance=angular')

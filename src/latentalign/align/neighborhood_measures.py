@@ -12,8 +12,8 @@ r"""Neighbourhood measures of Klabunde et al.'s survey (``resi``): Jaccard, rank
 
 The searches are the core's exact kNN (``O(n k)`` memory); nothing ``n x n`` is formed.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(50, 6))
 >>> jaccard_knn(X, 3 * X, k=5), rank_similarity(X, X, k=5), round(second_order_cosine(X, X, k=5), 12)

@@ -21,7 +21,7 @@ Anything else (or matrices too large to hold) falls back to calling the metric.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -223,7 +223,8 @@ def _subspace_values(name, Xt, Yt, options) -> Values:
 
 def evaluator(name: str, Xt: torch.Tensor, Yt: torch.Tensor, options: dict) -> Values | None:
     """The vectorised permutation evaluator of metric ``name`` on validated ``Xt``, ``Yt``
-    (``Yt`` holds labels for kta), or ``None`` where the metric must be called afresh."""
+    (``Yt`` holds labels for kta), or ``None`` where the metric must be called afresh.
+    """
     Xt, Yt = Xt.detach(), Yt.detach()
     if name == "kta":
         T = targets(Yt, Xt.shape[0]).to(Xt.device)

@@ -22,8 +22,8 @@ the *squared* Bures metric). For the RDMs that are squared row distances (square
 mahalanobis, cosine, correlation) ``G = F F^T`` with ``F`` ``n x d``, so these four run by ``d x d``
 products and never form an ``n x n`` matrix.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).uniform(size=(12, 4))
 >>> round(rsa_compare(X, 2 * X + 1, rdm="euclidean", compare="kendall"), 12)
@@ -119,7 +119,8 @@ _FACTORED = ("squared_euclidean", "mahalanobis", "cosine", "correlation")
 def second_moment_factor(X: torch.Tensor, rdm: str, name: str = "X") -> torch.Tensor:
     """``F`` (``n x d``, centred columns) with ``-1/2 H D H = F F^T``, for the RDMs that are squared
     distances of rows: ``Xc / sqrt(P)`` (squared_euclidean, mahalanobis), ``H Z / sqrt 2`` with ``Z``
-    the unit (row-centred for correlation) rows, since ``1 - cos = ||z_i - z_j||^2 / 2``."""
+    the unit (row-centred for correlation) rows, since ``1 - cos = ||z_i - z_j||^2 / 2``.
+    """
     if rdm in ("squared_euclidean", "mahalanobis"):
         return centered(X) / math.sqrt(X.shape[1])
     Z = X - X.mean(1, keepdim=True) if rdm == "correlation" else X
@@ -129,7 +130,7 @@ def second_moment_factor(X: torch.Tensor, rdm: str, name: str = "X") -> torch.Te
 
 
 def _second_moment_compare(Xt: torch.Tensor, Yt: torch.Tensor, rdm: str, compare: str) -> torch.Tensor:
-    """rsatoolbox's comparisons of ``G = -1/2 H D H``: by ``d x d`` products when ``G = F F^T``.
+    """Rsatoolbox's comparisons of ``G = -1/2 H D H``: by ``d x d`` products when ``G = F F^T``.
 
     With ``G`` centred, ``<G, H> = tr G``, so ``corr_cov`` (``G - m/2 H``, ``m`` the mean distance
     of the pairs) expands into ``<G1, G2>``, the traces and ``<H, H> = n - 1``.

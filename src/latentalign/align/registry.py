@@ -6,8 +6,8 @@ whether a larger value means more aligned (``kind="similarity"``) or less
 transformations of an input leave it unchanged, and how the permutation test
 evaluates it without recomputing everything (``perm_fast_path``).
 
-Example
--------
+Examples
+--------
 >>> info = metric("cka")
 >>> info.kind, info.range, info.symmetric
 ('similarity', (0.0, 1.0), True)
@@ -18,8 +18,8 @@ Example
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .._validate import check_choice
 from .kernel_metrics import cka, hsic, ka, mmd_alignment
@@ -36,7 +36,31 @@ INVERTIBLE = "invertible linear"
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """What a registered metric computes and how to read it."""
+    """What a registered metric computes and how to read it.
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    fn : callable
+        ``fn(X, Y, **options)``.
+    kind : {"similarity", "distance"}
+        Larger means more aligned for a similarity, less for a distance.
+    range : tuple of float
+        The values of the default options.
+    symmetric : bool
+        Whether ``fn(X, Y) == fn(Y, X)``.
+    invariances : tuple of str
+        The transformations of either input the value is invariant to.
+    perm_fast_path : str
+        How permutation tests reuse work.
+    options : tuple of str
+        Keyword options ``fn`` accepts.
+    null_mean : str
+        The known expectation under independence, if any.
+    note : str
+        Anything else a reader of the value should know.
+    """
 
     name: str
     fn: Callable
@@ -73,7 +97,8 @@ REGISTRY: dict[str, MetricInfo] = {
                    note="uncentred: not translation invariant; linear-kernel KA >= 0"),
         MetricInfo("cka", cka, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION), _GRAM,
                    _KERNEL_OPTS + ("unbiased",), null_mean="unbiased: 0",
-                   note="unbiased CKA may be slightly negative; rbf is invariant to scaling through the median bandwidth"),
+                   note="unbiased CKA may be slightly negative; "
+                        "rbf is invariant to scaling through the median bandwidth"),
         MetricInfo("hsic", hsic, "similarity", (0.0, math.inf), True, (ORTHOGONAL, TRANSLATION), _GRAM,
                    _KERNEL_OPTS + ("unbiased",), null_mean="unbiased: 0", note="unnormalised; unbiased may be < 0"),
         MetricInfo("mmd_alignment", mmd_alignment, "similarity", (0.0, math.inf), True, (ORTHOGONAL, TRANSLATION),
@@ -82,7 +107,8 @@ REGISTRY: dict[str, MetricInfo] = {
         MetricInfo("dcor", dcor, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION), _GRAM,
                    ("block_size",), note="0 in the population iff independent"),
         MetricInfo("rsa", rsa, "similarity", (-1.0, 1.0), True, (ORTHOGONAL, SCALING, TRANSLATION),
-                   "RDMs computed once (n <= 8192); cross term <A, B[pi,pi]> in O(n^2)", ("rdm", "compare", "block_size"),
+                   "RDMs computed once (n <= 8192); cross term <A, B[pi,pi]> in O(n^2)",
+                   ("rdm", "compare", "block_size"),
                    note="invariances of the default euclidean RDM; 'centered' lies in [0, 1]"),
         MetricInfo("mutual_knn", mutual_knn, "similarity", (0.0, 1.0), True, (ORTHOGONAL, SCALING), _KNN,
                    ("k", "metric", "knn_backend"), null_mean="k/(n-1)",
@@ -109,8 +135,23 @@ METRIC_NAMES = tuple(REGISTRY)
 
 
 def metric(name: str) -> MetricInfo:
-    """The registered metric ``name`` (one of :data:`METRIC_NAMES`, or any standardized name of
-    :func:`latentalign.align.measures.measure`), or ``ValueError`` naming ``name``."""
+    """The registered metric ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`METRIC_NAMES`, or a standardized name of :func:`latentalign.align.measures.measure`.
+
+    Returns
+    -------
+    MetricInfo
+        What the metric computes and how to read it; a ``ValueError`` naming ``name`` when unknown.
+
+    Examples
+    --------
+    >>> metric("cka").kind, metric("cka").range
+    ('similarity', (0.0, 1.0))
+    """
     if isinstance(name, str) and name not in REGISTRY:
         from .measures import measure
 

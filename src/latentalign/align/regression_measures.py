@@ -16,8 +16,8 @@ With centred inputs ``Xc``, ``Yc`` and orthonormal bases ``Qx``, ``Qy`` of their
   ``ENSD = PR(K) PR(L) tr(K L) / (tr K tr L)``; its normalised angle is
   ``(2 / pi) arccos(ENSD / sqrt(PR(K) PR(L)))`` = ``(2 / pi) arccos(CKA)``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(50, 4))
 >>> round(linear_regression(X, X @ np.random.default_rng(1).normal(size=(4, 4))), 12), round(gulp(X, 2 * X), 9)

@@ -17,8 +17,8 @@ is linear CKA_b.
 ``dcor^2 = CKA_b(-D_X, -D_Y)`` with Euclidean distances ``D``
 (Sejdinovic et al. 2013), i.e. ``sqrt(rsa(X, Y, rdm="euclidean", compare="centered"))``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(30, 4))
 >>> round(rsa(X, 3 * X + 1), 12), round(dcor(X, 3 * X + 1), 12)
@@ -27,7 +27,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -122,6 +122,26 @@ def rsa(X, Y, *, rdm: str = "euclidean", compare: str = "pearson", block_size: i
     triangles, or ``"centered"`` (biased CKA of ``-1/2 RDM``). Values lie in
     ``[-1, 1]`` (``[0, 1]`` for ``centered``).
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    rdm : str, default "euclidean"
+        The dissimilarity of both RDMs (see :mod:`latentalign.align.rsa`).
+    compare : {"pearson", "spearman", "cosine", "centered"}, default "pearson"
+        How the two RDMs are compared.
+    block_size : int, default 2048
+        Rows per RDM block.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> X = np.random.default_rng(1).normal(size=(20, 3))
     >>> round(rsa(X, X, rdm="cosine", compare="spearman"), 12)
@@ -160,6 +180,22 @@ def dcor(X, Y, *, block_size: int = GRAM_BLOCK):
 
     Zero in the population iff ``X`` and ``Y`` are independent (Szekely et al. 2007).
 
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    block_size : int, default 2048
+        Rows per distance block.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> t = np.linspace(-1, 1, 41)[:, None]
     >>> round(dcor(t, t ** 2), 3)  # uncorrelated, yet dependent

@@ -12,8 +12,8 @@ cosine ``s = <phi(X) T, phi(Y)> / (||phi(X)|| ||phi(Y)||)``; the angular distanc
 * **permutation score**: ``phi(X) = Xc``, ``T`` a permutation of the columns (Hungarian
   algorithm on ``Xc^T Yc``; the narrower input is zero-padded).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(50, 4))
 >>> Q = np.linalg.qr(np.random.default_rng(1).normal(size=(4, 4)))[0]

@@ -18,8 +18,8 @@ For any registered metric (``docs/align.md#eq-permutation-p``; ``seed`` required
 * **calibrated score**: ``s_cal = (s - mu0) / (s_best - mu0)`` and ``z = (s - mu0) / sd0`` from
   the permutation null (``s_best``: 1 for the similarities in ``[., 1]``, 0 for a distance).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(100, 5)); Y = X @ rng.normal(size=(5, 4)) + rng.normal(size=(100, 4))
@@ -49,6 +49,18 @@ _NEIGHBOUR_METRICS = ("mutual_knn", "cycle_knn", "cknna")
 
 @dataclass
 class PermutationResult:
+    """A permutation test of one metric.
+
+    Attributes
+    ----------
+    value : float
+        The metric on the true pairing.
+    p_value : float
+        ``(1 + #{null at least as extreme}) / (B + 1)``.
+    null : numpy.ndarray of shape (B,)
+        The metric on the shuffled pairings.
+    """
+
     value: float
     p_value: float
     null: np.ndarray  # the B permuted values
@@ -56,6 +68,22 @@ class PermutationResult:
 
 @dataclass
 class BootstrapResult:
+    """A half-sampling bootstrap of one metric.
+
+    Attributes
+    ----------
+    value : float
+        The metric on all rows.
+    ci : tuple of float
+        The interval, centred on ``value``.
+    replicates : numpy.ndarray of shape (resamples,)
+        The metric on each half-sample.
+    dropped : int
+        Replicates where the metric was undefined.
+    subsample : int
+        ``m = n/2`` rows per replicate, drawn without replacement.
+    """
+
     value: float
     ci: tuple[float, float]
     replicates: np.ndarray
@@ -65,8 +93,31 @@ class BootstrapResult:
 
 @dataclass
 class SignificanceResult:
-    """``value`` of the metric, its permutation ``p_value``, bootstrap ``ci`` (``None`` without
-    resamples), the null's mean and sd, ``calibrated = (s - mu0) / (s_best - mu0)`` and ``z``."""
+    """A metric with its p-value, bootstrap interval and null-calibrated score.
+
+    Attributes
+    ----------
+    value : float
+        The metric.
+    p_value : float or None
+        Its permutation p-value (``None`` without permutations).
+    ci : tuple of float or None
+        Its bootstrap interval (``None`` without resamples).
+    null_mean, null_sd : float or None
+        Mean and sd of the permutation null.
+    calibrated : float or None
+        ``(s - mu0) / (s_best - mu0)``: 0 at chance, 1 at perfect alignment.
+    z : float or None
+        ``(s - mu0) / sd0``.
+    metric : str
+        The metric's name.
+    expected_null_mean : float or None
+        The null mean in closed form, where known (mutual kNN, unbiased CKA/HSIC).
+    permutation : PermutationResult or None
+        The full permutation test.
+    bootstrap : BootstrapResult or None
+        The full bootstrap.
+    """
 
     value: float
     p_value: float | None
@@ -85,7 +136,8 @@ def _inputs(info: MetricInfo, X, Y, options: dict):
     """Detached float64 ``X``, ``Y`` (kta's labels stay a 1-D tensor; the kNN metrics keep the input
     precision their neighbour search uses); the metric has validated them. A scale-invariant metric
     (no absolute bandwidth) gets each input rescaled by a power of two, so the fast permutation
-    paths square nothing that overflows."""
+    paths square nothing that overflows.
+    """
     dtype = None if info.name in _NEIGHBOUR_METRICS else torch.float64
     scale_free = info.scale_invariant and options.get("sigma") is None and not callable(options.get("kernel"))
     rescale = rescale_extreme if scale_free else (lambda t: t)
@@ -102,7 +154,36 @@ def _p_value(value: float, null: np.ndarray, kind: str) -> float:
 
 
 def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000, **options) -> PermutationResult:
-    """Permutation p-value of ``metric(X, Y, **options)`` against ``B = permutations`` shuffled pairings."""
+    """Permutation p-value of ``metric(X, Y, **options)`` against ``B = permutations`` shuffled pairings.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order (labels ``(n_samples,)`` for ``kta``).
+    metric : str or MetricInfo, default "cka"
+        A registry name (:func:`metric`) or a standardized measure name.
+    seed : int
+        Seed of the permutations and resamples (required: results are reproducible).
+    permutations : int, default 1000
+        ``B``, the shuffled pairings.
+    **options
+        Passed to the metric.
+
+    Returns
+    -------
+    PermutationResult
+        The value, ``p = (1 + #{null at least as extreme}) / (B + 1)`` and the ``B`` null values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> Y = X + 0.1 * np.random.default_rng(1).normal(size=(40, 3))
+    >>> permutation_test(X, Y, seed=0, permutations=99).p_value
+    0.01
+    """
     info = lookup(metric, options, "metric")
     seed = check_seed(seed)
     permutations = check_int(permutations, "permutations")
@@ -128,7 +209,39 @@ def permutation_test(X, Y, metric="cka", *, seed: int, permutations: int = 1000,
 
 def bootstrap_ci(X, Y, metric="cka", *, seed: int, resamples: int = 1000, confidence: float = 0.95,
                  **options) -> BootstrapResult:
-    """Half-sampling interval of ``metric(X, Y, **options)``, centred on its value (see module doc)."""
+    """Half-sampling interval of ``metric(X, Y, **options)``, centred on its value (see module doc).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order (labels ``(n_samples,)`` for ``kta``).
+    metric : str or MetricInfo, default "cka"
+        A registry name (:func:`metric`) or a standardized measure name.
+    seed : int
+        Seed of the permutations and resamples (required: results are reproducible).
+    resamples : int, default 1000
+        Half-samples drawn (without replacement).
+    confidence : float, default 0.95
+        The interval's level.
+    **options
+        Passed to the metric.
+
+    Returns
+    -------
+    BootstrapResult
+        The value, the interval, the replicates and how many were undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> Y = X + 0.1 * np.random.default_rng(1).normal(size=(40, 3))
+    >>> r = bootstrap_ci(X, Y, seed=0, resamples=50)
+    >>> r.ci[0] < r.value < r.ci[1]
+    True
+    """
     info = lookup(metric, options, "metric")
     seed = check_seed(seed)
     resamples = check_int(resamples, "resamples")
@@ -182,6 +295,39 @@ def significance(X, Y, metric="cka", *, seed: int, permutations: int = 1000, boo
 
     ``permutations=0`` or ``bootstrap=0`` skips that part (its fields are ``None``).
     ``options`` go to the metric (e.g. ``k=10``, ``unbiased=True``).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order (labels ``(n_samples,)`` for ``kta``).
+    metric : str or MetricInfo, default "cka"
+        A registry name (:func:`metric`) or a standardized measure name.
+    seed : int
+        Seed of the permutations and resamples (required: results are reproducible).
+    permutations : int, default 1000
+        Shuffled pairings for the p-value and the null (0 skips them).
+    bootstrap : int, default 1000
+        Half-sample resamples for the interval (0 skips it).
+    confidence : float, default 0.95
+        The interval's level.
+    **options
+        Passed to the metric (e.g. ``k=10``, ``unbiased=True``).
+
+    Returns
+    -------
+    SignificanceResult
+        The value, p-value, interval, the null's mean and sd, the calibrated score and ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> Y = X + 0.1 * np.random.default_rng(1).normal(size=(40, 3))
+    >>> r = significance(X, Y, seed=0, permutations=99, bootstrap=50)
+    >>> r.p_value, r.ci[0] < r.value < r.ci[1]
+    (0.01, True)
     """
     info = lookup(metric, options, "metric")
     seed = check_seed(seed)

@@ -10,8 +10,8 @@ of ``K = Xc Xc^T``, ``L = Yc Yc^T``) and ``M = U1^T U2``::
 cumulative sums over X's (Y's) top-r directions say how much of the alignment
 the leading directions carry.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from latentalign.align import cka
 >>> X = np.random.default_rng(0).normal(size=(40, 3)); Y = X @ np.diag([3., 1., .1])
@@ -35,9 +35,23 @@ __all__ = ["spectral", "SpectralAlignment"]
 
 
 class SpectralAlignment(NamedTuple):
-    """``contributions[i, j] = C_ij`` (numpy for numpy input); ``cumulative_x[r-1]`` = sum of rows
-    ``i < r`` (X's top-r directions against all of Y), ``cumulative_y`` likewise; ``total = sum C``;
-    ``eigenvalues_x``, ``eigenvalues_y`` = ``a``, ``b``."""
+    """Per-eigenpair contributions to CKA_b (or KA) and their cumulative sums.
+
+    Attributes
+    ----------
+    contributions : numpy.ndarray or torch.Tensor of shape (r1, r2)
+        ``C_ij``, the contribution of X's eigenpair ``i`` and Y's eigenpair ``j`` (numpy for numpy input).
+    cumulative_x : numpy.ndarray or torch.Tensor of shape (r1,)
+        ``cumulative_x[r-1]``: the sum of rows ``i < r`` (X's top-r directions against all of Y).
+    cumulative_y : numpy.ndarray or torch.Tensor of shape (r2,)
+        Likewise over Y's columns.
+    total : float
+        ``sum C``: CKA_b (or KA).
+    eigenvalues_x : numpy.ndarray or torch.Tensor of shape (r1,)
+        ``a``, the kernel eigenvalues of X.
+    eigenvalues_y : numpy.ndarray or torch.Tensor of shape (r2,)
+        ``b``, those of Y.
+    """
 
     contributions: object
     cumulative_x: object
@@ -53,7 +67,31 @@ def _eigenpairs(Z: torch.Tensor, center: bool):
 
 
 def spectral(X, Y, *, center: bool = True) -> SpectralAlignment:
-    """Per-eigenpair contributions ``C_ij`` to CKA_b (``center=False``: to KA)."""
+    """Per-eigenpair contributions ``C_ij`` to CKA_b (``center=False``: to KA).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    center : bool, default True
+        Contributions to CKA_b; ``False``: to KA.
+
+    Returns
+    -------
+    SpectralAlignment
+        The contributions, their cumulative sums, the total and the eigenvalues.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentalign.align import cka
+    >>> X = np.random.default_rng(0).normal(size=(30, 4))
+    >>> Y = X + np.random.default_rng(1).normal(size=(30, 4))
+    >>> bool(np.isclose(spectral(X, Y).total, cka(X, Y)))
+    True
+    """
     center = check_bool(center, "center")
     Xt, Yt = paired(X, Y, allow_constant=not center)
     U1, a = _eigenpairs(Xt, center)

@@ -21,8 +21,8 @@ Bound: with ``rho_12 = ||C11||_F ||C22||_F / (||C11||_op tr C22)`` and
 
 (``center=False``: ``S`` and KA.) A whitened ``X1`` (``kappa = 1``) meets both sides.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X1 = np.random.default_rng(0).normal(size=(100, 4)); X2 = X1 @ np.random.default_rng(1).normal(size=(4, 3))
 >>> r = stitch(X1, X2)
@@ -54,7 +54,21 @@ DIRECTIONS = ("both", "1->2", "2->1")
 
 @dataclass
 class Stitcher:
-    """The affine map ``x -> (x - mean_in) @ T + mean_out`` (float64; numpy in, numpy out)."""
+    """The affine map ``x -> (x - mean_in) @ T + mean_out`` (float64; numpy in, numpy out).
+
+    Attributes
+    ----------
+    T : torch.Tensor of shape (d1, d2)
+        The linear map (float64).
+    mean_in : torch.Tensor of shape (d1,)
+        The source mean subtracted first.
+    mean_out : torch.Tensor of shape (d2,)
+        The target mean added last.
+    ridge : float
+        The relative ridge, as passed or picked by GCV.
+    ridge_eff : float
+        ``ridge * tr(C11) / d1``, the ridge added to ``C11``.
+    """
 
     T: torch.Tensor
     mean_in: torch.Tensor
@@ -63,6 +77,7 @@ class Stitcher:
     ridge_eff: float  # ridge * tr(C11) / d1, the ridge added to C11
 
     def __call__(self, X, name: str = "X"):
+        """Map rows ``X`` ``(n, d1)`` to ``(n, d2)``: ``(X - mean_in) T + mean_out``, as numpy or torch like ``X``."""
         Xt = as_matrix(X, name)
         if Xt.shape[1] != self.T.shape[0]:
             raise ValueError(f"{name}: expected {self.T.shape[0]} features, got {Xt.shape[1]}")
@@ -133,6 +148,24 @@ def _loo_errors(src: _Side, dst: _Side, center: bool, grid) -> list[float]:
 def loo_curve(X1, X2, *, center: bool = True, grid=RIDGE_GRID) -> np.ndarray:
     """Leave-one-out squared error of the ridge stitcher ``X1 -> X2`` over ``grid`` (what ``ridge="gcv"`` minimises).
 
+    Parameters
+    ----------
+    X1 : array-like of shape (n_samples, d1)
+        The source representation.
+    X2 : array-like of shape (n_samples, d2)
+        The target representation, same samples in the same order.
+    center : bool, default True
+        Centre both inputs.
+    grid : sequence of float, default RIDGE_GRID
+        The relative ridges tried.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(grid),)
+        The leave-one-out squared error at each ridge.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(30, 3))
     >>> curve = loo_curve(X, X @ np.ones((3, 2)) + 0.1 * np.random.default_rng(1).normal(size=(30, 2)))
@@ -152,12 +185,29 @@ def _loo_lambda(src: _Side, dst: _Side, center: bool) -> float:
 
 @dataclass
 class StitchDirection:
-    """One direction ``a -> b``: the stitcher, errors and the bound.
+    """One direction ``a -> b``: the stitcher, its errors and the bound.
 
     ``e_star``: direct-matching error (in-sample, no ridge); ``lower``/``upper``: its
     bound; ``rho``, ``kappa``: the bound's spectral factors; ``e_train``/``e_test``:
     the ridge stitcher's relative error in-sample / held out (``None`` without test data);
     ``task``: the frozen-head penalty (``None`` without a head).
+
+    Attributes
+    ----------
+    stitcher : Stitcher
+        The ridge stitcher of this direction.
+    e_star : float
+        The direct-matching error (in-sample, no ridge).
+    lower, upper : float
+        The bound on ``e_star`` from the alignment.
+    rho, kappa : float
+        The bound's spectral factors.
+    e_train : float
+        The ridge stitcher's relative error in-sample.
+    e_test : float or None
+        Its relative error on held-out rows (``None`` without test data).
+    task : TaskPenalty or None
+        The frozen-head penalty (``None`` without a head).
     """
 
     stitcher: Stitcher
@@ -173,7 +223,19 @@ class StitchDirection:
 
 @dataclass
 class StitchResult:
-    """``alignment``: CKA_b (KA if ``center=False``); ``forward`` is 1 -> 2, ``backward`` 2 -> 1."""
+    """Both stitching directions of a pair of representations and their alignment.
+
+    Attributes
+    ----------
+    alignment : float
+        CKA_b (KA when ``center=False``).
+    forward : StitchDirection or None
+        ``1 -> 2`` (``None`` when not fitted).
+    backward : StitchDirection or None
+        ``2 -> 1`` (``None`` when not fitted).
+    center : bool
+        Whether the inputs were centred.
+    """
 
     alignment: float
     forward: StitchDirection | None
@@ -197,7 +259,33 @@ def _direction(src: _Side, dst: _Side, alignment: float, ridge, center: bool) ->
 
 @renamed_kwargs(lam="ridge")
 def fit_stitcher(X1, X2, *, ridge: float | str = "gcv", center: bool = True) -> Stitcher:
-    """The ridge stitcher ``X1 -> X2`` alone (see :func:`stitch` for errors and the bound)."""
+    """The ridge stitcher ``X1 -> X2`` alone (see :func:`stitch` for errors and the bound).
+
+    Parameters
+    ----------
+    X1 : array-like of shape (n_samples, d1)
+        The source representation.
+    X2 : array-like of shape (n_samples, d2)
+        The target representation, same samples in the same order.
+    ridge : float or "gcv", default "gcv"
+        Ridge ``>= 0`` relative to ``tr(C11) / d1``, or ``"gcv"`` (leave-one-out pick).
+    center : bool, default True
+        Centre both inputs (the stitcher then maps means to means).
+
+    Returns
+    -------
+    Stitcher
+        The affine map ``X1 -> X2``; call it on new rows ``(m, d1)`` to get ``(m, d2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X1 = np.random.default_rng(0).normal(size=(50, 4))
+    >>> X2 = X1 @ np.random.default_rng(1).normal(size=(4, 3))
+    >>> T = fit_stitcher(X1, X2, ridge=0.0)
+    >>> bool(np.allclose(T(X1), X2))
+    True
+    """
     return stitch(X1, X2, ridge=ridge, center=center, direction="1->2").forward.stitcher
 
 
@@ -213,6 +301,40 @@ def stitch(X1, X2, *, ridge: float | str = "gcv", center: bool = True, direction
     for both directions; with labels ``y`` of the rows it is evaluated on (the test rows
     when given, else the fit rows), each direction gets a
     :class:`~latentalign.align.head_penalty.TaskPenalty`.
+
+    Parameters
+    ----------
+    X1 : array-like of shape (n_samples, d1)
+        The source representation.
+    X2 : array-like of shape (n_samples, d2)
+        The target representation, same samples in the same order.
+    ridge : float or "gcv", default "gcv"
+        Ridge ``>= 0`` relative to ``tr(C11) / d1``, or ``"gcv"`` (leave-one-out pick per direction).
+    center : bool, default True
+        CKA_b and centred stitchers; ``False``: KA and linear maps through the origin.
+    direction : {"both", "1->2", "2->1"}, default "both"
+        Which stitchers to fit.
+    X1_test : array-like of shape (m, d1), optional
+        Held-out rows of X1 for ``e_test`` (with ``X2_test``).
+    X2_test : array-like of shape (m, d2), optional
+        The same held-out samples in X2.
+    head : torch.nn.Module or tuple of two, optional
+        A frozen classifier head on X2's space, or ``(head_on_2, head_on_1)``.
+    y : array-like of shape (m,) or (n_samples,), optional
+        Labels of the rows the head is evaluated on (the test rows when given).
+
+    Returns
+    -------
+    StitchResult
+        The alignment and, per direction, the stitcher, its errors and the bound.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X1 = np.random.default_rng(0).normal(size=(60, 4))
+    >>> r = stitch(X1, X1 @ np.random.default_rng(1).normal(size=(4, 4)), ridge=0.0)
+    >>> r.forward.lower <= r.forward.e_star <= r.forward.upper, round(r.forward.e_star, 12)
+    (True, 0.0)
     """
     check_choice(direction, "direction", DIRECTIONS)
     center = check_bool(center, "center")

@@ -21,8 +21,8 @@ through ``reset``, as it changes no value). A fixed ``(shift_x, shift_y)`` may b
 raises, pointing to ``mode="minibatch"`` (the batch-size-dependent mean of per-batch
 HSIC_u of Nguyen et al. 2021) or mean-pooled layers.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.align import cka
 >>> X = torch.randn(1000, 8, dtype=torch.float64); Y = X @ torch.randn(8, 4, dtype=torch.float64) + torch.randn(1000, 4)
@@ -36,7 +36,7 @@ True
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.distributed as dist
@@ -85,6 +85,28 @@ class LinearCKA(Metric):
     ``compute()`` equals ``align.cka(X_all, Y_all, unbiased=...)`` to ~1e-12 whatever the
     batching or the number of DDP ranks; ``hsic()`` gives the HSIC itself and
     ``stitcher(ridge)`` the ridge stitcher of :func:`latentalign.align.stitch` from the same states.
+
+    Parameters
+    ----------
+    unbiased : bool, default False
+        Stream the unbiased CKA (``n >= 4`` in total).
+    shift : "first_batch" or sequence of two vectors, default "first_batch"
+        Subtracted from every row before the sums: the first batch's column means (rank 0's
+        under DDP), or given vectors ``(d1,)`` and ``(d2,)``. CKA does not depend on it;
+        the float64 sums keep their digits when ``|mean| >> std``.
+    **kwargs
+        Passed to ``torchmetrics.Metric`` (e.g. ``sync_on_compute``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from latentalign.align import cka
+    >>> X = torch.randn(100, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)); Y = X @ X.T[:4]
+    >>> m = LinearCKA()
+    >>> for i in range(0, 100, 25):
+    ...     m.update(X[i:i + 25], Y[i:i + 25])
+    >>> bool(torch.isclose(m.compute(), cka(X, Y)))
+    True
     """
 
     is_differentiable = False
@@ -102,6 +124,19 @@ class LinearCKA(Metric):
             self.add_state(name, default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, X, Y) -> None:
+        """Add a batch of paired rows to the streamed moments.
+
+        Parameters
+        ----------
+        X : array-like of shape (b, d1)
+            A batch of the first representation.
+        Y : array-like of shape (b, d2)
+            The same samples in the second representation.
+
+        Returns
+        -------
+        None
+        """
         dx = self.s_x.shape[0] if self.s_x.ndim else None
         dy = self.s_y.shape[0] if self.s_y.ndim else None
         X, Y = _batch(X, "X", dx), _batch(Y, "Y", dy)
@@ -136,6 +171,13 @@ class LinearCKA(Metric):
                 self_hsic(n, mx, self.unbiased), self_hsic(n, my, self.unbiased))
 
     def compute(self) -> torch.Tensor:
+        """Linear CKA of every row streamed so far (all ranks under DDP).
+
+        Returns
+        -------
+        torch.Tensor
+            0-d float64: ``align.cka`` of the concatenated batches (biased or unbiased).
+        """
         xy, xx, yy = self._hsic_terms()
         for value, name in ((xx, "X"), (yy, "Y")):
             if not float(value) > 0:
@@ -156,12 +198,13 @@ class LinearCKA(Metric):
             n = float(self.n)
             if n < 2:
                 raise ValueError(f"X: needs at least 2 samples before stitcher(), got {int(n)}")
-            s_in, s_out, g_in = (self.s_x, self.s_y, self.xtx) if direction == "1->2" else (self.s_y, self.s_x, self.yty)
-            xty = self.xty if direction == "1->2" else self.xty.T
+            forward = direction == "1->2"
+            s_in, s_out, g_in = (self.s_x, self.s_y, self.xtx) if forward else (self.s_y, self.s_x, self.yty)
+            xty = self.xty if forward else self.xty.T
             C11 = (g_in - torch.outer(s_in, s_in) / n) / n
             C12 = (xty - torch.outer(s_in, s_out) / n) / n
             T, ridge_eff = ridge_map(C11, C12, ridge)
-            sh_in, sh_out = (self._shift[0], self._shift[1]) if direction == "1->2" else (self._shift[1], self._shift[0])
+            sh_in, sh_out = (self._shift[0], self._shift[1]) if forward else (self._shift[1], self._shift[0])
             return Stitcher(T, sh_in + s_in / n, sh_out + s_out / n, ridge, ridge_eff)
 
 
@@ -174,6 +217,32 @@ class LayerCKA(Metric):
     needs ``>= 4`` rows with ``unbiased``) and returns
     ``mean_b HSIC(a, b) / sqrt(mean_b HSIC(a, a) mean_b HSIC(b, b))``.
     ``unbiased=None`` means biased for ``exact`` and unbiased for ``minibatch``.
+
+    Parameters
+    ----------
+    dims_a : sequence of int
+        Feature widths of A's layers, in the order ``update`` receives them.
+    dims_b : sequence of int
+        Those of B's layers.
+    unbiased : bool, optional
+        Unbiased HSIC; ``None``: biased for ``exact``, unbiased for ``minibatch``.
+    mode : {"exact", "minibatch"}, default "exact"
+        Exact moment states, or the batch-averaged HSIC estimate.
+    shift : "first_batch" or sequence of vectors, default "first_batch"
+        Subtracted from every row first (see :class:`LinearCKA`); one vector per layer, A's then B's.
+    max_state_bytes : int, default 1 GiB
+        The exact states' memory limit (a ``ValueError`` above it).
+    **kwargs
+        Passed to ``torchmetrics.Metric``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A = [torch.randn(32, 3, generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    >>> m = LayerCKA([3, 3], [3])
+    >>> m.update(A, [A[0]])
+    >>> m.compute().shape
+    torch.Size([2, 1])
     """
 
     is_differentiable = False
@@ -238,6 +307,19 @@ class LayerCKA(Metric):
         return out
 
     def update(self, acts_a: Sequence, acts_b: Sequence) -> None:
+        """Add one batch of every layer of A and B to the streamed moments.
+
+        Parameters
+        ----------
+        acts_a : sequence of tensors, each of shape (b, d_i)
+            The batch's activations of A's layers (``len(dims_a)`` tensors, same ``b`` rows).
+        acts_b : sequence of tensors, each of shape (b, e_j)
+            The same samples' activations of B's layers (``len(dims_b)`` tensors).
+
+        Returns
+        -------
+        None
+        """
         A, B = self._batches(acts_a, acts_b)
         if self.mode == "minibatch":
             self._update_minibatch(A, B)
@@ -259,9 +341,9 @@ class LayerCKA(Metric):
                     setattr(self, name, getattr(self, name) + value)
 
     def _update_minibatch(self, A, B) -> None:
-        m = A[0].shape[0]
-        if m < (4 if self.unbiased else 2):
-            raise ValueError(f"acts_a: mode='minibatch' needs batches of at least {4 if self.unbiased else 2} rows, got {m}")
+        m, least = A[0].shape[0], 4 if self.unbiased else 2
+        if m < least:
+            raise ValueError(f"acts_a: mode='minibatch' needs batches of at least {least} rows, got {m}")
         A, B = [centered(Z) for Z in A], [centered(Z) for Z in B]
         h = lambda X, Y: linear_hsic(X, Y, self.unbiased)
         self.hsic_ab = self.hsic_ab + torch.stack([torch.stack([h(X, Y) for Y in B]) for X in A])
@@ -281,14 +363,22 @@ class LayerCKA(Metric):
                                  *extra)
 
     def compute(self) -> torch.Tensor:
+        """Linear CKA of every layer pair over the streamed rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (len(dims_a), len(dims_b))
+            Exact CKA of the concatenated batches, or with ``mode="minibatch"`` the batch-averaged estimate.
+        """
         if self.mode == "minibatch":
             if float(self.batches) == 0:
                 raise ValueError("acts_a: no batches were seen before compute()")
             xy, xx, yy = self.hsic_ab, self.hsic_a, self.hsic_b
         else:
             n = float(self.n)
-            if n < (4 if self.unbiased else 2):
-                raise ValueError(f"acts_a: needs at least {4 if self.unbiased else 2} samples before compute(), got {int(n)}")
+            least = 4 if self.unbiased else 2
+            if n < least:
+                raise ValueError(f"acts_a: needs at least {least} samples before compute(), got {int(n)}")
             xx = torch.stack([self._self_hsic("a", i, n) for i in range(len(self.dims_a))])
             yy = torch.stack([self._self_hsic("b", j, n) for j in range(len(self.dims_b))])
             xy = torch.stack([torch.stack([self._cross_hsic(i, j, n) for j in range(len(self.dims_b))])

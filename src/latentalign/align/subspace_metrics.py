@@ -10,8 +10,8 @@ r"""Subspace metrics: CCA, SVCCA and the orthogonal Procrustes shape distance.
   ``P = ||Xb^T Yb||_*`` (nuclear norm) = ``max_Q <Xb Q, Yb>`` over orthogonal ``Q``;
   distance ``arccos P`` (angular, in ``[0, pi/2]``) or ``sqrt(2 - 2P)`` (Euclidean).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(30, 3))
 >>> Q = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
@@ -46,7 +46,8 @@ def ranked_svd(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gram_eigen(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Singular values ``s`` (descending) and right vectors ``V`` of ``Zc`` from the eigen-pairs of the
-    ``d x d`` Gram ``Zc^T Zc``, cut where the Gram cannot resolve them: ``s <= sqrt(max(n, d) eps) s_max``."""
+    ``d x d`` Gram ``Zc^T Zc``, cut where the Gram cannot resolve them: ``s <= sqrt(max(n, d) eps) s_max``.
+    """
     lam, V = torch.linalg.eigh(Zc.T @ Zc)
     lam, V = lam.flip(0), V.flip(1)
     keep = lam.detach() > max(Zc.shape) * torch.finfo(lam.dtype).eps * lam[0].detach().clamp_min(0.0)
@@ -55,7 +56,8 @@ def gram_eigen(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _tall_basis(Zc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``ranked_svd`` by the ``d x d`` route when ``n >= d`` (one GEMM and a ``d x d`` eigh instead of an
-    ``n x d`` SVD): ``U = Zc V / s``, made orthonormal to rounding by one Cholesky-QR pass."""
+    ``n x d`` SVD): ``U = Zc V / s``, made orthonormal to rounding by one Cholesky-QR pass.
+    """
     if Zc.shape[0] < Zc.shape[1]:
         return ranked_svd(Zc)
     s, V = gram_eigen(Zc)
@@ -123,14 +125,62 @@ def canonical_correlations(X, Y):
 
 
 def cca(X, Y, *, squared: bool = False):
-    """Mean canonical correlation (``squared``: mean ``rho^2``), in ``[0, 1]``; invariant to invertible linear maps."""
+    """Mean canonical correlation (``squared``: mean ``rho^2``), in ``[0, 1]``; invariant to invertible linear maps.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    squared : bool, default False
+        Average ``rho^2`` instead of ``rho``.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> round(cca(X, X @ np.random.default_rng(1).normal(size=(3, 3))), 6)
+    1.0
+    """
     squared = check_bool(squared, "squared")
     Qx, Qy = cca_bases(X, Y)
     return as_output(mean_correlation(Qx, Qy, squared), X, Y)
 
 
 def svcca(X, Y, *, keep: float = 0.99, dims: int | tuple[int, int] | None = None, squared: bool = False):
-    """SVCCA: CCA on the top singular directions (``keep`` of the variance, or ``dims``; one int or one per input)."""
+    """SVCCA: CCA on the top singular directions (``keep`` of the variance, or ``dims``; one int or one per input).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    keep : float, default 0.99
+        Share of each input's variance its top singular directions keep.
+    dims : int or tuple of int, optional
+        Directions kept (one number for both inputs, or one each) instead of ``keep``.
+    squared : bool, default False
+        Average ``rho^2`` instead of ``rho``.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(40, 5))
+    >>> round(svcca(X, -X, dims=3), 6)
+    1.0
+    """
     squared = check_bool(squared, "squared")
     if dims is not None:
         pair = dims if isinstance(dims, (tuple, list)) else (dims, dims)
@@ -160,7 +210,27 @@ def nuclear_alignment(Xb: torch.Tensor, Yb: torch.Tensor) -> torch.Tensor:
 
 
 def procrustes_similarity(X, Y):
-    """``P = max_Q <Xb Q, Yb>`` over orthogonal ``Q`` (``Xb``, ``Yb`` centred, unit norm), in ``[0, 1]``."""
+    """``P = max_Q <Xb Q, Yb>`` over orthogonal ``Q`` (``Xb``, ``Yb`` centred, unit norm), in ``[0, 1]``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> round(procrustes_similarity(X, X[:, ::-1]), 6)
+    1.0
+    """
     Xt, Yt = paired(X, Y, scale_free=True)
     return as_output(nuclear_alignment(unit_frobenius(Xt), unit_frobenius(Yt)).clamp(-1.0, 1.0), X, Y)
 
@@ -169,6 +239,27 @@ def procrustes(X, Y, *, distance: str = "angular"):
     """Procrustes shape distance: ``arccos P`` in ``[0, pi/2]`` or ``sqrt(2 - 2P)`` in ``[0, sqrt 2]``.
 
     Invariant to translation, isotropic scaling and orthogonal maps of either input.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d1)
+        The first representation.
+    Y : array-like of shape (n_samples, d2)
+        The second, same samples in the same order.
+    distance : {"angular", "euclidean"}, default "angular"
+        ``arccos P`` or ``sqrt(2 - 2P)``.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> round(procrustes(X, 3 * X + 1), 6)
+    0.0
     """
     check_choice(distance, "distance", DISTANCES)
     P = procrustes_similarity(X, Y)

@@ -31,8 +31,8 @@ barcodes come from ``ripser`` (``pip install 'latentalign[topology]'``); one bar
 rows (1000 vertices) takes about 5-10 s on one CPU core, against a GPU for the authors'
 ripser++.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X = np.random.default_rng(0).normal(size=(40, 3))
 >>> rtd(X, 3 * X + 1)

@@ -14,8 +14,8 @@ arXiv 2505.24134 (2025); the math is in ``docs/contrastive.md``.
 - training: :class:`ContrastiveModule` (Lightning, imported on first use), :func:`pair_loader`,
   named pairs in :mod:`latentalign.contrastive.pairs`; the CLI is :mod:`latentalign.contrastive.cli`.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.contrastive import ClipLoss
 >>> loss = ClipLoss()  # cosine tilt, learnable temperature initialised at 0.07
@@ -23,34 +23,23 @@ Example
 True
 """
 
+from .._deprecate import renamed_objects
 from .._extras import lazy_exports
 from . import gaussian
 from .losses import (
-    NEGATIVES,
     ClipLoss,
     ConditionalLoss,
     JointLoss,
     SigLipLoss,
-    build_loss,
     clip_loss,
     conditional_loss,
     joint_loss,
     siglip_loss,
 )
-from .retrieval import (
-    class_match_at_k,
-    conditional,
-    diversity,
-    prompt_ensemble,
-    recall_at_k,
-    sample,
-    zero_shot,
-)
-from .tilts import TILTS, Temperature, scores
+from .retrieval import class_match_at_k, conditional, diversity, recall_at_k, sample, zero_shot
+from .tilts import Temperature, scores
 
 __all__ = [
-    "TILTS",
-    "NEGATIVES",
     "Temperature",
     "scores",
     "ClipLoss",
@@ -61,11 +50,9 @@ __all__ = [
     "conditional_loss",
     "joint_loss",
     "siglip_loss",
-    "build_loss",
     "gaussian",
     "recall_at_k",
     "class_match_at_k",
-    "prompt_ensemble",
     "zero_shot",
     "conditional",
     "sample",
@@ -75,5 +62,11 @@ __all__ = [
     "pair_loader",
 ]
 
-# Lightning (the [train] extra) is imported only when training is asked for
-__getattr__ = lazy_exports(__name__, module=["ContrastiveModule", "PairDataset", "pair_loader"])
+# Left the face in 0.2 (deprecated here, removed in 0.3): the CLI's loss-name parser, the
+# lists of valid words and a zero-shot helper.
+__getattr__ = renamed_objects(__name__, {
+    "build_loss": "latentalign.contrastive.cli:parse_loss",
+    "TILTS": "latentalign.contrastive.tilts:TILTS",
+    "NEGATIVES": "latentalign.contrastive.losses:NEGATIVES",
+    "prompt_ensemble": "latentalign.contrastive.retrieval:prompt_ensemble",
+}, fallback=lazy_exports(__name__, module=["ContrastiveModule", "PairDataset", "pair_loader"]))

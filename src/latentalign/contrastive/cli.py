@@ -7,13 +7,60 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 from .._extras import require
 
 typer = require("typer", "the command line")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+LOSS_NAMES = ("clip", "cond:<lambda_u>,<lambda_v>", "joint", "joint:<negatives>", "siglip")
+
+
+def parse_loss(name: str, *, tilt: str = "cosine", temperature=None, gather="auto"):
+    """Build the loss that ``--loss NAME`` names.
+
+    Parameters
+    ----------
+    name : str
+        ``clip``, ``cond:<lambda_u>,<lambda_v>`` (e.g. ``cond:2,0``), ``joint``,
+        ``joint:<negatives>`` (``offdiag``, ``all``, ``shuffle``) or ``siglip``.
+    tilt, temperature, gather
+        Passed to the loss (see :class:`~latentalign.contrastive.ClipLoss`).
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`~latentalign.contrastive.ClipLoss`, :class:`~latentalign.contrastive.ConditionalLoss`,
+        :class:`~latentalign.contrastive.JointLoss` or :class:`~latentalign.contrastive.SigLipLoss`.
+
+    Examples
+    --------
+    >>> parse_loss("cond:2,0", temperature=1.0)
+    ConditionalLoss(
+      lambda_u=2, lambda_v=0, tilt='cosine', centered=False
+      (temperature): Temperature(fixed, scale=1, max_scale=100)
+    )
+    """
+    from .losses import ClipLoss, ConditionalLoss, JointLoss, SigLipLoss
+
+    if not isinstance(name, str):
+        raise TypeError(f"loss: expected a name such as 'clip', got {type(name).__name__}")
+    common = dict(tilt=tilt, temperature=temperature, gather=gather)
+    if name == "clip":
+        return ClipLoss(**common)
+    if name == "siglip":
+        return SigLipLoss(**common)
+    if name == "joint" or name.startswith("joint:"):
+        return JointLoss(name.partition(":")[2] or "offdiag", **common)
+    if name.startswith("cond:"):
+        try:
+            lambdas = [float(part) for part in name[len("cond:"):].split(",")]
+        except ValueError:
+            lambdas = []
+        if len(lambdas) == 2:
+            return ConditionalLoss(*lambdas, **common)
+    raise ValueError(f"loss: unknown loss {name!r}; expected one of {', '.join(LOSS_NAMES)}")
 
 
 @app.callback()
@@ -31,7 +78,7 @@ def train(
     loss: str = typer.Option("clip", "--loss", help="clip, cond:<lambda_u>,<lambda_v> (e.g. cond:2,0), joint, "
                                                     "joint:<offdiag|all|shuffle> or siglip."),
     tilt: str = typer.Option("cosine", "--tilt", help="cosine, inner or l2."),
-    temperature: Optional[float] = typer.Option(None, "--temperature",
+    temperature: float | None = typer.Option(None, "--temperature",
                                                 help="Fix tau > 0; default: learnable 1/tau (init 1/0.07, clamp 100)."),
     epochs: int = typer.Option(50, "--epochs", help="Training epochs."),
     batch_size: int = typer.Option(128, "--batch-size", help="Pairs per step (drop_last)."),
@@ -57,12 +104,11 @@ def train(
     from .._io import check_output, write_json
     from .._manifest import begin_set, write_manifest
     from .experiment import evaluate_pair, train_pair
-    from .losses import build_loss
     from .pairs import load_pair
 
     check_output(out, "out", folder=True)
     data = load_pair(pair, seed=seed)
-    loss_fn = build_loss(loss, tilt=tilt, temperature=temperature)
+    loss_fn = parse_loss(loss, tilt=tilt, temperature=temperature)
     config = dict(pair=pair, loss=loss, tilt=tilt, temperature=temperature, epochs=epochs, batch_size=batch_size,
                   lr=lr, weight_decay=weight_decay, embed_dim=embed_dim, hidden=hidden, seed=seed)
     begin_set(out, stale=["metrics.json"])

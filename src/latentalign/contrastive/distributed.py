@@ -41,7 +41,8 @@ def _check_equal_batches(n: int, world_size: int, device) -> None:
 class ScoreBlocks:
     """Rank-local score blocks: ``rows_u[i, k] = s(u_{offset+i}, v_k)`` and
     ``rows_v[i, k] = s(u_k, v_{offset+i})`` over the global batch of ``N = W n`` pairs.
-    Row ``i``'s positive is column ``offset + i``."""
+    Row ``i``'s positive is column ``offset + i``.
+    """
 
     rows_u: torch.Tensor
     rows_v: torch.Tensor | None
@@ -50,10 +51,12 @@ class ScoreBlocks:
 
     @property
     def n(self) -> int:
+        """Local rows ``n``."""
         return self.rows_u.shape[0]
 
     @property
     def N(self) -> int:
+        """Candidate rows ``N`` over every rank."""
         return self.rows_u.shape[1]
 
     def positives(self) -> torch.Tensor:

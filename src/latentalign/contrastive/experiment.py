@@ -5,8 +5,8 @@ Encoders (spec §10b): MLPs ``d -> hidden -> embed_dim``; caption alternatives
 MiniLM embeddings. AdamW (lr 1e-3, weight decay 1e-4), batch 128 with ``drop_last``,
 Lightning on CPU, seeded.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.contrastive import ClipLoss
 >>> from latentalign.contrastive.pairs import load_pair
 >>> data = load_pair("mfeat:pix,zer")
@@ -34,7 +34,8 @@ __all__ = ["build_encoders", "train_pair", "evaluate_pair", "encode_prompts"]
 
 def build_encoders(data: PairData, *, embed_dim: int = 64, hidden: int = 256) -> tuple[MLP, MLP]:
     """``(encoder_u, encoder_v)``: MLPs with one hidden layer (``hidden = 0``: linear); caption
-    alternatives (3-D ``v``) get a linear head."""
+    alternatives (3-D ``v``) get a linear head.
+    """
     embed_dim = check_int(embed_dim, "embed_dim")
     hidden = check_int(hidden, "hidden", minimum=0)
     widths = (hidden,) if hidden else ()
@@ -48,7 +49,8 @@ def train_pair(data: PairData, loss, *, epochs: int = 100, batch_size: int = 128
                ckpt_dir: str | os.PathLike | None = None, resume: bool = False, run_config: dict | None = None,
                progress: bool = False) -> ContrastiveModule:
     """Train encoders for ``data`` with ``loss`` for ``epochs`` epochs (checkpoint in ``ckpt_dir``, which
-    stores ``run_config``; ``resume`` refuses a checkpoint of another architecture or ``run_config``)."""
+    stores ``run_config``; ``resume`` refuses a checkpoint of another architecture or ``run_config``).
+    """
     seed = check_seed(seed)
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     if batch_size > data.u_train.shape[0]:
@@ -76,7 +78,8 @@ def encode_prompts(module: ContrastiveModule, prompts) -> torch.Tensor:
 
 def evaluate_pair(module: ContrastiveModule, data: PairData, *, ks=(1, 5)) -> dict:
     """Test-split metrics: recall@k both ways, class-match@1, the learned scale ``1/tau``, and
-    zero-shot accuracy on the class prompts when the pair has them."""
+    zero-shot accuracy on the class prompts when the pair has them.
+    """
     z_u, z_v, y = module.embed(pair_loader(data.u_test, data.v_test, data.y_test, batch_size=512))
     S = module.scores(z_u, z_v)
     scale = float(module.loss.scale().detach())

@@ -17,8 +17,8 @@ canonical correlations are ``sigma_i in [0, 1)`` and the canonical directions
   optimum ``C_uu^{-1/2} U h(Sigma) V^T C_vv^{-1/2}`` with ``h(s) = 2 s / (1 + sqrt(1 + 4 s^2))`` (Thm 5.6);
 * L2 tilt, one-sided ``(2, 0)``: :func:`optimal_l2_one_sided` (Cor. 5.4).
 
-Example
--------
+Examples
+--------
 >>> cov = make_example("g43")
 >>> sigma, W_u, W_v = canonical_correlations(*cov)
 >>> sigma.round(6).tolist()
@@ -137,7 +137,8 @@ def _check_rank(rank, c: _Cov) -> int:
 # --------------------------------------------------------------------------- CCA and h
 def canonical_correlations(C_uu, C_uv, C_vv) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(sigma, W_u, W_v)``: canonical correlations (descending, ``min(n_u, n_v)`` of them) and
-    canonical directions ``W_u = C_uu^{-1/2} U`` ``(n_u, k)``, ``W_v = C_vv^{-1/2} V`` ``(n_v, k)``."""
+    canonical directions ``W_u = C_uu^{-1/2} U`` ``(n_u, k)``, ``W_v = C_vv^{-1/2} V`` ``(n_v, k)``.
+    """
     c = _check_cov((C_uu, C_uv, C_vv))
     return c.sigma.copy(), c.uu_ihalf @ c.U, c.vv_ihalf @ c.V
 
@@ -175,9 +176,9 @@ def joint_loss(A, cov) -> float:
 
 
 def l2_one_sided_loss(G, H, cov) -> float:
-    """Exact ``-E log rho(u | v)`` of the L2 tilt ``s = -|G u - H v|^2 / 2`` (the ``(2, 0)`` loss):
+    """Exact ``-E log rho(u | v)`` of the L2 tilt ``s = -|G u - H v|^2 / 2`` (the ``(2, 0)`` loss).
 
-    ``1/2 tr(B C_uu) - tr(A C_vu) + 1/2 tr(C C_vv) - 1/2 log det(I + C_uu B)
+    It is ``1/2 tr(B C_uu) - tr(A C_vu) + 1/2 tr(C C_vv) - 1/2 log det(I + C_uu B)
     - 1/2 tr(H^T (I + G C_uu G^T)^{-1} H C_vv)``, ``A = G^T H``, ``B = G^T G``, ``C = H^T H``.
     """
     c = _check_cov(cov)
@@ -209,7 +210,8 @@ def optimal_A(cov, loss: str = "conditional", rank: int | None = None) -> np.nda
 
 def optimal_value(cov, loss: str = "conditional", rank: int | None = None) -> float:
     """The minimum: ``-1/2 sum_{i<=r} sigma_i^2`` (conditional) or
-    ``sum_{i<=r} [-sigma_i h_i - 1/2 log(1 - h_i^2)]`` (joint)."""
+    ``sum_{i<=r} [-sigma_i h_i - 1/2 log(1 - h_i^2)]`` (joint).
+    """
     check_choice(loss, "loss", LOSSES)
     c = _check_cov(cov)
     s = c.sigma[: _check_rank(rank, c)]
@@ -280,10 +282,12 @@ def _conditional_covs(c: _Cov) -> tuple[np.ndarray, np.ndarray]:
 
 
 def optimal_l2_one_sided(cov) -> tuple[np.ndarray, np.ndarray]:
-    """``(A*, B*)`` of the L2 tilt's one-sided ``(2, 0)`` loss (Cor. 5.4):
+    """``(A*, B*)`` of the L2 tilt's one-sided ``(2, 0)`` loss (Cor. 5.4).
+
     ``A* = C_u|v^{-1} C_uv C_vv^{-1}``, ``B* = C_uu^{-1} C_uv C_v|u^{-1} C_vu C_uu^{-1}``,
     so that ``B* + C_uu^{-1} = C_u|v^{-1}``: the model's ``u | v`` is exact.
-    (``C = H^T H`` does not enter this loss; there is no rank-restricted closed form.)"""
+    (``C = H^T H`` does not enter this loss; there is no rank-restricted closed form.)
+    """
     c = _check_cov(cov)
     c_u_v, c_v_u = _conditional_covs(c)
     A = np.linalg.solve(c_u_v, c.uv) @ np.linalg.inv(c.vv)
@@ -372,7 +376,8 @@ def conditional_mean_error(A, cov, direction: str = "u|v", *, B=None, C=None) ->
 # --------------------------------------------------------------------------- helpers
 def principal_angles(X, Y) -> np.ndarray:
     """Principal angles (radians, largest first) between the column spans of ``X`` and ``Y``
-    (``scipy.linalg.subspace_angles``). For an encoder ``G (e, n_u)`` pass ``G.T``."""
+    (``scipy.linalg.subspace_angles``). For an encoder ``G (e, n_u)`` pass ``G.T``.
+    """
     X, Y = np.array(X, dtype=np.float64), np.array(Y, dtype=np.float64)
     for M, name in ((X, "X"), (Y, "Y")):
         if M.ndim != 2 or not np.all(np.isfinite(M)):
@@ -396,7 +401,8 @@ def sample(cov, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def make_example(name: str = "g43") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reference covariances. ``"g43"``: ``C_uu = P P^T``, ``C_vv = Q Q^T``, ``C_uv = P D Q^T`` with
     ``P = [[2,0,0,0],[1,1,0,0],[0,1,.5,0],[0,0,1,3]]``, ``Q = [[1,0,0],[.5,2,0],[0,-1,1]]``,
-    ``D = diag(0.9, 0.6, 0.3)`` padded to ``4 x 3`` (canonical correlations 0.9, 0.6, 0.3)."""
+    ``D = diag(0.9, 0.6, 0.3)`` padded to ``4 x 3`` (canonical correlations 0.9, 0.6, 0.3).
+    """
     check_choice(name, "name", EXAMPLES)
     P = np.array([[2.0, 0, 0, 0], [1, 1, 0, 0], [0, 1, 0.5, 0], [0, 0, 1, 3]])
     Q = np.array([[1.0, 0, 0], [0.5, 2, 0], [0, -1, 1]])

@@ -22,8 +22,8 @@ the total under ``"loss"``) and also a plain function of a square score matrix
 Under ``torch.distributed`` each rank computes its local rows against the
 gathered batch (:mod:`.distributed`), so DDP's gradient average is exact.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> z_u, z_v = torch.randn(8, 4, generator=torch.Generator().manual_seed(0)), torch.eye(8, 4)
 >>> clip, centred = ClipLoss(temperature=1.0), ConditionalLoss(temperature=1.0, centered=True)
@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._deprecate import renamed_objects
 from .._validate import as_matrix, check_bool, check_choice, check_nonnegative, check_real, finite_peak
 from .distributed import ScoreBlocks, check_gather, score_blocks
 from .tilts import INIT_SCALE, MAX_SCALE, TILTS, as_temperature, check_embeddings, check_tilt_range
@@ -53,9 +54,11 @@ __all__ = [
     "clip_loss",
     "joint_loss",
     "siglip_loss",
-    "build_loss",
-    "LOSS_NAMES",
 ]
+
+# The CLI's loss names moved to the CLI in 0.2 (deprecated here, removed in 0.3).
+__getattr__ = renamed_objects(__name__, {"build_loss": "latentalign.contrastive.cli:parse_loss",
+                                         "LOSS_NAMES": "latentalign.contrastive.cli:LOSS_NAMES"})
 
 NEGATIVES = ("offdiag", "all", "shuffle")
 
@@ -124,25 +127,100 @@ def _check_lambdas(lambda_u, lambda_v) -> tuple[float, float]:
 
 
 def conditional_loss(S, lambda_u: float = 1.0, lambda_v: float = 1.0, *, centered: bool = False) -> torch.Tensor:
-    """Weighted conditional loss of a square score matrix ``S`` (see the module docstring)."""
+    """Weighted conditional loss of a square score matrix ``S`` (see the module docstring).
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+    lambda_u, lambda_v : float, default 1.0
+        Weights of ``log p(u|v)`` and ``log p(v|u)``.
+    centered : bool, default False
+        Subtract ``((lambda_u + lambda_v)/2) log N``.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(conditional_loss(torch.zeros(4, 4), centered=True)), 6)  # uninformative scores
+    0.0
+    """
     lambda_u, lambda_v = _check_lambdas(lambda_u, lambda_v)
     return _conditional(_square(S), lambda_u, lambda_v, check_bool(centered, "centered"))
 
 
 def clip_loss(S) -> torch.Tensor:
-    """CLIP / InfoNCE: ``(CE(S) + CE(S^T)) / 2`` with the diagonal as targets."""
+    """CLIP / InfoNCE: ``(CE(S) + CE(S^T)) / 2`` with the diagonal as targets.
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(clip_loss(torch.eye(3))), 4)
+    0.5514
+    """
     return _conditional(_square(S), 1.0, 1.0, False)
 
 
 def joint_loss(S, negatives: str = "offdiag") -> torch.Tensor:
-    """Joint (Donsker-Varadhan) loss of a square score matrix ``S``."""
+    """Joint (Donsker-Varadhan) loss of a square score matrix ``S``.
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+    negatives : {"offdiag", "all", "shuffle"}, default "offdiag"
+        The pairs standing for the product of marginals.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(joint_loss(torch.eye(3))), 6)
+    -1.0
+    """
     check_choice(negatives, "negatives", NEGATIVES)
     return _joint(_square(S), negatives)
 
 
 def siglip_loss(S, bias=0.0) -> torch.Tensor:
-    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias`` (a finite number or 0-d tensor):
-    sum over ``N^2`` pairs / ``N``."""
+    """SigLIP loss of square logits ``S`` (already scaled) plus ``bias``: sum over ``N^2`` pairs / ``N``.
+
+    Parameters
+    ----------
+    S : torch.Tensor of shape (N, N)
+        Scores ``S[i, k] = s(u_i, v_k)`` (already scaled); the diagonal holds the positive pairs.
+    bias : float or torch.Tensor, default 0.0
+        Added to every score.
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(siglip_loss(torch.zeros(2, 2))), 4)  # 4 pairs of log 2, over N = 2
+    1.3863
+    """
     if isinstance(bias, torch.Tensor) and bias.numel() == 1:
         finite_peak(bias, "bias")  # a learnable bias keeps its gradient
     else:
@@ -192,6 +270,21 @@ class ConditionalLoss(_TiltedLoss):
     a number ``tau`` fixed, or a :class:`~latentalign.contrastive.Temperature`.
     ``gather``: ``"auto"`` gathers over ``torch.distributed`` ranks when running.
 
+    Parameters
+    ----------
+    lambda_u, lambda_v : float, default 1.0
+        Weights (``>= 0``, not both 0) of ``log p(u|v)`` and ``log p(v|u)``.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    centered : bool, default False
+        Subtract ``((lambda_u + lambda_v)/2) log N``.
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
     >>> import torch
     >>> z = torch.eye(3)
     >>> round(float(ConditionalLoss(0.0, 2.0, temperature=1.0)(z, z)), 4)  # -log(e / (e + 2))
@@ -208,11 +301,31 @@ class ConditionalLoss(_TiltedLoss):
         return _conditional_terms(blocks, self.lambda_u, self.lambda_v, self.centered)
 
     def extra_repr(self) -> str:
+        """The hyper-parameters shown by ``repr``."""
         return f"lambda_u={self.lambda_u:g}, lambda_v={self.lambda_v:g}, tilt={self.tilt!r}, centered={self.centered}"
 
 
 class ClipLoss(ConditionalLoss):
-    """CLIP / InfoNCE: :class:`ConditionalLoss` with ``(lambda_u, lambda_v) = (1, 1)``."""
+    """CLIP / InfoNCE: :class:`ConditionalLoss` with ``(lambda_u, lambda_v) = (1, 1)``.
+
+    Parameters
+    ----------
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    centered : bool, default False
+        Subtract ``log N`` (the loss of uninformative scores).
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> round(float(ClipLoss(temperature=1.0)(z, z)), 4)
+    0.5514
+    """
 
     def __init__(self, *, tilt: str = "cosine", temperature=None, centered: bool = False, gather="auto"):
         super().__init__(1.0, 1.0, tilt=tilt, temperature=temperature, centered=centered, gather=gather)
@@ -225,6 +338,19 @@ class JointLoss(_TiltedLoss):
     ``negatives``: ``"offdiag"`` (``i != j``, default), ``"all"`` (``N^2`` pairs; by Jensen
     ``>=`` the centred conditional loss on every batch) or ``"shuffle"`` (``(i, i+1 mod N)``, O(N e)).
 
+    Parameters
+    ----------
+    negatives : {"offdiag", "all", "shuffle"}, default "offdiag"
+        The pairs standing for the product of marginals.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
     >>> import torch
     >>> z = torch.eye(3)
     >>> round(float(JointLoss(tilt="inner", temperature=1.0)(z, z)), 6)  # -1 + log(6 e^0) - log 6
@@ -241,6 +367,7 @@ class JointLoss(_TiltedLoss):
         return _joint_terms(blocks, self.negatives)
 
     def extra_repr(self) -> str:
+        """The hyper-parameters shown by ``repr``."""
         return f"negatives={self.negatives!r}, tilt={self.tilt!r}"
 
 
@@ -250,6 +377,26 @@ class SigLipLoss(_TiltedLoss):
     The sum over all ``N^2`` pairs is divided by ``N`` (not averaged). The scale is
     learnable from ``init_scale`` (10) unless ``temperature`` fixes it; the bias ``b``
     is a learnable parameter initialised at ``init_bias`` (-10).
+
+    Parameters
+    ----------
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score ``s(u, v)`` (see :func:`~latentalign.contrastive.scores`).
+    temperature : float, Temperature or None, default None
+        ``None``: a learnable scale (init ``1/0.07``, clamp 100); a number ``tau`` fixes ``c = 1/tau``.
+    init_scale : float, default 10
+        The learnable scale's start (when ``temperature`` is None).
+    init_bias : float, default -10
+        The learnable bias's start.
+    gather : bool or "auto", default "auto"
+        Score the local rows against every rank's batch under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> round(float(SigLipLoss(temperature=1.0)(z, z).detach()), 4)  # bias -10: every pair looks negative
+    9.0002
     """
 
     _needs_v = False
@@ -265,36 +412,5 @@ class SigLipLoss(_TiltedLoss):
         return {"loss": _siglip(blocks, self.bias)}
 
     def extra_repr(self) -> str:
+        """The hyper-parameters shown by ``repr``."""
         return f"tilt={self.tilt!r}"
-
-
-# --------------------------------------------------------------------------- by name
-LOSS_NAMES = ("clip", "cond:<lambda_u>,<lambda_v>", "joint", "joint:<negatives>", "siglip")
-
-
-def build_loss(name: str, *, tilt: str = "cosine", temperature=None, gather="auto") -> _TiltedLoss:
-    """A loss from its CLI name: ``clip``, ``cond:2,0``, ``cond:0,2``, ``joint``, ``joint:all``, ``siglip``.
-
-    >>> build_loss("cond:2,0", temperature=1.0)
-    ConditionalLoss(
-      lambda_u=2, lambda_v=0, tilt='cosine', centered=False
-      (temperature): Temperature(fixed, scale=1, max_scale=100)
-    )
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"loss: expected a name such as 'clip', got {type(name).__name__}")
-    common = dict(tilt=tilt, temperature=temperature, gather=gather)
-    if name == "clip":
-        return ClipLoss(**common)
-    if name == "siglip":
-        return SigLipLoss(**common)
-    if name == "joint" or name.startswith("joint:"):
-        return JointLoss(name.partition(":")[2] or "offdiag", **common)
-    if name.startswith("cond:"):
-        try:
-            lambdas = [float(part) for part in name[len("cond:"):].split(",")]
-        except ValueError:
-            lambdas = []
-        if len(lambdas) == 2:
-            return ConditionalLoss(*lambdas, **common)
-    raise ValueError(f"loss: unknown loss {name!r}; expected one of {', '.join(LOSS_NAMES)}")

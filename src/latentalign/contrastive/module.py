@@ -12,8 +12,8 @@ templates): training encodes one drawn uniformly per sample and step (global tor
 RNG, so runs are seeded and resumable), evaluation encodes all ``T`` and merges
 them with :func:`~latentalign.contrastive.retrieval.prompt_ensemble`.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import fit_classifier
@@ -27,7 +27,7 @@ torch.Size([64, 4])
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -52,8 +52,24 @@ __all__ = ["ContrastiveModule", "PairDataset", "pair_loader"]
 
 
 class PairDataset(Dataset):
-    """Paired inputs ``x_u (n, ...)``, ``x_v (n, ...)`` with optional labels; item ``i`` is
-    ``((x_u[i], x_v[i]), y[i])`` (``y = -1`` without labels). Stored as float32."""
+    """Paired inputs with optional labels; item ``i`` is ``((x_u[i], x_v[i]), y[i])`` (float32).
+
+    Parameters
+    ----------
+    x_u : array-like of shape (n, ...)
+        The ``u`` side.
+    x_v : array-like of shape (n, ...)
+        The ``v`` side, same samples.
+    y : array-like of shape (n,), optional
+        int64 labels (``-1`` for every item without).
+
+    Examples
+    --------
+    >>> ds = PairDataset([[0.0], [1.0]], [[2.0], [3.0]])
+    >>> (u, v), y = ds[1]
+    >>> float(u), float(v), int(y)
+    (1.0, 3.0, -1)
+    """
 
     def __init__(self, x_u, x_v, y=None):
         self.x_u = _as_float(x_u, "x_u")
@@ -81,7 +97,36 @@ def _as_float(x, name: str) -> torch.Tensor:
 
 def pair_loader(x_u, x_v, y=None, *, batch_size: int = 128, shuffle: bool = False, seed: int = 0,
                 drop_last: bool = False):
-    """A loader of ``((x_u, x_v), y, idx)`` batches over :class:`PairDataset` (epoch-seeded shuffling)."""
+    """A loader of ``((x_u, x_v), y, idx)`` batches over :class:`PairDataset` (epoch-seeded shuffling).
+
+    Parameters
+    ----------
+    x_u : array-like of shape (n, ...)
+        The ``u`` side.
+    x_v : array-like of shape (n, ...)
+        The ``v`` side, same samples.
+    y : array-like of shape (n,), optional
+        Labels.
+    batch_size : int, default 128
+        Pairs per batch.
+    shuffle : bool, default False
+        Shuffle per epoch, seeded by ``(seed, epoch)``.
+    seed : int, default 0
+        The shuffling seed.
+    drop_last : bool, default False
+        Drop the last incomplete batch.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Batches ``((x_u, x_v), y, idx)``.
+
+    Examples
+    --------
+    >>> (xu, xv), y, idx = next(iter(pair_loader([[0.0], [1.0]], [[2.0], [3.0]], batch_size=2)))
+    >>> xu.shape, idx.tolist()
+    (torch.Size([2, 1]), [0, 1])
+    """
     return make_loader(PairDataset(x_u, x_v, y), batch_size=batch_size, shuffle=shuffle, seed=seed,
                        drop_last=drop_last)
 
@@ -90,6 +135,27 @@ class ContrastiveModule(L.LightningModule):
     """Two encoders trained with ``loss`` (a :mod:`latentalign.contrastive` loss).
 
     ``ks``: the recall cut-offs logged at validation (``val/R@k_u_to_v``, ``val/R@k_v_to_u``).
+
+    Parameters
+    ----------
+    encoder_u, encoder_v : torch.nn.Module
+        The two encoders, ``(B, ...)`` to ``(B, e)``.
+    loss : torch.nn.Module
+        A :mod:`latentalign.contrastive` loss (it owns the temperature).
+    lr : float, default 1e-3
+        AdamW learning rate.
+    weight_decay : float, default 1e-4
+        AdamW weight decay of the encoders (not of ``1/tau`` or a bias).
+    ks : sequence of int, default (1, 5)
+        The recall cut-offs logged at validation (``val/R@k_u_to_v``, ``val/R@k_v_to_u``).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from latentalign.contrastive import ClipLoss
+    >>> module = ContrastiveModule(nn.Linear(4, 2), nn.Linear(3, 2), ClipLoss())
+    >>> [t.shape for t in module(torch.zeros(5, 4), torch.zeros(5, 3))]
+    [torch.Size([5, 2]), torch.Size([5, 2])]
     """
 
     def __init__(self, encoder_u: nn.Module, encoder_v: nn.Module, loss: nn.Module, *, lr: float = 1e-3,
@@ -108,11 +174,13 @@ class ContrastiveModule(L.LightningModule):
 
     # -- encoding ------------------------------------------------------------------
     def encode_u(self, x_u: torch.Tensor) -> torch.Tensor:
+        """Embed the ``u`` side: ``(B, ...)`` inputs to ``(B, e)``."""
         return self.encoder_u(x_u)
 
     def encode_v(self, x_v: torch.Tensor) -> torch.Tensor:
         """Embed ``x_v``; with alternatives ``(B, T, d)``: one random alternative per sample in
-        training mode, the prompt ensemble of all ``T`` in evaluation mode."""
+        training mode, the prompt ensemble of all ``T`` in evaluation mode.
+        """
         if x_v.ndim != 3:
             return self.encoder_v(x_v)
         B, T = x_v.shape[:2]
@@ -123,10 +191,25 @@ class ContrastiveModule(L.LightningModule):
         return prompt_ensemble(z.reshape(B, T, -1), self.loss.tilt)
 
     def forward(self, x_u, x_v) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed both sides of a batch of pairs.
+
+        Parameters
+        ----------
+        x_u : torch.Tensor of shape (B, ...)
+            Inputs of the ``u`` side.
+        x_v : torch.Tensor of shape (B, ...) or (B, T, ...)
+            Inputs of the ``v`` side (``T`` alternatives each, see :meth:`encode_v`).
+
+        Returns
+        -------
+        tuple of torch.Tensor, each of shape (B, e)
+            ``(z_u, z_v)``.
+        """
         return self.encode_u(x_u), self.encode_v(x_v)
 
     # -- Lightning hooks -----------------------------------------------------------------
     def training_step(self, batch, batch_idx):
+        """Lightning hook: the contrastive loss of one ``((x_u, x_v), y, idx)`` batch."""
         (x_u, x_v), _, _ = split_batch(batch)
         loss = self.loss(*self(x_u, x_v))
         n = x_u.shape[0]
@@ -135,14 +218,17 @@ class ContrastiveModule(L.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        """Lightning hook: clamp the learnable scale ``1/tau`` after each optimiser step."""
         self.loss.clamp_()
 
     def validation_step(self, batch, batch_idx):
+        """Lightning hook: keep the batch's embeddings for the epoch's retrieval metrics."""
         (x_u, x_v), _, _ = split_batch(batch)
         z_u, z_v = self(x_u, x_v)
         self._val.append((z_u.detach(), z_v.detach()))
 
     def on_validation_epoch_end(self) -> None:
+        """Lightning hook: log recall@k both ways over the (gathered) validation embeddings."""
         if not self._val:
             return
         z_u = torch.cat([z for z, _ in self._val])
@@ -160,6 +246,7 @@ class ContrastiveModule(L.LightningModule):
                 self.log(f"val/R@{k}_{direction}", value)
 
     def configure_optimizers(self):
+        """Lightning hook: AdamW with weight decay on the encoders only (not on ``1/tau`` or a bias)."""
         decay = [*self.encoder_u.parameters(), *self.encoder_v.parameters()]
         groups = [{"params": decay, "weight_decay": self.weight_decay}]
         no_decay = list(self.loss.parameters())

@@ -9,8 +9,8 @@ r"""Paired data sets for training and the study, by name (spec §7, §10b).
   and the zero-shot class prompts use the two ``HELDOUT_TEMPLATES``.
 * ``gaussian:g43``: pairs from the reference Gaussian example (10000 train / 2000 test).
 
-Example
--------
+Examples
+--------
 >>> data = load_pair("mfeat:pix,zer")
 >>> data.u_train.shape, data.v_train.shape, data.u_test.shape
 ((1600, 240), (1600, 47), (400, 240))

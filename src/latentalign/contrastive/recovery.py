@@ -1,4 +1,4 @@
-r"""SGD on Gaussian pairs with linear encoders: does training reach the closed forms?
+r"""SGD on Gaussian pairs with linear encoders, to see whether training reaches the closed forms.
 
 :func:`fit_linear` trains ``g_u = G u``, ``g_v = H v`` (``G: (e, n_u)``, ``H: (e, n_v)``)
 with any loss of this package on pairs from ``N(0, cov)``, in float64 with
@@ -7,8 +7,8 @@ fresh pairs every step by default, or epochs over a fixed data set of ``n_data``
 Compare the result with :mod:`.gaussian`'s optima, or, at a finite batch size, with
 :func:`finite_batch_gains` (the minimiser of the expected CLIP loss of one batch).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.contrastive import ClipLoss, gaussian
 >>> cov = gaussian.make_example("g43")
 >>> fit = fit_linear(cov, ClipLoss(tilt="inner", temperature=1.0), 1, steps=1000, batch_size=128, lr=3e-2)
@@ -129,7 +129,8 @@ def finite_batch_gains(cov, batch_size: int, *, n_batches: int = 200, seed: int 
     Returns
     -------
     ndarray of shape (min(n_u, n_v),)
-        The gains in the order of the canonical pairs, to compare with ``gaussian.canonical_gains`` of a trained ``A`` and with
+        The gains in the order of the canonical pairs, to compare with ``gaussian.canonical_gains`` of a trained ``A``
+        and with
         the canonical correlations (the infinite-batch optimum).
 
     Examples

@@ -8,12 +8,7 @@ r"""Retrieval, zero-shot classification and sampling from the learned conditiona
 * :func:`conditional`, :func:`sample`, :func:`diversity`: the model's
   ``nu(. | query)`` on a finite candidate set, ``propto exp(s(query, c) + log w_c)``.
 
-Example
--------
->>> import torch
->>> S = torch.tensor([[3.0, 1.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
->>> recall_at_k(S, ks=(1, 2))
-{'u_to_v': {1: 0.6666666666666666, 2: 1.0}, 'v_to_u': {1: 0.6666666666666666, 2: 1.0}}
+The example is :func:`recall_at_k`'s.
 """
 
 from __future__ import annotations
@@ -58,6 +53,27 @@ def recall_at_k(S, ks=(1, 5), *, block_size: int = CHUNK) -> dict[str, dict[int,
 
     ``R@k = mean_i [rank_i < k]``, ``rank_i = #{j != i : S_ij >= S_ii}``. Returns
     ``{"u_to_v": {k: R@k}, "v_to_u": {k: R@k}}``. Memory: ``block_size x N`` booleans.
+
+    Parameters
+    ----------
+    S : array-like of shape (N, N)
+        Scores of queries ``u`` (rows) against candidates ``v`` (columns); pair ``i`` is ``(u_i, v_i)``.
+    ks : sequence of int, default (1, 5)
+        The cut-offs.
+    block_size : int, default 4096
+        Rows per block.
+
+    Returns
+    -------
+    dict
+        ``{"u_to_v": {k: R@k}, "v_to_u": {k: R@k}}``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> S = torch.tensor([[3.0, 1.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> recall_at_k(S, ks=(1, 2))
+    {'u_to_v': {1: 0.6666666666666666, 2: 1.0}, 'v_to_u': {1: 0.6666666666666666, 2: 1.0}}
     """
     S = _square_scores(S)
     N = S.shape[0]
@@ -90,6 +106,29 @@ def class_match_at_k(S, query_labels, cand_labels, k: int = 1, *, block_size: in
     """Fraction of queries (rows of ``S``, shape ``(q, m)``) with a top-``k`` candidate of their class.
 
     Top-``k`` by score; among equal scores the lower candidate position wins.
+
+    Parameters
+    ----------
+    S : array-like of shape (q, m)
+        Scores of queries (rows) against candidates (columns).
+    query_labels : array-like of shape (q,)
+        The queries' classes.
+    cand_labels : array-like of shape (m,)
+        The candidates' classes.
+    k : int, default 1
+        The cut-off.
+    block_size : int, default 4096
+        Rows per block.
+
+    Returns
+    -------
+    float
+        The fraction, in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> class_match_at_k([[0.9, 0.1], [0.2, 0.8]], [0, 0], [0, 1])
+    0.5
     """
     S = as_matrix(S, "S", dtype=None).detach()
     q, m = S.shape
@@ -126,8 +165,29 @@ def prompt_ensemble(class_emb, tilt: str = "cosine") -> torch.Tensor:
 
 
 def zero_shot(z_x, class_emb, *, tilt: str = "cosine", scale=1.0) -> torch.Tensor:
-    """Predicted classes ``argmax_c s(x, c)`` ``(n,)`` for embeddings ``z_x (n, e)`` and class
-    embeddings ``(C, e)`` or prompt ensembles ``(C, T, e)`` (see :func:`prompt_ensemble`)."""
+    """Predicted classes ``argmax_c s(x, c)`` of embeddings against class (or prompt-ensemble) embeddings.
+
+    Parameters
+    ----------
+    z_x : array-like of shape (n, e)
+        Embeddings to classify.
+    class_emb : array-like of shape (C, e) or (C, T, e)
+        One embedding per class, or ``T`` prompt embeddings per class (ensembled).
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score.
+    scale : float or torch.Tensor, default 1.0
+        ``c = 1 / tau`` (does not change the argmax).
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+        int64 predicted classes.
+
+    Examples
+    --------
+    >>> zero_shot([[1.0, 0.1], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]).tolist()
+    [0, 1]
+    """
     classes = prompt_ensemble(class_emb, tilt)
     with torch.no_grad():
         return scores(z_x, classes, tilt, scale).argmax(1)
@@ -137,6 +197,29 @@ def conditional(z_query, z_cand, tilt: str = "cosine", scale=1.0, log_weights=No
     """``nu(c | query)`` over the candidates: rows of ``softmax(s(query, c) + log w_c)``, shape ``(q, m)``.
 
     ``log_weights (m,)`` reweights the empirical candidate measure (default uniform).
+
+    Parameters
+    ----------
+    z_query : array-like of shape (q, e)
+        The queries.
+    z_cand : array-like of shape (m, e)
+        The candidates.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        The score.
+    scale : float or torch.Tensor, default 1.0
+        ``c = 1 / tau``.
+    log_weights : array-like of shape (m,), optional
+        Reweights the empirical candidate measure (default uniform).
+
+    Returns
+    -------
+    torch.Tensor of shape (q, m)
+        Each row a probability vector.
+
+    Examples
+    --------
+    >>> conditional([[0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]], tilt="inner").tolist()
+    [[0.5, 0.5]]
     """
     check_choice(tilt, "tilt", TILTS)
     z_query, z_cand = check_embeddings(z_query, z_cand, paired=False, min_samples=1)
@@ -166,6 +249,25 @@ def sample(probs, n: int, generator: torch.Generator | int = 0) -> torch.Tensor:
     """``n`` candidate indices per row of ``probs`` ``(q, m)``, drawn with replacement: ``(q, n)``.
 
     ``generator``: a ``torch.Generator`` or an integer seed.
+
+    Parameters
+    ----------
+    probs : array-like of shape (q, m)
+        One probability vector per row.
+    n : int
+        Draws per row.
+    generator : torch.Generator or int, default 0
+        The source of randomness, or its seed.
+
+    Returns
+    -------
+    torch.Tensor of shape (q, n)
+        int64 candidate indices.
+
+    Examples
+    --------
+    >>> sample([[0.0, 1.0]], 3).tolist()
+    [[1, 1, 1]]
     """
     p = _check_probs(probs)
     n = check_int(n, "n")
@@ -174,11 +276,35 @@ def sample(probs, n: int, generator: torch.Generator | int = 0) -> torch.Tensor:
 
 
 def diversity(probs, *, query_labels=None, cand_labels=None, n_draws: int = 100, seed: int = 0) -> dict:
-    """How spread out each conditional is: per query (tensors of shape ``(q,)``)
+    """How spread out each conditional is, per query (tensors of shape ``(q,)``).
 
     * ``perplexity``: ``exp(entropy)``, the effective number of candidates;
     * ``distinct``: distinct candidates among ``n_draws`` draws;
     * ``class_mass`` (with labels): the probability of candidates of the query's class.
+
+    Parameters
+    ----------
+    probs : array-like of shape (q, m)
+        The conditionals (rows of :func:`conditional`).
+    query_labels : array-like of shape (q,), optional
+        The queries' classes (for ``class_mass``).
+    cand_labels : array-like of shape (m,), optional
+        The candidates' classes (for ``class_mass``).
+    n_draws : int, default 100
+        Draws per query for ``distinct``.
+    seed : int, default 0
+        Seed of the draws.
+
+    Returns
+    -------
+    dict of str to torch.Tensor of shape (q,)
+        ``perplexity``, ``distinct`` and (with labels) ``class_mass``.
+
+    Examples
+    --------
+    >>> d = diversity([[0.5, 0.5], [1.0, 0.0]], n_draws=50)
+    >>> [round(float(p), 4) for p in d["perplexity"]]
+    [2.0, 1.0]
     """
     p = _check_probs(probs).double().cpu()
     q, m = p.shape

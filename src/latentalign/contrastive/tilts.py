@@ -9,8 +9,8 @@ retrieval metric and sampler. With scale ``c = 1 / tau``:
 * ``"inner"``: ``s = c <g_u, g_v>`` (the Gaussian theory);
 * ``"l2"``: ``s = -(c / 2) |g_u - g_v|^2 = c (<a, b> - |a|^2 / 2 - |b|^2 / 2)``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> a, b = torch.tensor([[3.0, 4.0]]), torch.tensor([[1.0, 0.0], [0.0, 2.0]])
 >>> scores(a, b, "cosine", 2.0).tolist(), scores(a, b, "inner").tolist(), scores(a, b, "l2").tolist()
@@ -60,6 +60,27 @@ def scores(z_u, z_v, tilt: str = "cosine", scale=1.0) -> torch.Tensor:
 
     ``z_u (n_u, e)`` and ``z_v (n_v, e)`` are numpy arrays or tensors (autograd kept);
     ``scale`` is a positive number or a 0-d tensor (e.g. a learnable temperature's output).
+
+    Parameters
+    ----------
+    z_u : array-like of shape (n_u, e)
+        Embeddings of the ``u`` side (autograd kept for tensors).
+    z_v : array-like of shape (n_v, e)
+        Embeddings of the ``v`` side.
+    tilt : {"cosine", "inner", "l2"}, default "cosine"
+        ``c cos(u, v)``, ``c u.v`` or ``-c ||u - v||^2 / 2``.
+    scale : float or torch.Tensor, default 1.0
+        ``c = 1 / tau``: a positive number or a 0-d tensor (e.g. a :class:`Temperature`'s output).
+
+    Returns
+    -------
+    torch.Tensor of shape (n_u, n_v)
+        The score matrix.
+
+    Examples
+    --------
+    >>> scores([[1.0, 0.0]], [[1.0, 0.0], [0.0, 2.0]], tilt="inner", scale=2.0).tolist()
+    [[2.0, 0.0]]
     """
     check_choice(tilt, "tilt", TILTS)
     z_u, z_v = check_embeddings(z_u, z_v, paired=False, min_samples=1)
@@ -71,7 +92,8 @@ def scores(z_u, z_v, tilt: str = "cosine", scale=1.0) -> torch.Tensor:
 
 def check_tilt_range(z_u: torch.Tensor, z_v: torch.Tensor, tilt: str) -> None:
     """The cosine tilt is scale-invariant (:func:`tilted_scores` rescales exactly); the inner and l2
-    tilts are not, so embeddings whose squares overflow their dtype are refused, naming the batch."""
+    tilts are not, so embeddings whose squares overflow their dtype are refused, naming the batch.
+    """
     if tilt != "cosine":
         for name, z in (("z_u", z_u), ("z_v", z_v)):
             check_squares(z, name, f"the {tilt} tilt's scores")
@@ -103,6 +125,17 @@ class Temperature(nn.Module):
     every optimiser step) keeps ``t`` in ``[0, log max_scale]``. A number
     ``temperature = tau > 0`` fixes ``c = 1 / tau`` (a buffer, never clamped).
 
+    Parameters
+    ----------
+    temperature : float, optional
+        ``tau > 0`` fixes ``c = 1 / tau``; ``None`` makes ``log c`` learnable.
+    init_scale : float, default 1/0.07
+        The learnable scale's start.
+    max_scale : float, default 100
+        The learnable scale's clamp.
+
+    Examples
+    --------
     >>> Temperature(0.5)().item(), Temperature(0.5).learnable
     (2.0, False)
     """
@@ -122,6 +155,13 @@ class Temperature(nn.Module):
             self.register_buffer("log_scale", torch.tensor(-math.log(tau), dtype=torch.float64))
 
     def forward(self) -> torch.Tensor:
+        """The current scale.
+
+        Returns
+        -------
+        torch.Tensor
+            0-d: ``c = 1 / tau`` (a learnable one clamped to ``max_scale``).
+        """
         if self.learnable:
             return self.log_scale.clamp(max=math.log(self.max_scale)).exp()
         return self.log_scale.exp()
@@ -133,6 +173,7 @@ class Temperature(nn.Module):
             self.log_scale.clamp_(0.0, math.log(self.max_scale))
 
     def extra_repr(self) -> str:
+        """Learnable or fixed, the current scale and its clamp, shown by ``repr``."""
         kind = "learnable" if self.learnable else "fixed"
         return f"{kind}, scale={float(self.forward()):.4g}, max_scale={self.max_scale:g}"
 

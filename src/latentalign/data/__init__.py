@@ -13,8 +13,8 @@ Every loader returns a :class:`Dataset` (``X`` float32 ``(n, d)``, ``y`` int64).
 - :mod:`latentalign.data.synthetic`: Gaussian mixture, ring, torus, swiss roll,
   Gaussian pairs with given canonical correlations.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.data import digits, mfeat
 >>> digits().X.shape, mfeat("pix").X.shape
 ((1797, 64), (2000, 240))

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._extras import require
-from .._validate import as_labels
-from .._validate import check_seed
+from .._validate import as_labels, check_seed
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -124,8 +123,8 @@ def captions(labels, *, seed: int = 0, templates=None) -> tuple[np.ndarray, list
     the ``n`` caption strings. Labels outside 0..9 raise ``ValueError`` naming
     ``labels``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> emb, texts = captions([3, 3, 7], seed=0, templates=["a handwritten digit {word}"])
     >>> emb.shape, texts[0], texts[2]
     ((3, 384), 'a handwritten digit three', 'a handwritten digit seven')

@@ -15,8 +15,8 @@ part to new ones: a MiniLM fine-tuned for 4 epochs on 300 sentences answers abou
 "greater/lesser" sentences and about 70% of "maximum/minimum" ones, so the harder pair is
 the test set (CE well below 100%).
 
-Example
--------
+Examples
+--------
 >>> texts, labels = digit_comparisons(2, templates=COMPARISON_TEST_TEMPLATES, seed=0)
 >>> texts, labels.tolist()
 (['the minimum of seven and 0', 'the minimum of three and 1'], [0, 1])
@@ -70,7 +70,8 @@ def _check(templates) -> tuple[tuple[str, str], ...]:
 
 def _by_class(templates: tuple[tuple[str, str], ...], banned: set) -> list[list[str]]:
     """Every sentence of the templates outside ``banned``, grouped by label: each ordered pair ``x != y``
-    and word/numeral form of both digits."""
+    and word/numeral form of both digits.
+    """
     mention = lambda d, numeral: str(d) if numeral else NUMBER_WORDS[d]
     out: list[list[str]] = [[] for _ in range(10)]
     for template, rule in templates:
@@ -89,7 +90,8 @@ def _by_class(templates: tuple[tuple[str, str], ...], banned: set) -> list[list[
 def digit_comparisons(n: int, *, templates: Sequence = COMPARISON_TRAIN_TEMPLATES, seed: int = 0,
                       exclude: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:
     """``n`` distinct sentences, shuffled, and their labels (the digit each asks for), balanced over
-    the 10 classes (``n // 10`` each, one more for the first ``n % 10``), none of them in ``exclude``."""
+    the 10 classes (``n // 10`` each, one more for the first ``n % 10``), none of them in ``exclude``.
+    """
     n = check_int(n, "n")
     templates = _check(templates)
     rng = np.random.default_rng(check_seed(seed))

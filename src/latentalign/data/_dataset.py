@@ -11,25 +11,31 @@ import numpy as np
 class Dataset:
     """A labelled data set: ``X`` float32 ``(n, d)``, ``y`` int64 ``(n,)``.
 
-    Fields
-    ------
-    name : short identifier (``"digits"``, ``"mfeat"``, ``"ring"``...).
-    X : float32 array ``(n_samples, n_features)``.
-    y : int64 array ``(n_samples,)`` (class labels, or zeros/bins where documented).
-    description : one paragraph: source, licence, preprocessing.
-    views : optional dict of arrays with ``n_samples`` rows each: paired views
-        (mfeat, Gaussian pairs) or per-sample side information (true latent
-        coordinates of a manifold, clean labels of a noisy mixture).
-    image_shape : optional shape each row of ``X`` reshapes to (``(8, 8)`` for digits).
-    split : optional dict of int64 index arrays (``"train"``, ``"test"``) where the
-        source defines a split.
+    Attributes
+    ----------
+    name : str
+        Short identifier (``"digits"``, ``"mfeat"``, ``"ring"``...).
+    X : numpy.ndarray of shape (n_samples, n_features)
+        float32 inputs.
+    y : numpy.ndarray of shape (n_samples,)
+        int64 class labels, or zeros/bins where documented.
+    description : str
+        One paragraph: source, licence, preprocessing.
+    views : dict of numpy.ndarray, optional
+        Arrays with ``n_samples`` rows each: paired views (mfeat, Gaussian pairs) or
+        per-sample side information (true latent coordinates of a manifold, clean
+        labels of a noisy mixture).
+    image_shape : tuple of int, optional
+        The shape each row of ``X`` reshapes to (``(8, 8)`` for digits).
+    split : dict of numpy.ndarray, optional
+        int64 index arrays (``"train"``, ``"test"``) where the source defines a split.
 
     The constructor converts ``X`` and ``y`` to float32/int64 and checks that
     every array agrees on ``n_samples``; a mismatch raises ``ValueError`` naming
     the field. ``eq`` is off (arrays do not compare to a single bool).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> ds = Dataset("toy", np.zeros((4, 2)), np.array([0, 1, 0, 1]), "four points",
     ...              split={"train": np.array([0, 1, 2]), "test": np.array([3])})
@@ -104,7 +110,7 @@ class Dataset:
     def __len__(self) -> int:
         return self.n_samples
 
-    def subset(self, indices, name: str | None = None) -> "Dataset":
+    def subset(self, indices, name: str | None = None) -> Dataset:
         """Rows ``indices`` (a 1-D integer array) of every array; ``split`` is dropped."""
         idx = np.asarray(indices)
         if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
@@ -135,7 +141,8 @@ class Dataset:
 
 def stratified_indices(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted positions of ``k`` rows of ``y`` drawn without replacement, class
-    proportions kept (largest-remainder rounding)."""
+    proportions kept (largest-remainder rounding).
+    """
     y = np.asarray(y)
     if k >= y.size:
         return np.arange(y.size, dtype=np.int64)

@@ -29,8 +29,8 @@ def digits() -> Dataset:
     ``image_shape=(8, 8)``. The source defines no split (``split=None``).
     Each call returns fresh arrays.
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds = digits()
     >>> ds.X.shape, ds.image_shape, float(ds.X.max())
     ((1797, 64), (8, 8), 1.0)

@@ -88,8 +88,8 @@ def mfeat(views=None) -> Dataset:
     Data by Robert P.W. Duin, UCI Machine Learning Repository, "Multiple
     Features", DOI 10.24432/C5HC70, CC BY 4.0.
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds = mfeat(["pix", "zer"])
     >>> ds.X.shape, list(ds.views), ds.views["zer"].shape
     ((2000, 287), ['pix', 'zer'], (2000, 47))

@@ -48,8 +48,8 @@ def mnist1d(n: int | None = None, seed: int = 42) -> Dataset:
     randomness untouched. The generated set is cached in-process and each
     call returns fresh arrays.
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds = mnist1d()
     >>> ds.X.shape, len(ds.split["train"]), len(ds.split["test"])
     ((5000, 40), 4000, 1000)

@@ -12,8 +12,8 @@ are not positive integers raise ``ValueError``/``TypeError`` naming the argument
 - :func:`gaussian_pairs`: jointly Gaussian ``(x, y)`` with prescribed canonical
   correlations (``docs/contrastive.md#eq-canonical``).
 
-Example
--------
+Examples
+--------
 >>> ds = ring(n=100, dim=5, seed=0)
 >>> ds.X.shape, ds.views["latent"].shape
 ((100, 5), (100, 1))
@@ -72,8 +72,8 @@ def gaussian_mixture(
     ``views`` hold side information: ``"clean_labels"`` (int64 ``(n,)``) and
     ``"component"`` (int64 ``(n,)``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds = gaussian_mixture(1000, 8, seed=0)
     >>> ds.X.shape, float((ds.y != ds.views["clean_labels"]).mean())
     ((1000, 8), 0.05)
@@ -129,8 +129,8 @@ def ring(n: int = 300, dim: int = 10, noise: float = 0.02, seed: int = 0, *, ret
     ``return_basis=True`` returns ``(dataset, Q)``, so ``X @ Q`` recovers the
     circle (norms ``1 +- noise``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds, Q = ring(seed=1, return_basis=True)
     >>> ds.X.shape, Q.shape
     ((300, 10), (10, 2))
@@ -265,8 +265,8 @@ def gaussian_pairs(
     (float32), ``X = [x, y]`` and ``y`` all zeros (no classes). With
     ``return_cov=True`` returns ``(dataset, (C_xx, C_xy, C_yy))`` in float64.
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds, (Cxx, Cxy, Cyy) = gaussian_pairs(1000, 3, 2, [0.9, 0.5], return_cov=True)
     >>> ds.views["x"].shape, ds.views["y"].shape, Cxy.shape
     ((1000, 3), (1000, 2), (3, 2))

@@ -4,8 +4,8 @@ Work happens in float64 torch on the input's device; results go back as the
 input's type (numpy array or torch tensor) and float dtype. Scalars come back
 as a Python float for numpy input and a 0-d float64 tensor for torch input.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> t, like = as_float64(np.ones((2, 3), dtype=np.float32), "X")
 >>> t.dtype, restore(t * 2, like).dtype

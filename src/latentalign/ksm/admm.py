@@ -19,8 +19,8 @@ the one-batch case. Safeguard: when the epoch's objective (``f`` + mean
 penalty) is NaN or above 1.5x its best, the best state is restored and ``eta`` halved (warned once); after
 10 halvings the solver stops with a ``ConvergenceWarning``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.data.synthetic import ring
 >>> X = torch.as_tensor(ring(n=60, seed=0).X, dtype=torch.float64)
@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -53,6 +53,8 @@ MAX_HALVINGS = 10
 
 @dataclass
 class SolverResult:
+    """What an ADMM solve returns: the latents, the iteration count, the residuals and their history."""
+
     embedding: torch.Tensor  # U, the feasible latents
     n_iter: int
     history: dict  # per iteration (epoch): objective, primal_residual, dual_residual, step_size
@@ -139,7 +141,7 @@ class _State:
     def __init__(self, Z, U, Lam, sigma: float):
         self.Z, self.U, self.Lam, self.sigma = Z, U, Lam, sigma
 
-    def copy(self) -> "_State":
+    def copy(self) -> _State:
         return _State(self.Z.clone(), self.U.clone(), self.Lam.clone(), self.sigma)
 
     def step(self, S, grad, eta: float, rho: float, prior: Prior) -> None:

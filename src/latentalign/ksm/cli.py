@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional
 
 from .._extras import require
 
@@ -36,8 +35,8 @@ def fit(
     batch_size: str = typer.Option("auto", help="Minibatch size, 'auto' or 'full'."),
     max_iter: str = typer.Option("auto", help="Iterations (full batch) or epochs, or 'auto'."),
     seed: int = typer.Option(0, help="Random seed (same seed, same model)."),
-    key: Optional[str] = typer.Option(None, help="Array name inside an .npz / .pt file holding several."),
-    embedding: Optional[Path] = typer.Option(None, help="Also write the learned latents to this .npy file."),
+    key: str | None = typer.Option(None, help="Array name inside an .npz / .pt file holding several."),
+    embedding: Path | None = typer.Option(None, help="Also write the learned latents to this .npy file."),
 ) -> None:
     """Fit KernelSimilarityMatching to DATA and save the model.
 
@@ -52,7 +51,8 @@ def fit(
         check_output(embedding, "embedding", suffix=".npy")
     X = load_array(data, "data", key=key)
     est = KernelSimilarityMatching(
-        n_components=n_components, kernel=kernel, sigma=sigma, learn_sigma=learn_sigma, ridge=ridge, alpha=alpha, nonneg=nonneg,
+        n_components=n_components, kernel=kernel, sigma=sigma, learn_sigma=learn_sigma, ridge=ridge, alpha=alpha,
+        nonneg=nonneg,
         budget=None if budget == "none" else budget, solver=solver,
         batch_size=None if batch_size == "full" else _auto_or_int(batch_size, "batch_size"),
         max_iter=_auto_or_int(max_iter, "max_iter"), random_state=seed, verbose=1,
@@ -68,9 +68,9 @@ def fit(
 def sample(
     model: Path = typer.Argument(..., help="A model written by `latentalign ksm fit` (.pt)."),
     n: int = typer.Option(64, "-n", "--n", help="Number of samples."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the samples (n, d) to this .npy file."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Draw the samples as an image grid (PNG)."),
-    image_shape: Optional[str] = typer.Option(None, help="HxW of one image for --png (default: square)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the samples (n, d) to this .npy file."),
+    png: Path | None = typer.Option(None, "--png", help="Draw the samples as an image grid (PNG)."),
+    image_shape: str | None = typer.Option(None, help="HxW of one image for --png (default: square)."),
     method: str = typer.Option("kde", help="kde (jittered training latents) or gaussian (baseline)."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:

@@ -23,8 +23,8 @@ observed-entry mask, all ones for ``transform``):
 nearest decoder input, over the observed entries only); :func:`slerp` is the great-circle
 path of ``interpolate(method="slerp")``.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> D = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
 >>> X = torch.tensor([[3.0, 4.0]], dtype=torch.float64)
@@ -54,14 +54,17 @@ class KernelDecoder:
         self.latents, self.W, self.sigma = latents, W, sigma
 
     def decode(self, Z):
+        """Decoded rows ``(B, d)`` of latents ``Z`` ``(B, m)`` and the kernel block the gradient reuses."""
         K = kernel_matrix(Z, self.latents, "rbf", self.sigma)
         return K @ self.W, K
 
     def grad(self, Z, K, G):
+        """``(dg/dz)^T G`` per row: the latents' gradient ``(B, m)`` given the outputs' gradient ``G`` ``(B, d)``."""
         C = K * (G @ self.W.T)
         return -(C.sum(1, keepdim=True) * Z - C @ self.latents) / self.sigma**2
 
     def chunk_rows(self) -> int:
+        """Rows per chunk so a chunk's kernel block stays near ``CHUNK_ENTRIES`` entries."""
         return max(1, CHUNK_ENTRIES // self.latents.shape[0])
 
 
@@ -72,12 +75,15 @@ class LinearDecoder:
         self.D = D
 
     def decode(self, Z):
+        """Decoded rows ``Z D`` ``(B, d)`` (no cache)."""
         return Z @ self.D, None
 
     def grad(self, Z, cache, G):
+        """The latents' gradient ``G D^T`` ``(B, m)``."""
         return G @ self.D.T
 
     def chunk_rows(self) -> int:
+        """Rows per chunk so a chunk stays near ``CHUNK_ENTRIES`` entries."""
         return max(1, CHUNK_ENTRIES // max(self.D.shape))
 
 
@@ -88,12 +94,15 @@ class FeatureDecoder:
         self.features, self.D = features, D
 
     def decode(self, Z):
+        """Decoded rows ``phi(Z) D`` ``(B, d)`` (no cache)."""
         return self.features(Z) @ self.D, None
 
     def grad(self, Z, cache, G):
+        """The latents' gradient ``J_phi(Z)^T (G D^T)`` ``(B, m)``."""
         return self.features.vjp(Z, G @ self.D.T)
 
     def chunk_rows(self) -> int:
+        """Rows per chunk so a chunk stays near ``CHUNK_ENTRIES`` entries."""
         return max(1, CHUNK_ENTRIES // self.D.shape[0])
 
 
@@ -104,7 +113,8 @@ def exact_coef(X: torch.Tensor, Z: torch.Tensor, ridge: float, sigma: float) -> 
 
 def nystrom_coef(X: torch.Tensor, Z: torch.Tensor, landmarks: torch.Tensor, ridge: float, sigma: float):
     """``W_L = (K_LN K_NL + gamma_N K_LL + eps I)^{-1} K_LN X``, ``eps = 1e-10 tr(K_LL)/|L|``,
-    accumulated over row blocks so no ``N x |L|`` matrix is held."""
+    accumulated over row blocks so no ``N x |L|`` matrix is held.
+    """
     L = Z[landmarks]
     n_l = L.shape[0]
     KK = torch.zeros((n_l, n_l), dtype=Z.dtype, device=Z.device)

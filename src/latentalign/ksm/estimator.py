@@ -6,8 +6,8 @@ minibatch, or the online Hebbian network) and builds the implicit generative map
 ``x(z) = k(z, Z_d) dual_coef_ + mean_`` (``z components_ + mean_`` for the linear
 kernel, ``phi(z) dictionary_ + mean_`` for the online network).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.data.synthetic import ring
 >>> X = ring(n=120, seed=0).X
 >>> ksm = KernelSimilarityMatching(n_components=2, max_iter=300, tol=1e-3, random_state=0).fit(X)
@@ -36,8 +36,17 @@ from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_nonnegative, scale_exponent, unit_scale
 from ._arrays import Like, as_float64, restore
 from .admm import linearized_admm
-from .decoder import (FeatureDecoder, KernelDecoder, LinearDecoder, encode_adaptive, encode_fista, exact_coef,
-                      nystrom_coef, slerp, warm_start)
+from .decoder import (
+    FeatureDecoder,
+    KernelDecoder,
+    LinearDecoder,
+    encode_adaptive,
+    encode_fista,
+    exact_coef,
+    nystrom_coef,
+    slerp,
+    warm_start,
+)
 from .objective import fitted_objective, linear_feature_form
 from .online import OnlineNetwork, RandomFeatures
 from .params import EXACT_LIMIT, check_params, resolve
@@ -173,7 +182,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     @available_if(lambda self: self.solver == "online")
     def partial_fit(self, X, y=None):
         """One online pass over ``X`` in order (``solver="online"`` only); ``mean_``/``scale_`` are
-        frozen at the first call."""
+        frozen at the first call.
+        """
         first = not hasattr(self, "_network")
         Xt, _ = _input(X, "X", min_samples=2 if first else 1, allow_constant=not first)
         p = self._params(Xt.shape[0])
@@ -187,7 +197,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def _step_work(self, shape, p) -> float:
         """Rough operations of one solver step, for the thread policy: ``2 b N (d + m)`` for ADMM with
-        batch ``b`` (``N`` for full batch), ``2 d max(m, n_random_features)`` per online sample."""
+        batch ``b`` (``N`` for full batch), ``2 d max(m, n_random_features)`` per online sample.
+        """
         n, d = shape
         if p.solver == "online":
             return 2.0 * d * max(p.m, self.n_random_features)
@@ -241,7 +252,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def score_samples(self, X):
         """Per-sample ``-mean_j (x_j - x^_j)^2`` of the reconstruction (higher = more typical,
-        the scikit-learn convention); ``-score_samples`` is the anomaly score."""
+        the scikit-learn convention); ``-score_samples`` is the anomaly score.
+        """
         Xt, like = self._checked(X)
         return restore(-((Xt - self._reconstruct(Xt)) ** 2).mean(1), like)
 
@@ -272,7 +284,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def sample(self, n_samples=1, *, method="kde", random_state=None, return_latents=False):
         """Draw ``n_samples`` inputs: ``"kde"`` jitters random rows of ``embedding_`` by
         ``N(0, h^2 I)``, ``h = sample_bandwidth * latent_bandwidth_``, projects onto the
-        prior's set and decodes; ``"gaussian"`` decodes ``N(mean, cov)`` of ``embedding_``."""
+        prior's set and decodes; ``"gaussian"`` decodes ``N(mean, cov)`` of ``embedding_``.
+        """
         check_is_fitted(self)
         n = check_int(n_samples, "n_samples")
         check_choice(method, "method", ("kde", "gaussian"))
@@ -289,7 +302,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
     def interpolate(self, z_a, z_b, n_steps=9, *, method="linear", return_latents=False):
         """Decode ``n_steps`` latents from ``z_a`` to ``z_b`` (ends included), straight
-        (``"linear"``) or along the great circle with interpolated norm (``"slerp"``)."""
+        (``"linear"``) or along the great circle with interpolated norm (``"slerp"``).
+        """
         check_is_fitted(self)
         n_steps = check_int(n_steps, "n_steps", minimum=2)
         check_choice(method, "method", ("linear", "slerp"))

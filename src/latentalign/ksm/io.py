@@ -6,18 +6,7 @@ The file holds only tensors and plain values (``{"format", "version", "params",
 The online network's in-progress state (for further ``partial_fit`` calls) is
 not saved; everything ``transform`` / ``inverse_transform`` / ``sample`` need is.
 
-Example
--------
->>> import tempfile, pathlib, warnings
->>> from latentalign.data.synthetic import ring
->>> X = ring(n=50, seed=0).X
->>> with warnings.catch_warnings():
-...     warnings.simplefilter("ignore")
-...     est = KernelSimilarityMatching(max_iter=50, random_state=0).fit(X)
->>> path = pathlib.Path(tempfile.mkdtemp()) / "model.pt"
->>> save_model(est, path)
->>> bool((load_model(path).transform(X[:3]) == est.transform(X[:3])).all())
-True
+The example is :func:`load_model`'s.
 """
 
 from __future__ import annotations
@@ -38,7 +27,23 @@ OLD_PARAMS = {"l2_penalty": "latent_l2"}  # parameter names of files saved befor
 
 
 def save_model(estimator: KernelSimilarityMatching, path: str | os.PathLike) -> None:
-    """Write a fitted estimator's parameters and fitted attributes to ``path`` (``.pt``) atomically."""
+    """Write a fitted estimator's parameters and fitted attributes to ``path`` (``.pt``) atomically.
+
+    Parameters
+    ----------
+    estimator : KernelSimilarityMatching
+        A fitted estimator.
+    path : str or os.PathLike
+        The ``.pt`` file to write (tensors and plain values only).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    :func:`load_model`'s example writes a model and reads it back.
+    """
     if not isinstance(estimator, KernelSimilarityMatching):
         raise TypeError(f"estimator: expected a KernelSimilarityMatching, got {type(estimator).__name__}")
     check_is_fitted(estimator)
@@ -51,7 +56,31 @@ def save_model(estimator: KernelSimilarityMatching, path: str | os.PathLike) -> 
 
 
 def load_model(path: str | os.PathLike) -> KernelSimilarityMatching:
-    """Read an estimator written by :func:`save_model` (``weights_only`` loading)."""
+    """Read an estimator written by :func:`save_model` (``weights_only`` loading).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save_model` (this version or an earlier one).
+
+    Returns
+    -------
+    KernelSimilarityMatching
+        The fitted estimator, ready for ``transform`` / ``inverse_transform`` / ``sample``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, warnings
+    >>> from latentalign.data.synthetic import ring
+    >>> X = ring(n=50, seed=0).X
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     est = KernelSimilarityMatching(max_iter=50, random_state=0).fit(X)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.pt"
+    >>> save_model(est, path)
+    >>> bool((load_model(path).transform(X[:3]) == est.transform(X[:3])).all())
+    True
+    """
     path = _pt_path(path, "model")
     if not path.is_file():
         raise ValueError(f"model: file not found: {path}")

@@ -22,8 +22,8 @@ A learned Gaussian bandwidth follows ``dF/d log sigma = sum_ij P_ij ||z_i - z_j|
 No input normalisation happens here (the estimator does it). numpy in gives
 numpy / float out; torch in gives torch out (0-d float64 tensor for scalars).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> X, Z = np.eye(2), np.array([[1.0], [0.0]])
 >>> ksm_objective(X, Z, ridge=0.5, kernel="linear")   # gamma_N = 1: F = 0.75
@@ -34,7 +34,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -92,7 +92,8 @@ def gaussian_grad(Z: torch.Tensor, K: torch.Tensor, A: torch.Tensor, gamma: floa
                   with_sigma: bool = False):
     """Total gradient ``-(diag(P 1) Z - P Z) / sigma^2`` with ``P = -gamma (A A^T) o K``; with
     ``with_sigma`` also ``dF/d log sigma = -<Z, dF/dZ>`` (``F`` depends on ``Z / sigma`` only, so
-    scaling ``sigma`` by ``e^t`` is scaling ``Z`` by ``e^-t``; equal to ``sum P o D^2 / (2 sigma^2)``)."""
+    scaling ``sigma`` by ``e^t`` is scaling ``Z`` by ``e^-t``; equal to ``sum P o D^2 / (2 sigma^2)``).
+    """
     P = -gamma * (A @ A.T) * K
     grad = -(P.sum(1, keepdim=True) * Z - P @ Z) / (sigma * sigma)
     if not with_sigma:
@@ -113,7 +114,8 @@ def linear_feature_form(X: torch.Tensor, Z: torch.Tensor, gamma: float):
 def value_and_grad(X: torch.Tensor, Z: torch.Tensor, gamma: float, kernel: str, sigma: float, path: str = "auto",
                    with_sigma: bool = False):
     """Total ``F`` and ``dF/dZ`` (the solver's smooth part); the linear kernel takes the feature path.
-    ``with_sigma`` (Gaussian): ``(F, dF/dZ, dF/d log sigma)``."""
+    ``with_sigma`` (Gaussian): ``(F, dF/dZ, dF/d log sigma)``.
+    """
     if kernel == "linear" and path != "gram":
         F, grad, _, _ = linear_feature_form(X, Z, gamma)
         return F, grad
@@ -170,6 +172,24 @@ def fitted_objective(X: torch.Tensor, Z: torch.Tensor, *, ridge: float, kernel: 
 def latent_kernel(Z, Z2=None, *, kernel="rbf", sigma: float = 1.0):
     """The latent kernel ``k(Z, Z2)`` (``Z2 = Z`` by default: symmetrised ``K_Z``).
 
+    Parameters
+    ----------
+    Z : array-like of shape (N, m)
+        Latents.
+    Z2 : array-like of shape (M, m), optional
+        Other latents (default ``Z``, and the result is symmetrised).
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel.
+    sigma : float, default 1.0
+        The Gaussian bandwidth.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (N, M)
+        The kernel matrix, like the input.
+
+    Examples
+    --------
     >>> latent_kernel([[0.0], [1.0]], kernel="linear").tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
@@ -186,6 +206,34 @@ def ksm_objective(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0
 
     ``path``: ``"gram"`` forms ``M`` (any kernel), ``"feature"`` is the linear
     kernel's ``O(N m n)`` form, ``"auto"`` picks the feature path for the linear kernel.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, n)
+        The inputs.
+    Z : array-like of shape (N, m)
+        Their latents.
+    ridge : float, default 1e-3
+        The kernel ridge per sample (``gamma_N = ridge N``).
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel.
+    sigma : float, default 1.0
+        The Gaussian bandwidth.
+    path : {"auto", "gram", "feature"}, default "auto"
+        Form ``M`` (any kernel), or the linear kernel's ``O(N m n)`` feature form.
+
+    Returns
+    -------
+    float or torch.Tensor
+        A Python float for numpy inputs, a 0-d float64 tensor for torch inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> f = ksm_objective(X, X[:, :2], kernel="linear")
+    >>> bool(0 <= f <= (X ** 2).sum() / (2 * 20))
+    True
     """
     Xt, Zt, like, gamma, kernel, sigma, path = _inputs(X, Z, ridge, kernel, sigma, path)
     if path == "feature":
@@ -206,7 +254,8 @@ def ksm_gradient(X, Z, *, ridge: float = 1e-3, kernel="rbf", sigma: float = 1.0,
 
 def ksm_sigma_gradient(X, Z, *, ridge: float = 1e-3, sigma: float = 1.0):
     """``d f / d log sigma`` for the Gaussian kernel (``f = F / N``): how the per-sample objective
-    moves with the bandwidth (a learned ``sigma`` descends it)."""
+    moves with the bandwidth (a learned ``sigma`` descends it).
+    """
     Xt, Zt, like, gamma, _, sigma, _ = _inputs(X, Z, ridge, "rbf", sigma, "gram")
     value = value_and_grad(Xt, Zt, gamma, "rbf", sigma, with_sigma=True)[2] / Xt.shape[0]
     return scalar(value, like)
@@ -253,7 +302,31 @@ def dictionary_objective(X, Phi, D, *, ridge: float = 1e-3):
 
 
 def decode(Z_query, Z, coef, *, kernel="rbf", sigma: float = 1.0):
-    """The generative map without normalisation: ``x(z) = k(z, Z) coef`` (``coef = A*`` or ``dual_coef_``)."""
+    """The generative map without normalisation: ``x(z) = k(z, Z) coef`` (``coef = A*`` or ``dual_coef_``).
+
+    Parameters
+    ----------
+    Z_query : array-like of shape (q, m)
+        The latents to decode.
+    Z : array-like of shape (N, m)
+        The decoder's latents.
+    coef : array-like of shape (N, n)
+        The coefficients (``A*`` or ``dual_coef_``).
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel.
+    sigma : float, default 1.0
+        The Gaussian bandwidth.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (q, n)
+        The decoded inputs (before un-normalisation), like the input.
+
+    Examples
+    --------
+    >>> decode([[2.0]], [[1.0]], [[3.0, 0.0]], kernel="linear").tolist()
+    [[6.0, 0.0]]
+    """
     kernel, sigma = _check_kernel(kernel, sigma)
     Zq, like = as_float64(Z_query, "Z_query")
     Zt = _same_width(Z, "Z", Zq, "Z_query")

@@ -17,8 +17,8 @@ lateral weights ``D D^T``. The inference loop also stops early once
 ``||dz|| / sqrt(m) < tol`` (``online_steps`` is the cap). The whole network
 runs on float64 numpy: per-stimulus updates are too small for torch's overhead.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = rng.standard_normal((40, 3))
@@ -52,10 +52,12 @@ class RandomFeatures:
         self.coef = math.sqrt(2.0 / weights.shape[1])
 
     @classmethod
-    def draw(cls, m: int, p: int, sigma: float, rng: np.random.Generator) -> "RandomFeatures":
+    def draw(cls, m: int, p: int, sigma: float, rng: np.random.Generator) -> RandomFeatures:
+        """Frequencies ``Omega ~ N(0, 1/sigma^2)`` ``(m, p)`` and phases ``b ~ U[0, 2 pi)`` ``(p,)``."""
         return cls(rng.normal(0.0, 1.0 / sigma, size=(m, p)), rng.uniform(0.0, 2.0 * np.pi, size=p))
 
     def __call__(self, Z):
+        """``phi(Z)`` ``(n, p)`` of latents ``Z`` ``(n, m)``."""
         return self.at(self.angles(Z))
 
     def vjp(self, Z, V):
@@ -63,15 +65,19 @@ class RandomFeatures:
         return self.vjp_at(self.angles(Z), V)
 
     def angles(self, Z):
+        """``Z Omega + b`` ``(n, p)``."""
         return Z @ self.weights + self.offsets
 
     def at(self, angles):
+        """``sqrt(2/p) cos(angles)``."""
         return self.coef * _xp(angles).cos(angles)
 
     def vjp_at(self, angles, V):
+        """``J_phi^T v`` per row from precomputed ``angles`` (see :meth:`vjp`)."""
         return (-self.coef * _xp(angles).sin(angles) * V) @ self.weights.T
 
-    def to_torch(self, device) -> "RandomFeatures":
+    def to_torch(self, device) -> RandomFeatures:
+        """The same features as float64 tensors on ``device``."""
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
         return RandomFeatures(as_t(self.weights), as_t(self.offsets))
 
@@ -91,7 +97,7 @@ class OnlineNetwork:
 
     @classmethod
     def create(cls, n_features: int, m: int, *, kernel: str, sigma: float, ridge: float, prior: Prior,
-               rng: np.random.Generator, n_random_features: int = 256, **rates) -> "OnlineNetwork":
+               rng: np.random.Generator, n_random_features: int = 256, **rates) -> OnlineNetwork:
         """``D_0 = 0`` with fresh random features (Gaussian), or ``N(0, 1e-4)`` entries (linear)."""
         if kernel == "linear":
             return cls(rng.normal(0.0, 1e-2, size=(m, n_features)), None, kernel=kernel, sigma=sigma,
@@ -101,11 +107,13 @@ class OnlineNetwork:
                    ridge=ridge, prior=prior, **rates)
 
     def phi(self, Z):
+        """The network's features of ``Z``: ``Z`` itself (linear kernel) or ``phi(Z)``."""
         return Z if self.features is None else self.features(Z)
 
     def epoch(self, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
         """Infer, then learn, stimulus by stimulus; return the latents and the mean per-sample loss
-        ``1/2 ||e||^2 + r(z)`` (plus ``ridge/2 ||D||^2`` at the end of the pass)."""
+        ``1/2 ||e||^2 + r(z)`` (plus ``ridge/2 ||D||^2`` at the end of the pass).
+        """
         Z = np.empty((X.shape[0], self._m()))
         loss = 0.0
         for i in range(X.shape[0]):

@@ -14,8 +14,8 @@ if ``nonneg``); (2) divide by ``1 + beta/rho``; (3) project onto the budget set 
 The functions work on numpy arrays and torch tensors alike (the online network
 runs on numpy for speed); ``threshold`` and ``l2`` may be per-row columns.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> prox_latent(np.array([[3.0, -1.0, 0.5]]), threshold=1.0).tolist()
 [[2.0, 0.0, 0.0]]
@@ -128,9 +128,11 @@ class Prior:
         self.alpha, self.l2, self.nonneg, self.budget, self.radius = alpha, l2, nonneg, budget, radius
 
     def prox(self, V, step=1.0):
+        """The prox of ``step * r`` applied to each row of ``V``."""
         return prox_rows(V, step * self.alpha, step * self.l2, self.nonneg, self.budget, self.radius)
 
     def penalty(self, Z):
+        """``r(z)`` summed over the rows of ``Z``."""
         return penalty(Z, self.alpha, self.l2)
 
     def clamp(self, Z):

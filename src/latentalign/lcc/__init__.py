@@ -5,12 +5,14 @@ kNN graph, seeded Louvain communities, a cluster-to-class matching and the
 correctly / misclustered masks; the LCC losses pull misclustered latents toward
 correctly clustered latents of their class.
 
-- clustering step: :func:`collect_latents`, :func:`cluster_latents` -> :class:`ClusterState`
-  (pieces: :func:`knn_indices`, :func:`knn_graph`, :func:`pca_project`,
-  :func:`detect_communities`, :func:`contingency`, :func:`match_clusters`, :func:`cluster_masks`);
+- clustering step: :func:`collect_latents` (over a :class:`SampleIdDataset`) ->
+  :class:`Collected`, :func:`cluster_latents` -> :class:`ClusterState`; its pieces live in
+  their modules: ``graph`` (``knn_indices``, ``knn_graph``, ``pca_project``), ``communities``
+  (``detect_communities``, ``modularity``), ``matching`` (``contingency``, ``match_clusters``,
+  ``cluster_masks``), ``state`` (``cluster_options``), ``losses`` (``pack_banks``, ``lcc_distances``);
 - losses: :class:`ExactLCCLoss`, :class:`RandomizedLCCLoss`, :func:`lcc_loss`;
 - training: :class:`ClusterCorrection` (plain loop), :class:`LCCCallback` (Lightning);
-- metrics: :func:`cluster_metrics`, :func:`modularity`, :func:`loo_knn_accuracy` (the test -> train
+- metrics: :func:`cluster_metrics`, :func:`loo_knn_accuracy` (the test -> train
   kNN probe is :func:`latentalign.train.knn_probe`).
 
 Example (plain loop; ``train_loader`` yields ``(x, y, idx)``, e.g. from
@@ -25,26 +27,29 @@ Example (plain loop; ``train_loader`` yields ``(x, y, idx)``, e.g. from
             loss = F.cross_entropy(logits, y) + corr.loss(lat, y, idx)
 """
 
+from .._deprecate import moved_objects
 from .._extras import lazy_exports
-from .collect import MAX_BYTES, Collected, SampleIdDataset, collect_latents
-from .communities import detect_communities, modularity, relabel_by_size
-from .graph import knn_graph, knn_indices, pca_project
-from .matching import Masks, cluster_masks, contingency, match_clusters, shuffle_communities
-from .metrics import cluster_metrics, knn_probe_accuracy, loo_knn_accuracy
-from .state import ClusterState, cluster_latents, cluster_options
-from .losses import ExactLCCLoss, PackedBanks, RandomizedLCCLoss, lcc_distances, lcc_loss, pack_banks
+from .collect import Collected, SampleIdDataset, collect_latents
 from .correction import ClusterCorrection
+from .losses import ExactLCCLoss, RandomizedLCCLoss, lcc_loss
+from .metrics import cluster_metrics, loo_knn_accuracy
+from .metrics import knn_probe_accuracy as knn_probe_accuracy  # deprecated itself (removed in 0.3)
+from .state import ClusterState, cluster_latents
 
 __all__ = [
-    "SampleIdDataset", "Collected", "collect_latents", "MAX_BYTES",
-    "knn_indices", "knn_graph", "pca_project",
-    "detect_communities", "modularity", "relabel_by_size",
-    "contingency", "match_clusters", "cluster_masks", "Masks", "shuffle_communities",
-    "ClusterState", "cluster_latents", "cluster_options",
-    "ExactLCCLoss", "RandomizedLCCLoss", "lcc_loss", "lcc_distances", "pack_banks", "PackedBanks",
-    "ClusterCorrection", "LCCCallback",
+    "SampleIdDataset", "collect_latents", "Collected", "cluster_latents", "ClusterState",
+    "ExactLCCLoss", "RandomizedLCCLoss", "lcc_loss", "ClusterCorrection", "LCCCallback",
     "cluster_metrics", "loo_knn_accuracy",
 ]
 
-# Lightning (the [train] extra) is imported only when the callback is asked for
-__getattr__ = lazy_exports(__name__, callback=["LCCCallback"])
+# The clustering step's pieces left the face in 0.2 (deprecated here, removed in 0.3): import them
+# from their modules.
+__getattr__ = moved_objects(
+    __name__, fallback=lazy_exports(__name__, callback=["LCCCallback"]),
+    collect=["MAX_BYTES"],
+    graph=["knn_indices", "knn_graph", "pca_project"],
+    communities=["detect_communities", "modularity", "relabel_by_size"],
+    matching=["contingency", "match_clusters", "cluster_masks", "Masks", "shuffle_communities"],
+    state=["cluster_options"],
+    losses=["lcc_distances", "pack_banks", "PackedBanks"],
+)

@@ -13,19 +13,14 @@ Without ``cluster_loader`` the training set is read in order (a sequential
 loader over the training loader's dataset, so the training sampler is not
 advanced), and a warning says that its augmentation then reaches the clustering.
 
-Example
--------
->>> from latentalign import lcc
->>> corr = lcc.ClusterCorrection(["model.penultimate"], n_classes=10, weight=1e-2)
->>> callback = lcc.LCCCallback(corr, cluster_loader=None)
->>> # fit_classifier(model, train_loader, epochs=5, callbacks=[callback])
+The example is :class:`LCCCallback`'s.
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch.utils.data import DataLoader
@@ -54,6 +49,22 @@ class LCCCallback(Callback):
 
     ``batch_keys``: the keys of ``(x, y, idx)`` in dict batches (tuple batches are
     ``(x, y, idx)``).
+
+    Parameters
+    ----------
+    corr : ClusterCorrection
+        The correction to run.
+    cluster_loader : iterable, optional
+        Batches for the clustering step (default: the trainer's training loader, in order).
+    batch_keys : sequence of str, default ("x", "y", "idx")
+        The keys of ``(x, y, idx)`` in dict batches (tuple batches are ``(x, y, idx)``).
+
+    Examples
+    --------
+    >>> from latentalign import lcc
+    >>> corr = lcc.ClusterCorrection(["model.penultimate"], n_classes=10, weight=1e-2)
+    >>> callback = lcc.LCCCallback(corr, cluster_loader=None)
+    >>> # fit_classifier(model, train_loader, epochs=5, callbacks=[callback])
     """
 
     def __init__(self, corr: ClusterCorrection, cluster_loader: Iterable | None = None,
@@ -75,6 +86,7 @@ class LCCCallback(Callback):
         return y, idx
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Lightning hook: wrap the module's ``training_step`` to add the LCC loss (fit only)."""
         if stage != "fit" or self._wrapped is not None:
             return
         step = pl_module.training_step
@@ -103,11 +115,13 @@ class LCCCallback(Callback):
         self._wrapped = pl_module
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Lightning hook: restore the module's own ``training_step``."""
         if self._wrapped is not None and "training_step" in vars(self._wrapped):
             del self._wrapped.training_step
         self._wrapped = None
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Lightning hook: cluster the latents of the training set in sample order before the epoch."""
         loader = self.cluster_loader
         if loader is None:
             if self.corr.scheduled(trainer.current_epoch):
@@ -117,5 +131,6 @@ class LCCCallback(Callback):
         self.corr.update(pl_module, loader, trainer.current_epoch)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Lightning hook: drop the clustering unless ``persist``."""
         if not self.corr.persist:
             self.corr.end_epoch()

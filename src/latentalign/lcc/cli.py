@@ -50,9 +50,9 @@ def finetune(
 
     from .._io import check_output, write_json
     from .._validate import check_int, check_nonnegative
-    from ..train.divergence import check_loss, check_lr
     from ..models import LayerRecorder
     from ..train import seed_everything
+    from ..train.divergence import check_lr
     from .correction import ClusterCorrection
     from .finetune import latent_metrics, load_split, make_model, train_epochs
 

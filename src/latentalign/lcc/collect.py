@@ -7,23 +7,14 @@ loader order never matters: labels and clusters are joined only through ``idx``.
 A repeated id (``DistributedSampler`` padding) keeps its first row; a missing id
 raises unless ``allow_missing=True`` (its label is then ``-1``: ignored).
 
-Example
--------
->>> import torch
->>> from torch import nn
->>> model = nn.Sequential(nn.Linear(2, 2))
->>> x = torch.eye(2)
->>> batches = [{"x": x[1:], "y": torch.tensor([7]), "idx": torch.tensor([1])},
-...            {"x": x[:1], "y": torch.tensor([3]), "idx": torch.tensor([0])}]
->>> col = collect_latents(model, batches, "0", n_samples=2)
->>> col.labels.tolist(), torch.allclose(col.latents["0"], model(x))
-([3, 7], True)
+The example is :func:`collect_latents`'s.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -41,8 +32,17 @@ MAX_BYTES = 2 * 2**30
 
 
 class Collected(NamedTuple):
-    """``latents[layer]``: float32 ``(N, D)``; ``labels``: int64 ``(N,)`` (-1: ignored);
-    ``present``: bool ``(N,)``, which ids the loader delivered. Row ``i`` is sample id ``i``."""
+    """The latents and labels of every sample id, collected by :func:`collect_latents`.
+
+    Attributes
+    ----------
+    latents : dict of str to torch.Tensor of shape (N, D)
+        float32 latents per layer; row ``i`` is sample id ``i``.
+    labels : torch.Tensor of shape (N,)
+        int64 labels (``-1``: ignored).
+    present : torch.Tensor of shape (N,)
+        bool: which ids the loader delivered.
+    """
 
     latents: dict[str, torch.Tensor]
     labels: torch.Tensor
@@ -50,6 +50,7 @@ class Collected(NamedTuple):
 
     @property
     def n(self) -> int:
+        """Number of collected rows."""
         return int(self.labels.shape[0])
 
 
@@ -103,6 +104,48 @@ def collect_latents(
     :func:`latentalign.models.pooling.pool_tokens`). Raises ``ValueError`` if the buffers would exceed
     ``max_bytes`` (float32), if an id is missing (unless ``allow_missing``), or if
     the batches carry no labels. ``training`` flags are restored.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; its ``training`` flags are restored afterwards.
+    loader : iterable of batches
+        ``(x, y, idx)``, dicts with ``"x"``, ``"y"``, ``"idx"``, or ``transformers`` dicts.
+    layers : str or sequence of str
+        Sub-module names, as in ``model.named_modules()``.
+    n_samples : int, optional
+        Ids run over ``0..n_samples-1`` (default ``len(loader.dataset)``).
+    reduce : {"flatten", "mean"}, default "flatten"
+        How spatial dimensions become one row.
+    pool : {"mean", "cls", "last", "max"}, default "mean"
+        How a token sequence becomes one row, over the attention mask.
+    forward : callable, optional
+        ``forward(model, inputs)`` for an unusual call.
+    sample_ids : array-like, optional
+        The rows' ids in loader order, for batches without ids.
+    allow_missing : bool, default False
+        Accept ids the loader never delivered (``present`` says which).
+    max_bytes : int, default 2 GiB
+        Limit on the float32 buffers.
+    device : str or torch.device, optional
+        Where the model runs (default: its own device).
+
+    Returns
+    -------
+    Collected
+        ``latents[layer]`` ``(N, D)``, ``labels`` ``(N,)``, ``present`` ``(N,)``, row ``i`` = sample id ``i``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Linear(2, 2))
+    >>> x = torch.eye(2)
+    >>> batches = [{"x": x[1:], "y": torch.tensor([7]), "idx": torch.tensor([1])},
+    ...            {"x": x[:1], "y": torch.tensor([3]), "idx": torch.tensor([0])}]
+    >>> col = collect_latents(model, batches, "0", n_samples=2)
+    >>> col.labels.tolist(), torch.allclose(col.latents["0"], model(x))
+    ([3, 7], True)
     """
     if n_samples is None:
         n_samples = _dataset_size(loader)

@@ -13,8 +13,8 @@ modularity objective, since igraph defaults to CPM), ``networkx``
 are relabelled by decreasing size, ties by smallest member id, so the same
 ``(A, seed)`` always gives the same labels.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, scipy.sparse as sp
 >>> edges = [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)]
 >>> r, c = np.array(edges).T
@@ -95,8 +95,9 @@ def detect_communities(A, *, method: str = "louvain", resolution: float = 1.0, s
 
 
 def _igraph_leiden(A: sp.csr_matrix, resolution: float, seed: int) -> np.ndarray:
-    """igraph's Leiden with the modularity objective (its default is CPM), iterated to convergence,
-    seeded through a private ``random.Random`` (the global one is left alone)."""
+    """Igraph's Leiden with the modularity objective (its default is CPM), iterated to convergence,
+    seeded through a private ``random.Random`` (the global one is left alone).
+    """
     import random
 
     try:

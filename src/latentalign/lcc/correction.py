@@ -8,31 +8,14 @@ Clustering happens at epoch ``e`` iff ``e >= warmup`` and
 ``(e - warmup) % interval == 0``; at any other epoch the state is dropped
 (unless ``persist=True``), as in the reference code.
 
-Example
--------
->>> import torch, torch.nn.functional as F
->>> from latentalign.models import MLP
->>> from latentalign.train import make_loader
->>> X, y = torch.randn(60, 4), torch.arange(3).repeat(20)
->>> model, loader = MLP(4, (16, 8), 3), make_loader(X, y, batch_size=20, shuffle=True)
->>> corr = ClusterCorrection(["penultimate"], n_classes=3, weight=0.1, k=5, warmup=0)
->>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
->>> corr.update(model, make_loader(X, y, batch_size=60), epoch=0)
-True
->>> for x, yb, idx in loader:
-...     with corr.capture(model) as lat:
-...         logits = model(x)
-...     loss = F.cross_entropy(logits, yb) + corr.loss(lat, yb, idx)
-...     opt.zero_grad(); loss.backward(); opt.step()
->>> sorted(corr.stats)
-['loss', 'n_mc', 'n_targetless', 'per_layer']
+The example is :class:`ClusterCorrection`'s.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -66,26 +49,54 @@ class ClusterCorrection:
     layers : str or list of str
         Sub-module names, as in ``model.named_modules()``.
     n_classes : int
+        Number of classes.
     weight : float
         ``w_lcc`` (default ``1e-2``; small latents may need 0.1-1).
     k : int
-        Neighbours of the kNN graph; ``k_target`` (default ``k``) for the exact loss.
+        Neighbours of the kNN graph.
     loss : {"exact", "randomized"}
-        ``n_per_cluster`` draws per cluster for ``"randomized"``.
+        :class:`~latentalign.lcc.ExactLCCLoss` or :class:`~latentalign.lcc.RandomizedLCCLoss`.
+    k_target : int, optional
+        CC latents averaged per target of the exact loss (default ``k``).
+    n_per_cluster : int, default 100
+        Draws per cluster of the randomized loss.
     method, resolution, knn_backend, pca_dim, preset, matching
         The clustering step's options (see :func:`~latentalign.lcc.cluster_latents`).
     warmup, interval, persist
         The schedule (defaults 1, 1, False).
+    reduce : {"flatten", "mean"}, default "flatten"
+        How a conv layer's spatial dimensions become one row.
     pool : {"mean", "cls", "last", "max"}
         How a layer's token sequence ``(B, T, D)`` becomes one latent row per sample, over the
         attention mask (a transformer's layer; see :func:`~latentalign.models.pool_tokens`):
         ``update`` reads the mask from each batch, :meth:`capture` takes the batch's mask.
     seed : int
         Seeds community detection, the ablation's permutation and the random draws.
+    max_bytes : int, default 2 GiB
+        Limit on the collected latents (float32).
 
     ``state[layer]`` is the current :class:`ClusterState`, ``targets[layer]`` its banks,
     ``stats`` the last batch's unweighted loss, ``|S|`` and targetless count,
     ``history`` the metrics and timings of every clustering.
+
+    Examples
+    --------
+    >>> import torch, torch.nn.functional as F
+    >>> from latentalign.models import MLP
+    >>> from latentalign.train import make_loader
+    >>> X, y = torch.randn(60, 4), torch.arange(3).repeat(20)
+    >>> model, loader = MLP(4, (16, 8), 3), make_loader(X, y, batch_size=20, shuffle=True)
+    >>> corr = ClusterCorrection(["penultimate"], n_classes=3, weight=0.1, k=5, warmup=0)
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> corr.update(model, make_loader(X, y, batch_size=60), epoch=0)
+    True
+    >>> for x, yb, idx in loader:
+    ...     with corr.capture(model) as lat:
+    ...         logits = model(x)
+    ...     loss = F.cross_entropy(logits, yb) + corr.loss(lat, yb, idx)
+    ...     opt.zero_grad(); loss.backward(); opt.step()
+    >>> sorted(corr.stats)
+    ['loss', 'n_mc', 'n_targetless', 'per_layer']
     """
 
     @renamed_kwargs(knn="knn_backend")
@@ -150,6 +161,20 @@ class ClusterCorrection:
         ``(x, y, idx)`` over the training set, ideally without augmentation.
         Under ``torch.distributed`` every rank passes its shard: the latents are
         gathered (deduplicated by id), rank 0 clusters, and every rank gets the same state.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            The classifier whose layers are clustered.
+        loader : iterable of batches
+            ``(x, y, idx)`` over the training set, ideally without augmentation.
+        epoch : int, optional
+            The epoch (default: one more than the previous call's).
+
+        Returns
+        -------
+        bool
+            Whether a clustering ran (``epoch`` was scheduled).
         """
         epoch = self._next_epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
         self._next_epoch = epoch + 1
@@ -192,12 +217,14 @@ class ClusterCorrection:
 
     @property
     def active(self) -> bool:
+        """Whether a clustering is in force (between :meth:`update` and :meth:`end_epoch`)."""
         return bool(self.state)
 
     # -- per batch -------------------------------------------------------------------
     def _packed_on(self, name: str, u: torch.Tensor) -> PackedBanks | dict:
         """``targets[name]`` packed, on ``u``'s device and dtype: once per clustering, not once per batch;
-        ``{}`` when no class received a cluster."""
+        ``{}`` when no class received a cluster.
+        """
         targets = self.targets[name]
         if not targets:
             return {}
@@ -212,7 +239,8 @@ class ClusterCorrection:
     @contextmanager
     def capture(self, model: nn.Module, mask=None) -> Iterator[dict[str, torch.Tensor]]:
         """Record the layers' outputs (with grad) of the forward passes inside the block; with the
-        batch's ``(B, T)`` attention ``mask``, token sequences are pooled over it (``pool``)."""
+        batch's ``(B, T)`` attention ``mask``, token sequences are pooled over it (``pool``).
+        """
         rec = LayerRecorder(model, self.layers, reduce=self.reduce, pool=self.pool)
         rec.mask = mask
         outputs = rec.attach().outputs

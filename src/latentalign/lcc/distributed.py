@@ -12,8 +12,8 @@ group both are the identity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import torch
 import torch.distributed as dist

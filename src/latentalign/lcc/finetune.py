@@ -7,8 +7,8 @@ API of :class:`~latentalign.lcc.ClusterCorrection`: at every epoch start
 augmentation depend only on ``(seed, epoch)``, so arms that start from the same
 checkpoint see the same inputs.
 
-Example
--------
+Examples
+--------
 >>> split = load_split("digits", seed=0)
 >>> split.X_train.shape, split.X_val.shape, split.X_test.shape
 ((718, 64), (179, 64), (900, 64))
@@ -28,10 +28,10 @@ from .._threads import thread_policy
 from .._validate import check_choice, check_int, check_nonnegative, check_seed
 from ..data import digits, mnist1d
 from ..models import build_model
-from ..train.divergence import check_loss
 from ..train import epoch_seed, evaluate_classifier, knn_probe, make_loader, torch_generator
 from ..train.augment import random_shift
 from ..train.classifier import step_work
+from ..train.divergence import check_loss
 from .collect import collect_latents
 from .correction import ClusterCorrection
 from .state import cluster_latents
@@ -60,11 +60,13 @@ class Split:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes in the train and test labels."""
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
     def accuracy(self, model: nn.Module, part: str = "test") -> float:
         """Accuracy of ``model`` on ``part`` (``"train"``, ``"val"`` or ``"test"``), by
-        :func:`~latentalign.train.evaluate_classifier` (eval mode, training flags restored)."""
+        :func:`~latentalign.train.evaluate_classifier` (eval mode, training flags restored).
+        """
         check_choice(part, "part", ("train", "val", "test"))
         X, y = getattr(self, f"X_{part}"), getattr(self, f"y_{part}")
         return evaluate_classifier(model, [(torch.from_numpy(X), torch.from_numpy(y))])["acc"]
@@ -72,7 +74,8 @@ class Split:
 
 def load_split(name: str, seed: int = 0) -> Split:
     """``digits``: stratified 40% train / 10% val / 50% test (``random_state=seed``);
-    ``mnist1d``: the published 4000/1000 split (data seed 42), 500 train rows to val per ``seed``."""
+    ``mnist1d``: the published 4000/1000 split (data seed 42), 500 train rows to val per ``seed``.
+    """
     from sklearn.model_selection import train_test_split
 
     check_choice(name, "data", DATASETS)
@@ -92,7 +95,8 @@ def load_split(name: str, seed: int = 0) -> Split:
 
 def make_model(name: str, split: Split) -> nn.Module:
     """``mlp``: ``in -> 256 -> 64 -> C``; ``cnn``: the digits ``CNN2d`` or the MNIST-1D ``CNN1d``.
-    The 64-d layer is ``penultimate``. Seed the global torch RNG first for a fixed init."""
+    The 64-d layer is ``penultimate``. Seed the global torch RNG first for a fixed init.
+    """
     check_choice(name, "model", MODELS)
     if name == "mlp":
         return build_model("mlp", in_dim=int(np.prod(split.in_shape)), n_classes=split.n_classes)
@@ -103,7 +107,8 @@ def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, 
                     generator: torch.Generator) -> torch.Tensor:
     """Shift each sample by a uniform integer in ``[-max_shift, max_shift]`` per spatial axis
     (zero fill; :func:`latentalign.train.augment.random_shift`), then add Gaussian noise of
-    std ``noise``. ``x`` is flat ``(B, prod(in_shape))``, ``in_shape = (C, *spatial)``."""
+    std ``noise``. ``x`` is flat ``(B, prod(in_shape))``, ``in_shape = (C, *spatial)``.
+    """
     B = x.shape[0]
     img = random_shift(x.reshape(B, *in_shape), max_shift, generator) if max_shift > 0 else x
     if noise > 0:
@@ -113,7 +118,8 @@ def shift_and_noise(x: torch.Tensor, in_shape: tuple[int, ...], max_shift: int, 
 
 def latent_metrics(model: nn.Module, split: Split, layers, *, k: int = 10, seed: int = 0) -> dict[str, dict]:
     """Per layer: the cluster metrics of one fixed clustering of the clean training latents
-    (``k``, ``seed``) and the test -> train kNN probe accuracy."""
+    (``k``, ``seed``) and the test -> train kNN probe accuracy.
+    """
     layers = [layers] if isinstance(layers, str) else list(layers)
     train = collect_latents(model, make_loader(split.X_train, split.y_train, batch_size=512), layers)
     test = collect_latents(model, make_loader(split.X_test, split.y_test, batch_size=512), layers)

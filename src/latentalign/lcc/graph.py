@@ -17,8 +17,8 @@
   axis signed so its largest-magnitude entry is positive. Used for the graph
   only, never for the targets.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> Z = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
 >>> A = knn_graph(knn_indices(Z, 1))

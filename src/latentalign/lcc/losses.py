@@ -19,8 +19,8 @@ targets of a batch come from one ``cdist`` and one ``topk`` over a padded
 ``||u_i - t_{i,b}||`` carries one. No per-sample or per-bank loop, no search library in the step.
 The gradient is finite (zero) at zero distance.
 
-Example (the spec's check 3)
--------
+Examples
+--------
 >>> import torch
 >>> banks = {0: [torch.tensor([[0.0, 0.0], [2.0, 0.0]]), torch.tensor([[10.0, 0.0]])]}
 >>> u = torch.tensor([[4.0, 0.0], [9.0, 0.0]], dtype=torch.float64, requires_grad=True)
@@ -32,7 +32,8 @@ Example (the spec's check 3)
 from __future__ import annotations
 
 import math
-from typing import Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -55,8 +56,8 @@ class PackedBanks(NamedTuple):
 
     ``members`` ``(R, D)``: every bank's rows, bank after bank; ``slots``
     ``(B, n_max)``: bank ``b``'s row ids in ``members`` (the first ``n_b`` columns;
-    the padding repeats row 0 and is masked by ``sizes``); ``sizes`` ``(B,)``: ``n_b``; ``by_class`` ``(A, M)``: row ``a``
-    lists the banks of class ``a``, padded with ``-1`` (no row is owned when packed
+    the padding repeats row 0 and is masked by ``sizes``); ``sizes`` ``(B,)``: ``n_b``;
+    ``by_class`` ``(A, M)``: row ``a`` lists the banks of class ``a``, padded with ``-1`` (no row is owned when packed
     from a plain list).
     """
 
@@ -67,9 +68,11 @@ class PackedBanks(NamedTuple):
 
     @property
     def dim(self) -> int:
+        """Latent width ``D``."""
         return int(self.members.shape[1])
 
-    def to(self, device=None, dtype=None) -> "PackedBanks":
+    def to(self, device=None, dtype=None) -> PackedBanks:
+        """The packed banks on ``device`` (members also cast to ``dtype``)."""
         return PackedBanks(self.members.to(device=device, dtype=dtype), self.slots.to(device),
                            self.sizes.to(device), self.by_class.to(device))
 
@@ -101,7 +104,8 @@ def pack_banks(banks: Targets | Sequence[torch.Tensor]) -> PackedBanks:
 
 def _targets(anchor: torch.Tensor, packed: PackedBanks, k: int, banks: torch.Tensor) -> torch.Tensor:
     """``(n, M, D)``: ``t_{i,j}``, the mean of the ``min(k, n_b)`` members of bank ``b = banks[i, j]``
-    nearest ``anchor_i``."""
+    nearest ``anchor_i``.
+    """
     members, slots, sizes, _ = packed
     (n, n_cols), width, dim = banks.shape, slots.shape[1], members.shape[1]
     kk = min(k, width)
@@ -124,7 +128,8 @@ def lcc_distances(u: torch.Tensor, banks: Sequence[torch.Tensor] | PackedBanks, 
                   which: torch.Tensor | None = None) -> torch.Tensor:
     """``(n, B)``: ``||u_i - t_{i,b}|| / sqrt(D)``, ``t_{i,b}`` the mean of the
     ``min(k, n_b)`` members of bank ``b`` nearest ``u_i.detach()``; with ``which``
-    ``(n, M)`` (bank ids), only the banks ``which[i]`` of each row."""
+    ``(n, M)`` (bank ids), only the banks ``which[i]`` of each row.
+    """
     packed = banks if isinstance(banks, PackedBanks) else pack_banks(banks)
     packed = packed.to(device=u.device, dtype=u.dtype)
     if which is None:
@@ -142,6 +147,31 @@ def lcc_loss(u: torch.Tensor, labels: torch.Tensor, mc: torch.Tensor, targets: T
     misclustered flags; ``targets`` the class banks, or them packed once by
     :func:`pack_banks`. Returns ``u.sum() * 0`` when ``S`` is empty. ``u`` holding NaN/Inf, or values
     whose squared distances overflow, is refused (one ``max |u|`` reduction).
+
+    Parameters
+    ----------
+    u : torch.Tensor of shape (n, D)
+        The batch's latents.
+    labels : torch.Tensor of shape (n,)
+        Their integer labels.
+    mc : torch.Tensor of shape (n,)
+        bool: the batch's misclustered flags.
+    targets : dict or PackedBanks
+        The class banks ``{class: [bank (n_b, D), ...]}``, or them packed once by :func:`pack_banks`.
+    k : int
+        Target CC latents averaged per bank (1: the nearest).
+
+    Returns
+    -------
+    torch.Tensor
+        The 0-d loss (``u.sum() * 0`` when ``S`` is empty).
+
+    Examples
+    --------
+    >>> import torch
+    >>> banks = {0: [torch.tensor([[0.0]]), torch.tensor([[10.0]])]}  # class 0 owns two clusters
+    >>> float(lcc_loss(torch.tensor([[4.0]]), torch.tensor([0]), torch.tensor([True]), banks, k=1))
+    4.0
     """
     check_squares(u, "u", "the LCC distances")
     for name, t in (("labels", labels), ("mc", mc)):
@@ -190,7 +220,8 @@ def _check_latents(u: torch.Tensor, dim: int) -> torch.Tensor:
 
 class _BankLoss(nn.Module):
     """``forward(u, labels, mc, targets)``: :func:`lcc_loss` with the subclass's ``k``
-    (``return_terms=True``: ``{"loss": ...}``, its only term)."""
+    (``return_terms=True``: ``{"loss": ...}``, its only term).
+    """
 
     k: int
 
@@ -209,6 +240,18 @@ class ExactLCCLoss(_BankLoss):
 
     ``targets(state)`` gives the per-class banks of a :class:`ClusterState`;
     ``forward(u, labels, mc, targets)`` the loss of a batch.
+
+    Parameters
+    ----------
+    k_target : int, default 10
+        CC latents averaged into each target.
+
+    Examples
+    --------
+    >>> import torch
+    >>> banks = {0: [torch.tensor([[0.0], [2.0]])]}  # one class, one cluster, two CC latents
+    >>> float(ExactLCCLoss(k_target=2)(torch.tensor([[1.5]]), torch.tensor([0]), torch.tensor([True]), banks))
+    0.5
     """
 
     def __init__(self, k_target: int = 10):
@@ -216,6 +259,7 @@ class ExactLCCLoss(_BankLoss):
         self.k = self.k_target = check_int(k_target, "k_target")
 
     def targets(self, state: ClusterState, epoch: int = 0) -> dict[int, list[torch.Tensor]]:
+        """The per-class banks of ``state``: every correctly clustered latent of each matched cluster."""
         return state.class_banks()
 
 
@@ -224,6 +268,20 @@ class RandomizedLCCLoss(_BankLoss):
 
     The draws are made once per clustering, by ``targets(state, epoch)`` with a
     ``torch.Generator`` seeded ``seed + epoch`` (no global RNG).
+
+    Parameters
+    ----------
+    n_per_cluster : int, default 100
+        Draws per matched cluster.
+    seed : int, default 0
+        The draws use ``seed + epoch``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> banks = {0: [torch.tensor([[0.0]])]}
+    >>> float(RandomizedLCCLoss()(torch.tensor([[3.0]]), torch.tensor([0]), torch.tensor([True]), banks))
+    3.0
     """
 
     def __init__(self, n_per_cluster: int = 100, seed: int = 0):
@@ -233,6 +291,7 @@ class RandomizedLCCLoss(_BankLoss):
         self.k = 1
 
     def targets(self, state: ClusterState, epoch: int = 0) -> dict[int, list[torch.Tensor]]:
+        """``n_per_cluster`` draws per matched cluster, seeded ``seed + epoch``, as one bank per class."""
         g = torch.Generator().manual_seed(self.seed + int(epoch))
         draws: dict[int, list[torch.Tensor]] = {}
         for b in sorted(state.banks):

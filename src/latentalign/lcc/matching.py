@@ -11,8 +11,8 @@ ignored label ``y_i < 0``); ``targetless_i``: ``mc_i`` and class ``y_i``
 received no cluster (an *orphan* class). CC share = purity
 ``= sum_b max_a M[a, b] / N_labelled``.
 
-Example (the spec's check 1)
--------
+Examples
+--------
 >>> y, c = [0, 0, 0, 0, 1, 1, 1, 2], [0, 0, 1, 1, 1, 2, 2, 2]
 >>> M = contingency(y, c, 3)
 >>> M.tolist(), match_clusters(M).tolist()
@@ -59,7 +59,9 @@ def contingency(y, c, n_classes: int, n_clusters: int | None = None) -> np.ndarr
     if n_clusters is not None:
         n_clusters = check_int(n_clusters, "n_clusters")
         if n_clusters < K:
-            raise ValueError(f"n_clusters: must exceed the largest cluster id in communities ({K - 1}), got {n_clusters}")
+            raise ValueError(
+                f"n_clusters: must exceed the largest cluster id in communities ({K - 1}), got {n_clusters}"
+            )
         K = n_clusters
     keep = y >= 0
     flat = y[keep] * K + c[keep]

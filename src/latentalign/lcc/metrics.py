@@ -1,4 +1,4 @@
-"""Cluster quality metrics: do the latent clusters agree with the classes?
+"""Cluster quality metrics: how well the latent clusters agree with the classes.
 
 - ``Q``: Newman modularity of the partition on the kNN graph (float64);
 - ``K``: number of communities;
@@ -14,11 +14,7 @@
 The test -> train kNN probe is :func:`latentalign.train.knn_probe` (``metric="euclidean"``
 in this capability); ``knn_probe_accuracy`` is its deprecated alias (removed in 0.3).
 
-Example
--------
->>> import numpy as np
->>> loo_knn_accuracy(np.array([[1], [0], [3], [2]]), np.array([0, 0, 1, 0]))
-0.5
+The example is :func:`loo_knn_accuracy`'s.
 """
 
 from __future__ import annotations
@@ -38,6 +34,24 @@ def loo_knn_accuracy(indices, labels) -> float:
 
     ``indices``: ``(N, k)`` neighbour ids (self excluded); neighbours with a
     negative label do not vote; a sample with no voting neighbour counts as wrong.
+
+    Parameters
+    ----------
+    indices : array-like of shape (N, k)
+        Neighbour ids (self excluded).
+    labels : array-like of shape (N,)
+        Integer labels (negative: not voting, not scored).
+
+    Returns
+    -------
+    float
+        The share, in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loo_knn_accuracy(np.array([[1], [0], [3], [2]]), np.array([0, 0, 1, 0]))
+    0.5
     """
     idx = np.asarray(indices.cpu() if hasattr(indices, "cpu") else indices)
     y = _int_array(labels, "labels")
@@ -62,7 +76,42 @@ def loo_knn_accuracy(indices, labels) -> float:
 
 def cluster_metrics(graph, labels, communities, masks: Masks, n_classes: int, *, indices=None,
                     resolution: float = 1.0) -> dict:
-    """The metrics above for one clustering (``indices``: the kNN ids, for ``loo_knn_accuracy``)."""
+    """The metrics above for one clustering (``indices``: the kNN ids, for ``loo_knn_accuracy``).
+
+    Parameters
+    ----------
+    graph : scipy.sparse.csr_matrix of shape (N, N)
+        The kNN graph.
+    labels : array-like of shape (N,)
+        Integer labels (negative: ignored).
+    communities : array-like of shape (N,)
+        Community ids.
+    masks : Masks
+        The CC / MC masks of the matching.
+    n_classes : int
+        Number of classes.
+    indices : array-like of shape (N, k), optional
+        The kNN ids, for ``loo_knn_accuracy``.
+    resolution : float, default 1.0
+        The modularity resolution.
+
+    Returns
+    -------
+    dict
+        ``Q``, ``K``, ``cc_share``, ``mc_share``, ``purity`` (and ``loo_knn_accuracy``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from latentalign.lcc import cluster_latents
+    >>> Z = torch.cat([torch.randn(10, 2, generator=torch.Generator().manual_seed(0)) + 8 * i for i in range(2)])
+    >>> s = cluster_latents(Z, torch.arange(2).repeat_interleave(10), 2, k=3, metrics=False)
+    >>> from latentalign.lcc.matching import cluster_masks
+    >>> y, c = s.labels.numpy(), s.communities.numpy()
+    >>> m = cluster_metrics(s.graph, y, c, cluster_masks(y, c, s.matching.numpy(), 2), 2)
+    >>> m["cc_share"]
+    1.0
+    """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     y = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).astype(np.int64)

@@ -9,14 +9,7 @@ from ``(y, c', Z)`` with ``c'_i = c_{pi(i)}`` (a permutation seeded with
 ``seed``), while the masks still use the true ``c``; the MC share becomes
 about ``1 - 1/C`` and the banks random same-class subsets.
 
-Example
--------
->>> import torch
->>> Z = torch.cat([torch.randn(20, 2, generator=torch.Generator().manual_seed(0)) + 8 * i for i in range(3)])
->>> y = torch.arange(3).repeat_interleave(20)
->>> s = cluster_latents(Z, y, 3, k=5)
->>> s.metrics["cc_share"], s.metrics["n_communities"] >= 3, sorted(s.banks) == list(range(s.n_clusters))
-(1.0, True, True)
+The example is :func:`cluster_latents`'s.
 """
 
 from __future__ import annotations
@@ -53,6 +46,31 @@ class ClusterState:
     ``targetless`` bool ``(N,)``; ``graph`` the CSR kNN graph; ``banks[b]`` the
     ``(n_b, D)`` CC latents of cluster ``b`` (under the matching's own clusters);
     ``metrics`` (see :mod:`~latentalign.lcc.metrics`), ``timings`` (seconds per stage).
+
+    Attributes
+    ----------
+    latents : torch.Tensor of shape (N, D)
+        float32 latents.
+    labels, communities : torch.Tensor of shape (N,)
+        int64 labels (negative: ignored) and community ids.
+    matching : torch.Tensor of shape (K,)
+        int64 class of each cluster (``-1``: a cluster without labels).
+    cc, mc, targetless : torch.Tensor of shape (N,)
+        bool: correctly clustered, misclustered, and misclustered without a target bank.
+    graph : scipy.sparse.csr_matrix of shape (N, N)
+        The kNN graph.
+    banks : dict of int to torch.Tensor of shape (n_b, D)
+        The CC latents of each cluster ``b`` (under the matching's own clusters).
+    n_classes : int
+        Number of classes.
+    seed : int
+        The seed of the clustering.
+    matching_mode : {"aligned", "shuffled"}
+        The matching, or the ablation's permuted one.
+    metrics : dict
+        The clustering's quality (see :mod:`~latentalign.lcc.metrics`).
+    timings : dict of str to float
+        Seconds per stage.
     """
 
     latents: torch.Tensor
@@ -72,10 +90,11 @@ class ClusterState:
 
     @property
     def n_clusters(self) -> int:
+        """Number of communities."""
         return int(self.matching.shape[0])
 
-    def completed(self, latents: torch.Tensor, labels: torch.Tensor) -> "ClusterState":
-        """This state with ``latents``, ``labels`` and the banks rebuilt from them (after a broadcast)."""
+    def completed(self, latents: torch.Tensor, labels: torch.Tensor) -> ClusterState:
+        """A copy of this state with ``latents``, ``labels`` and the banks rebuilt from them (after a broadcast)."""
         c_bank = _bank_clusters(self.communities.numpy(), self.matching_mode, self.seed)
         banks = _banks(latents, labels.numpy(), c_bank, self.matching.numpy())
         return replace(self, latents=latents, labels=labels, banks=banks)
@@ -148,6 +167,47 @@ def cluster_latents(
     ``preset="fast"``: ``pca_dim=64`` (unless given) and ``knn_backend="ivf"``.
     ``method``: ``"louvain"``, ``"leiden"``, ``"igraph-leiden"`` or ``"networkx"`` (oracle). ``metrics=False``
     skips the quality metrics (the benchmark times the step alone).
+
+    Parameters
+    ----------
+    Z : array-like of shape (N, D)
+        The latents.
+    y : array-like of shape (N,)
+        Integer labels (negative: ignored).
+    n_classes : int
+        Number of classes.
+    k : int, default 10
+        Neighbours of the kNN graph.
+    method : {"louvain", "leiden", "igraph-leiden", "networkx"}, default "louvain"
+        Community detection (``networkx``: the test oracle).
+    resolution : float, default 1.0
+        The modularity resolution.
+    knn_backend : {"auto", "torch", "faiss", "ivf"}, default "auto"
+        The kNN search (``ivf`` is approximate).
+    pca_dim : int, optional
+        Project to this many principal axes for the graph when ``D > pca_dim``.
+    matching : {"aligned", "shuffled"}, default "aligned"
+        The cluster-to-class matching, or the ablation's seeded permutation of it.
+    preset : {"fast"}, optional
+        ``pca_dim=64`` (unless given) and ``knn_backend="ivf"``.
+    seed : int, default 0
+        Seeds community detection and the ablation.
+    metrics : bool, default True
+        Compute the quality metrics (``False``: the step alone, for benchmarks).
+
+    Returns
+    -------
+    ClusterState
+        The clustering, its matching, masks and banks.
+
+    Examples
+    --------
+    >>> import torch
+    >>> Z = torch.cat([torch.randn(20, 2, generator=torch.Generator().manual_seed(0)) + 8 * i for i in range(3)])
+    >>> y = torch.arange(3).repeat_interleave(20)
+    >>> s = cluster_latents(Z, y, 3, k=5)
+    >>> s.metrics["cc_share"], s.metrics["n_communities"] >= 3, sorted(s.banks) == list(range(s.n_clusters))
+    (1.0, True, True)
     """
     Z = as_matrix(Z, "latents", dtype=None).detach().to(torch.float32)
     n = Z.shape[0]

@@ -7,7 +7,7 @@ to be recorded: batches, calls, outputs (``batches``), token pooling (``pooling`
 ['input', 'hidden1', 'penultimate', 'logits']
 """
 
-from .encoders import ACTIVATIONS, CNN1d, CNN2d, MLP, build_model, layer_names
+from .encoders import ACTIVATIONS, MLP, CNN1d, CNN2d, build_model, layer_names
 from .pooling import POOLS, pool_tokens
 from .pretrained import bundled_minilm_path, load_pretrained, text_batches
 from .recorder import LayerRecorder, Recording

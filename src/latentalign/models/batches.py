@@ -19,8 +19,8 @@ One place for the conventions every recorder of the library follows (``LayerReco
 
 Nothing here imports ``transformers``: its outputs are recognised by their fields.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> b = unpack_batch({"input_ids": torch.ones(2, 3, dtype=torch.long),
 ...                   "attention_mask": torch.tensor([[1, 1, 0], [1, 1, 1]]), "idx": torch.tensor([4, 2])})
@@ -32,7 +32,8 @@ torch.Size([2, 3])
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -51,7 +52,8 @@ _NEEDS_IDS = (
 
 class Batch(NamedTuple):
     """``inputs``: what the model is called on (a dict: keyword inputs); ``labels``, ``ids``:
-    tensors or ``None``; ``mask``: the inputs' ``attention_mask`` ``(B, T)`` or ``None``."""
+    tensors or ``None``; ``mask``: the inputs' ``attention_mask`` ``(B, T)`` or ``None``.
+    """
 
     inputs: Any
     labels: torch.Tensor | None
@@ -135,7 +137,8 @@ def unpack_batch(batch, *, require_ids: bool = False) -> Batch:
 def call_model(model: nn.Module, inputs, forward: Callable | None = None, **kwargs):
     """``forward(model, inputs)`` when given, else ``model(**inputs, **kwargs)`` for dict inputs or
     ``model(inputs, **kwargs)``. A ``forward`` callable gets no ``kwargs``: it passes what it needs
-    (e.g. ``output_hidden_states=True``) itself."""
+    (e.g. ``output_hidden_states=True``) itself.
+    """
     if forward is not None:
         return forward(model, inputs)
     if isinstance(inputs, Mapping):
@@ -210,6 +213,7 @@ class SampleIds:
         return batch._replace(ids=ids)
 
     def finish(self) -> None:
+        """Check that the loader yielded exactly as many rows as there are ids."""
         if self.ids is not None and self.used != self.ids.shape[0]:
             raise ValueError(f"sample_ids: has {self.ids.shape[0]} ids but the loader yielded {self.used} rows")
 

@@ -14,8 +14,8 @@ user (or :class:`~latentalign.models.LayerRecorder`) picks it with
 
 ``layer_names(model)`` lists them in forward order.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> m = MLP(64, (256, 64), 10)
 >>> m.layer_names()
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -102,6 +102,18 @@ class MLP(_Named):
         self.logits = nn.Linear(d, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the layers in order.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, in_dim) or (B, ...)
+            Inputs; extra dimensions are flattened to ``in_dim`` features.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, out_dim)
+            The logits.
+        """
         if x.ndim > 2:
             x = x.flatten(1)
         for module in self.children():
@@ -170,6 +182,18 @@ class CNN2d(_Named):
         self.logits = nn.Linear(hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the layers in order.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, C, H, W) or (B, C * H * W)
+            Images, or their flat rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_classes)
+            The logits.
+        """
         x = _as_batch(x, self.in_shape, "CNN2d")
         for module in self.children():
             x = module(x)
@@ -228,6 +252,18 @@ class CNN1d(_Named):
         self.logits = nn.Linear(hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the layers in order.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, in_channels, length) or (B, in_channels * length)
+            Sequences, or their flat rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_classes)
+            The logits.
+        """
         x = _as_batch(x, (self.in_channels, self.length), "CNN1d")
         for module in self.children():
             x = module(x)

@@ -14,8 +14,8 @@ Each row is reduced over exactly its valid tokens, gathered into a contiguous
 cannot change a pooled row, which is bitwise the same however the sequence was padded.
 ``mask=None`` means every token is valid.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> h = torch.tensor([[[1.0], [3.0], [99.0]], [[5.0], [7.0], [9.0]]])
 >>> mask = torch.tensor([[1, 1, 0], [1, 1, 1]])

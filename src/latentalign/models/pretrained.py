@@ -14,8 +14,8 @@
 
 ``transformers`` is imported only when a model is loaded.
 
-Example
--------
+Examples
+--------
 >>> model, tokenizer = load_pretrained(bundled_minilm_path())
 >>> batches = text_batches(tokenizer, ["a cat", "a handwritten digit seven"], batch_size=2)
 >>> sorted(batches[0]), batches[0]["attention_mask"].sum(1).tolist()
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .._extras import require
 
@@ -96,7 +96,8 @@ def load_pretrained(spec: str | os.PathLike, name: str = "model"):
 
 def text_batches(tokenizer, texts: Sequence[str], *, batch_size: int = 32, max_length: int = 128) -> list[dict]:
     """Tokenized dict batches of ``texts`` in order, each padded to its own longest sentence,
-    with ``"idx"``: the sentences' positions in ``texts``."""
+    with ``"idx"``: the sentences' positions in ``texts``.
+    """
     import torch
 
     from .._validate import check_int

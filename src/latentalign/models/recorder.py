@@ -18,8 +18,8 @@ unusual call, outputs that are tensors, tuples or ``ModelOutput``\ s. The layer 
 output). In a token batch, sequence outputs ``(B, T, D)`` are pooled over the batch's
 attention mask (:func:`~latentalign.models.pooling.pool_tokens`).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader
@@ -35,7 +35,8 @@ True
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -67,6 +68,7 @@ class Recording(NamedTuple):
 
     @property
     def n(self) -> int:
+        """Number of recorded rows."""
         return int(self.ids.shape[0])
 
 
@@ -211,9 +213,10 @@ class LayerRecorder:
     # -- hooks -----------------------------------------------------------------
     @property
     def attached(self) -> bool:
+        """Whether the forward hooks are attached."""
         return bool(self._handles)
 
-    def attach(self) -> "LayerRecorder":
+    def attach(self) -> LayerRecorder:
         """Register the forward hooks (idempotent)."""
         if not self._handles:
             for name, module in self._modules.items():
@@ -255,7 +258,7 @@ class LayerRecorder:
 
         return hook
 
-    def __enter__(self) -> "LayerRecorder":
+    def __enter__(self) -> LayerRecorder:
         return self.attach()
 
     def __exit__(self, *exc) -> None:
@@ -399,7 +402,8 @@ class _Chunks:
 
 class _Preallocated:
     """Write rows at their id into ``(expected_n, ...)`` buffers with a fill mask
-    (token buffers grow along the token dim when a longer batch comes)."""
+    (token buffers grow along the token dim when a longer batch comes).
+    """
 
     def __init__(self, n: int, max_bytes: int | None):
         self.n, self.max_bytes = n, max_bytes

@@ -8,8 +8,8 @@ writes the encoder (``save_pretrained``), the tokenizer and the head (``head.pt`
 :func:`~latentalign.models.load_pretrained` and ``latentalign compare-models`` read the
 fine-tuned encoder like any model directory.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from transformers import BertConfig, BertModel
 >>> encoder = BertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
@@ -37,7 +37,8 @@ __all__ = ["TextClassifier"]
 
 class TextClassifier(nn.Module):
     """``head(pool_tokens(encoder(**inputs), attention_mask, pool))`` with ``head`` a fresh ``nn.Linear``
-    from the encoder's ``config.hidden_size`` to ``n_classes``."""
+    from the encoder's ``config.hidden_size`` to ``n_classes``.
+    """
 
     def __init__(self, encoder: nn.Module, n_classes: int, *, pool: str = "mean"):
         super().__init__()
@@ -49,6 +50,22 @@ class TextClassifier(nn.Module):
         self.head = nn.Linear(hidden, check_int(n_classes, "n_classes", minimum=2))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> torch.Tensor:
+        """Encode, pool the tokens over the attention mask, and classify.
+
+        Parameters
+        ----------
+        input_ids : torch.Tensor of shape (B, T)
+            Token ids.
+        attention_mask : torch.Tensor of shape (B, T)
+            1 for tokens, 0 for padding.
+        **inputs
+            Other inputs of the encoder (e.g. ``token_type_ids``).
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_classes)
+            The logits.
+        """
         tokens = output_tensor(self.encoder(input_ids=input_ids, attention_mask=attention_mask, **inputs), "encoder")
         return self.head(pool_tokens(tokens, attention_mask, self.pool))
 

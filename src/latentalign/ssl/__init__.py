@@ -13,23 +13,24 @@
   (with :data:`KNN_SETTINGS`).
 - :mod:`~latentalign.ssl.module`: Lightning ``SSLModule`` (online probe, DDP) and ``fit_ssl``.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.ssl import alignment_thresholds
 >>> alignment_thresholds([1.0, 2.0], 0.5, 0.5, [3.0]).preferred
 'joint_embedding'
 """
 
+from .._deprecate import moved_objects
 from .._extras import lazy_exports
-from .augment import Compose, GaussianNoise, RandomFlip, RandomMask, RandomShift, StructuredNoise, TwoViews, random_mask
-from .evaluate import KNN_SETTINGS, ProbeResult, embed, knn_accuracy, linear_probe, lstsq_probe_loss, probe_loss_gap
+from . import augment
+from .evaluate import KNN_SETTINGS, lstsq_probe_loss, probe_loss_gap
+from .evaluate import knn_accuracy as knn_accuracy  # deprecated themselves (removed in 0.3)
+from .evaluate import linear_probe as linear_probe
 from .linear import (
     JESolution,
     RCSolution,
     joint_embedding_closed_form,
-    principal_angles,
     reconstruction_closed_form,
-    subspace_overlap,
     supervised_closed_form,
 )
 from .losses import (
@@ -42,21 +43,26 @@ from .losses import (
     VICRegLoss,
     byol_predictor,
 )
-from .noise_model import LinearDataset, LinearNoiseModel, draw_variances, gaussian_signal, make_linear_dataset
+from .noise_model import LinearDataset, LinearNoiseModel, draw_variances, make_linear_dataset
 from .theory import AlignmentThresholds, alignment_thresholds, retained_components, thresholds_from_model
 
 __all__ = [
     "supervised_closed_form", "reconstruction_closed_form", "joint_embedding_closed_form", "RCSolution",
-    "JESolution", "subspace_overlap", "principal_angles",
-    "LinearNoiseModel", "LinearDataset", "make_linear_dataset", "gaussian_signal", "draw_variances",
+    "JESolution", "LinearNoiseModel", "LinearDataset", "make_linear_dataset", "draw_variances",
     "AlignmentThresholds", "alignment_thresholds", "thresholds_from_model", "retained_components",
     "VICRegLoss", "NTXentLoss", "BYOLLoss", "EMA", "byol_predictor", "DenoisingLoss",
-    "MaskedReconstructionLoss", "LinearJELoss",
-    "RandomShift", "GaussianNoise", "StructuredNoise", "RandomMask", "RandomFlip", "Compose", "TwoViews",
-    "random_mask",
-    "lstsq_probe_loss", "probe_loss_gap", "KNN_SETTINGS", "embed", "ProbeResult",
+    "MaskedReconstructionLoss", "LinearJELoss", "augment",
+    "lstsq_probe_loss", "probe_loss_gap", "KNN_SETTINGS",
     "SSLModule", "fit_ssl",
 ]
 
-# Lightning (the [train] extra) is imported only when training is asked for
-__getattr__ = lazy_exports(__name__, module=["SSLModule", "fit_ssl"])
+# Helpers and the augmentations left the face in 0.2 (deprecated here, removed in 0.3): the
+# augmentations are ``latentalign.ssl.augment``'s, the rest is in the modules named below.
+__getattr__ = moved_objects(
+    __name__, fallback=lazy_exports(__name__, module=["SSLModule", "fit_ssl"]),
+    augment=["RandomShift", "GaussianNoise", "StructuredNoise", "RandomMask", "RandomFlip", "Compose", "TwoViews",
+             "random_mask"],
+    evaluate=["embed", "ProbeResult"],
+    linear=["subspace_overlap", "principal_angles"],
+    noise_model=["gaussian_signal"],
+)

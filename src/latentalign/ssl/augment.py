@@ -16,8 +16,8 @@ torch's global RNG.
 * :class:`RandomFlip` ``(p=0)``: horizontal flip with probability ``p`` per sample.
 * :class:`Compose`, :class:`TwoViews`.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> aug = Compose([RandomShift(1, image_shape=(8, 8)), GaussianNoise(0.1)])
 >>> x = torch.rand(4, 64)
@@ -29,7 +29,7 @@ Example
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -118,6 +118,20 @@ class Augmentation(nn.Module):
         return x.reshape(x.shape[0], *self.image_shape)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augment a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, D) or (B, C, H, W)
+            The batch (flat rows need ``image_shape`` for the image augmentations).
+        generator : torch.Generator, optional
+            The source of randomness (the global one when ``None``).
+
+        Returns
+        -------
+        torch.Tensor
+            The augmented batch, of the shape of ``x``.
+        """
         raise NotImplementedError
 
 
@@ -133,6 +147,7 @@ class RandomShift(Augmentation):
         self.max_shift = check_int(max_shift, "max_shift", minimum=0)
 
     def forward(self, x, generator=None):
+        """Apply the augmentation to a batch ``x`` (see :meth:`Augmentation.forward`)."""
         return random_shift(self._images(x), self.max_shift, generator).reshape(x.shape)
 
 
@@ -144,6 +159,7 @@ class GaussianNoise(Augmentation):
         self.std = check_nonnegative(std, "std")
 
     def forward(self, x, generator=None):
+        """Apply the augmentation to a batch ``x`` (see :meth:`Augmentation.forward`)."""
         x = _check_batch(x)
         return x + self.std * _randn(x.shape, generator, x)
 
@@ -158,6 +174,7 @@ class StructuredNoise(Augmentation):
         self.alpha = check_nonnegative(alpha, "alpha")
 
     def forward(self, x, generator=None):
+        """Apply the augmentation to a batch ``x`` (see :meth:`Augmentation.forward`)."""
         x = _check_batch(x)
         flat = x.reshape(x.shape[0], -1)
         if flat.shape[1] != self.basis.shape[0]:
@@ -175,6 +192,7 @@ class RandomMask(Augmentation):
         self.ratio, self.patch = float(ratio), patch
 
     def forward(self, x, generator=None):
+        """Apply the augmentation to a batch ``x`` (see :meth:`Augmentation.forward`)."""
         return random_mask(x, self.ratio, patch=self.patch, generator=generator)[0]
 
 
@@ -188,6 +206,7 @@ class RandomFlip(Augmentation):
         self.p = float(p)
 
     def forward(self, x, generator=None):
+        """Apply the augmentation to a batch ``x`` (see :meth:`Augmentation.forward`)."""
         img = self._images(x)
         flip = (torch.rand(img.shape[0], generator=generator) < self.p).to(x.device)
         return torch.where(flip[:, None, None, None], img.flip(-1), img).reshape(x.shape)
@@ -201,6 +220,7 @@ class Compose(Augmentation):
         self.augmentations = nn.ModuleList(augmentations)
 
     def forward(self, x, generator=None):
+        """Apply the augmentation to a batch ``x`` (see :meth:`Augmentation.forward`)."""
         for aug in self.augmentations:
             x = aug(x, generator)
         return x
@@ -214,4 +234,18 @@ class TwoViews(nn.Module):
         self.augmentation = augmentation
 
     def forward(self, x, generator=None):
+        """Two independent views of a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, D) or (B, C, H, W)
+            The batch.
+        generator : torch.Generator, optional
+            Drawn from twice, one view after the other.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``(view1, view2)``, each of the shape of ``x``.
+        """
         return self.augmentation(x, generator), self.augmentation(x, generator)

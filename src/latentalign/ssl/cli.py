@@ -85,7 +85,8 @@ def train(
 def thresholds(
     signal_var: str = typer.Option(..., help="Signal variances s_i, comma-separated."),
     theta: float = typer.Option(..., help="Augmentation variance λ^Θ on the signal components."),
-    gamma: str = typer.Option(..., help="Noise variances λ^Γ (comma-separated, or one value repeated --n-noise times)."),
+    gamma: str = typer.Option(
+        ..., help="Noise variances λ^Γ (comma-separated, or one value repeated --n-noise times)."),
     theta_noise: float = typer.Option(None, help="λ^Θ on the noise components (default: --theta)."),
     n_noise: int = typer.Option(1, help="Number of noise components when --gamma is one value."),
     json_out: Path = typer.Option(None, "--json", help="Also write the thresholds to this JSON file."),

@@ -15,16 +15,7 @@ probe split is not reproduced.
 
 ``linear_probe`` and ``knn_accuracy`` of this module are deprecated aliases (removed in 0.3).
 
-Example
--------
->>> import numpy as np
->>> from latentalign.train import knn_probe, linear_probe
->>> rng = np.random.default_rng(0)
->>> y = np.repeat([0, 1], 100); Z = rng.normal(size=(200, 2)) + 6 * y[:, None]
->>> linear_probe(Z[::2], y[::2], Z[1::2], y[1::2], kind="lstsq"), round(lstsq_probe_loss(Z, y), 3)
-(1.0, 0.028)
->>> knn_probe(Z[::2], y[::2], Z[1::2], y[1::2], **{**KNN_SETTINGS, "k": 5, "metric": "euclidean"})
-1.0
+The example is :func:`lstsq_probe_loss`'s.
 """
 
 from __future__ import annotations
@@ -53,7 +44,33 @@ class ProbeResult(NamedTuple):
 
 
 def lstsq_probe_loss(Z, y, *, ridge: float = DEFAULT_RIDGE["lstsq"]) -> float:
-    """Training loss ``min_V (1/n)Σ_i‖onehot(y_i) − V[z_i, 1]‖²`` of the lstsq probe (``ridge`` per sample)."""
+    """Training loss ``min_V (1/n)Σ_i‖onehot(y_i) − V[z_i, 1]‖²`` of the lstsq probe (``ridge`` per sample).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n, e)
+        Embeddings.
+    y : array-like of shape (n,)
+        Integer labels.
+    ridge : float, default 1e-6
+        The ridge, per sample.
+
+    Returns
+    -------
+    float
+        The probe's training loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentalign.train import knn_probe, linear_probe
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 100); Z = rng.normal(size=(200, 2)) + 6 * y[:, None]
+    >>> linear_probe(Z[::2], y[::2], Z[1::2], y[1::2], kind="lstsq"), round(lstsq_probe_loss(Z, y), 3)
+    (1.0, 0.028)
+    >>> knn_probe(Z[::2], y[::2], Z[1::2], y[1::2], **{**KNN_SETTINGS, "k": 5, "metric": "euclidean"})
+    1.0
+    """
     Zt, yt, _, _ = check_probe_split(Z, y, Z, y)
     z, labels = Zt.cpu().numpy(), yt.cpu().numpy()
     Y = np.eye(int(labels.max()) + 1)[labels]
@@ -62,14 +79,38 @@ def lstsq_probe_loss(Z, y, *, ridge: float = DEFAULT_RIDGE["lstsq"]) -> float:
 
 
 def probe_loss_gap(Z_corrupted, Z_clean, y, *, ridge: float = 1e-6) -> float:
-    """``|probe loss of Z_corrupted − probe loss of Z_clean|``: embeddings by an encoder fit on
-    corrupted data versus one fit on clean data (``Σ = Θ``), same labels ``y``."""
+    """The gap between the lstsq probe losses of two embeddings of the same samples.
+
+    Parameters
+    ----------
+    Z_corrupted : array-like of shape (n, e)
+        Embeddings by an encoder fit on corrupted data.
+    Z_clean : array-like of shape (n, e2)
+        Embeddings by an encoder fit on clean data (``Σ = Θ``).
+    y : array-like of shape (n,)
+        Their labels.
+    ridge : float, default 1e-6
+        The probes' ridge, per sample.
+
+    Returns
+    -------
+    float
+        ``|probe loss of Z_corrupted − probe loss of Z_clean|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.random.default_rng(0).normal(size=(40, 3)); y = np.arange(40) % 2
+    >>> probe_loss_gap(Z, Z, y)
+    0.0
+    """
     return abs(lstsq_probe_loss(Z_corrupted, y, ridge=ridge) - lstsq_probe_loss(Z_clean, y, ridge=ridge))
 
 
 def linear_probe(Z_train, y_train, Z_test, y_test, *, kind: str = "lstsq", ridge: float | None = None) -> ProbeResult:
     """Deprecated (removed in 0.3): :func:`latentalign.train.linear_probe` (which returns the
-    accuracy; here ``kind`` defaults to ``"lstsq"``) and, for lstsq, :func:`lstsq_probe_loss`."""
+    accuracy; here ``kind`` defaults to ``"lstsq"``) and, for lstsq, :func:`lstsq_probe_loss`.
+    """
     deprecated("latentalign.ssl", "'linear_probe'", "'latentalign.train.linear_probe' (and 'lstsq_probe_loss')")
     if kind != "lstsq":  # the old logistic probe ignored ridge (C = 1)
         return ProbeResult(_linear_probe(Z_train, y_train, Z_test, y_test, kind=kind), None)

@@ -25,18 +25,7 @@ flips each row so that its largest-magnitude entry is positive.
 Inputs are numpy arrays or torch tensors (converted to float64 numpy); outputs are
 numpy. The objective functions also accept torch tensors and then keep autograd.
 
-Example
--------
->>> import numpy as np
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(500, 4)) * [3.0, 2.0, 1.0, 0.5]
->>> sol = joint_embedding_closed_form(X, 0.1 * np.eye(4), k=2)
->>> S = X.T @ X / 500 + 0.1 * np.eye(4)
->>> bool(np.allclose(sol.W @ S @ sol.W.T, np.eye(2)))
-True
->>> rc = reconstruction_closed_form(X, 0.1 * np.eye(4), k=2)
->>> bool(np.isclose(rc.objective, reconstruction_objective(rc.E, rc.D, X, 0.1 * np.eye(4))))
-True
+The example is :func:`joint_embedding_closed_form`'s.
 """
 
 from __future__ import annotations
@@ -71,8 +60,19 @@ _SYM_RTOL = 1e-8
 
 
 class RCSolution(NamedTuple):
-    """Reconstruction optimum: encoder ``E`` (k, d), decoder ``D`` (d, k), all singular
-    values ``φ`` of ``(XᵀX̄/n) S^{-1/2}`` (descending) and the optimal value."""
+    """The reconstruction optimum of :func:`reconstruction_closed_form`.
+
+    Attributes
+    ----------
+    E : numpy.ndarray of shape (k, d)
+        The encoder.
+    D : numpy.ndarray of shape (d, k)
+        The decoder.
+    singular_values : numpy.ndarray of shape (d,)
+        All singular values ``φ`` of ``(XᵀX̄/n) S^{-1/2}``, descending.
+    objective : float
+        The optimal value ``Tr(XᵀX)/n − Σ_{i≤k} φ_i²``.
+    """
 
     E: np.ndarray
     D: np.ndarray
@@ -81,8 +81,17 @@ class RCSolution(NamedTuple):
 
 
 class JESolution(NamedTuple):
-    """Joint-embedding optimum: ``W`` (k, d), all eigenvalues ``ω`` of
-    ``S^{-1/2} G S^{-1/2}`` (descending) and the invariance ``2(k − Σ_{i≤k} ω_i)``."""
+    """The joint-embedding optimum of :func:`joint_embedding_closed_form`.
+
+    Attributes
+    ----------
+    W : numpy.ndarray of shape (k, d)
+        The embedding.
+    eigenvalues : numpy.ndarray of shape (d,)
+        All eigenvalues ``ω`` of ``S^{-1/2} G S^{-1/2}``, descending.
+    objective : float
+        The invariance ``2(k − Σ_{i≤k} ω_i)``.
+    """
 
     W: np.ndarray
     eigenvalues: np.ndarray
@@ -151,9 +160,24 @@ def _sign_rows(M: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ closed forms
 def supervised_closed_form(Xbar, Y, Sigma) -> np.ndarray:
-    """``V* = (YᵀX̄/n) S⁻¹`` ``(c, d)``: the ridge regression of targets ``Y`` ``(n, c)``
-    on augmented inputs (Lemma B.1).
+    """``V* = (YᵀX̄/n) S⁻¹`` ``(c, d)``: the ridge regression of targets on augmented inputs (Lemma B.1).
 
+    Parameters
+    ----------
+    Xbar : array-like of shape (n, d)
+        The augmented inputs (rows).
+    Y : array-like of shape (n, c)
+        The targets.
+    Sigma : array-like of shape (d, d)
+        The augmentation covariance ``Σ`` (``S = X̄ᵀX̄/n + Σ``).
+
+    Returns
+    -------
+    numpy.ndarray of shape (c, d)
+        ``V*``.
+
+    Examples
+    --------
     >>> supervised_closed_form(np.eye(2), np.eye(2), np.zeros((2, 2))).round(6).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
@@ -171,6 +195,29 @@ def reconstruction_closed_form(Xbar, Sigma, k: int, X=None) -> RCSolution:
     ``E* = P_kᵀ S^{-1/2}``, ``D* = R_k Φ_k`` from the SVD ``(XᵀX̄/n) S^{-1/2} = RΦPᵀ``;
     ``objective = Tr(XᵀX)/n − Σ_{i≤k} φ_i²``. ``X`` is the reconstruction target
     (default ``X̄``). Warns when ``φ_k = φ_{k+1}`` (subspace not unique).
+
+    Parameters
+    ----------
+    Xbar : array-like of shape (n, d)
+        The augmented inputs (rows).
+    Sigma : array-like of shape (d, d)
+        The augmentation covariance ``Σ`` (``S = X̄ᵀX̄/n + Σ``).
+    k : int
+        The code size.
+    X : array-like of shape (n, d), optional
+        The reconstruction target (default ``Xbar``).
+
+    Returns
+    -------
+    RCSolution
+        ``E*`` ``(k, d)``, ``D*`` ``(d, k)``, the singular values and the optimal value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.diag([3.0, 2.0, 1.0])
+    >>> reconstruction_closed_form(X, np.zeros((3, 3)), k=2).singular_values.round(6).tolist()
+    [1.732051, 1.154701, 0.57735]
     """
     Xb, _, S = _moments(Xbar, Sigma)
     k = _check_rank(k, Xb.shape[1])
@@ -194,6 +241,33 @@ def joint_embedding_closed_form(Xbar, Sigma, k: int) -> JESolution:
     ``W* = Q_kᵀ S^{-1/2}`` from ``S^{-1/2} G S^{-1/2} = QΩQᵀ`` (``eigh``, descending);
     ``objective = 2(k − Σ_{i≤k} ω_i)`` (the ``1/n`` invariance, twice the paper's
     ``1/(2n)`` value). Warns when ``ω_k = ω_{k+1}``.
+
+    Parameters
+    ----------
+    Xbar : array-like of shape (n, d)
+        The augmented inputs (rows).
+    Sigma : array-like of shape (d, d)
+        The augmentation covariance ``Σ`` (``S = X̄ᵀX̄/n + Σ``).
+    k : int
+        The embedding size.
+
+    Returns
+    -------
+    JESolution
+        ``W*`` ``(k, d)``, the eigenvalues and the optimal invariance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 4)) * [3.0, 2.0, 1.0, 0.5]
+    >>> sol = joint_embedding_closed_form(X, 0.1 * np.eye(4), k=2)
+    >>> S = X.T @ X / 500 + 0.1 * np.eye(4)
+    >>> bool(np.allclose(sol.W @ S @ sol.W.T, np.eye(2)))
+    True
+    >>> rc = reconstruction_closed_form(X, 0.1 * np.eye(4), k=2)
+    >>> bool(np.isclose(rc.objective, reconstruction_objective(rc.E, rc.D, X, 0.1 * np.eye(4))))
+    True
     """
     Xb, _, S = _moments(Xbar, Sigma)
     k = _check_rank(k, Xb.shape[1])
@@ -281,7 +355,8 @@ def subspace_overlap(M, basis) -> float:
 
 def principal_angles(M1, M2) -> np.ndarray:
     """Principal angles (radians, ascending) between the row spaces of ``M1`` and ``M2``
-    (both ``(·, d)``), via ``scipy.linalg.subspace_angles``."""
+    (both ``(·, d)``), via ``scipy.linalg.subspace_angles``.
+    """
     A, B = _matrix(M1, "M1"), _matrix(M2, "M2")
     if A.shape[1] != B.shape[1]:
         raise ValueError(f"M2: expected {A.shape[1]} columns like M1, got {B.shape[1]}")

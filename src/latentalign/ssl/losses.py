@@ -33,15 +33,7 @@ dict of its named terms with the total under ``"loss"``. ``gather`` (VICReg, NT-
 (:func:`~latentalign.train.distributed.gather_with_grad`, gradients flow back to each rank)
 when ``torch.distributed`` runs with more than one process; a no-op at world size 1.
 
-Example
--------
->>> import torch
->>> z1 = torch.tensor([[1., 2.], [3., 0.], [-1., 1.], [1., 1.]])
->>> z2 = torch.tensor([[0., 2.], [3., 1.], [-1., 0.], [2., 1.]])
->>> round(VICRegLoss()(z1, z2).item(), 4)
-15.3486
->>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
-0.2395448
+The example is :class:`VICRegLoss`'s.
 """
 
 from __future__ import annotations
@@ -55,8 +47,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._deprecate import renamed_kwargs, renamed_objects
-from .._validate import (check_bool, check_choice, check_int, check_nonnegative, check_positive, check_squares,
-                         finite_peak, unit_scale)
+from .._validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_squares,
+    finite_peak,
+    unit_scale,
+)
 from ..train.distributed import check_gather, gather_with_grad, world
 from .augment import random_mask
 
@@ -89,7 +89,8 @@ VAR_REDUCTIONS = ("mean", "sum")
 def _pair(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), *, min_batch: int = 2,
           squares: str | None = None) -> tuple[float, float]:
     """Check two ``(B, D)`` batches; one ``max |z|`` reduction each refuses NaN/Inf (and, for a loss of
-    ``squares``, values whose squares overflow). Returns the two peaks."""
+    ``squares``, values whose squares overflow). Returns the two peaks.
+    """
     _check_shapes(z1, z2, names, min_batch)
     return tuple(finite_peak(z, name) if squares is None else check_squares(_stats_dtype(z), name, squares)
                  for name, z in zip(names, (z1, z2)))
@@ -109,7 +110,8 @@ def _check_shapes(z1: torch.Tensor, z2: torch.Tensor, names=("z1", "z2"), min_ba
 
 def _directions(z: torch.Tensor, name: str, peak: float) -> torch.Tensor:
     """``z`` rescaled exactly by a power of two (cosines are scale-invariant; norms then neither
-    overflow nor underflow); a batch of zero rows has no direction and is refused."""
+    overflow nor underflow); a batch of zero rows has no direction and is refused.
+    """
     if peak == 0.0:
         raise ValueError(f"{name}: every row is zero; its cosine similarities are undefined")
     return unit_scale(z)
@@ -160,6 +162,29 @@ class VICRegLoss(nn.Module):
 
     ``var_reduction="mean"`` averages the two views' variance terms (vicreg, lightly);
     ``"sum"`` adds them (solo-learn). ``forward(z1, z2, return_terms=False)``.
+
+    Parameters
+    ----------
+    inv_weight, var_weight, cov_weight : float, default 25, 25, 1
+        The terms' weights.
+    gamma : float, default 1.0
+        The target standard deviation of the variance term.
+    eps : float, default 1e-4
+        Added to the variance under the square root.
+    var_reduction : {"mean", "sum"}, default "mean"
+        Average or add the two views' variance terms.
+    gather : bool or "auto", default "auto"
+        Batch statistics over every rank's rows under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> z1 = torch.tensor([[1., 2.], [3., 0.], [-1., 1.], [1., 1.]])
+    >>> z2 = torch.tensor([[0., 2.], [3., 1.], [-1., 0.], [2., 1.]])
+    >>> round(VICRegLoss()(z1, z2).item(), 4)
+    15.3486
+    >>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
+    0.2395448
     """
 
     kind = "joint_embedding"
@@ -177,6 +202,20 @@ class VICRegLoss(nn.Module):
         self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        """VICReg loss of two views' embeddings.
+
+        Parameters
+        ----------
+        z1, z2 : torch.Tensor of shape (B, D)
+            The embeddings of the two views (statistics over every rank's rows when gathering).
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss", "invariance", "variance", "covariance"}``.
+        """
         _pair(z1, z2, squares="VICReg's squared terms")
         with _no_autocast(z1):
             z1, z2 = _stats_dtype(z1), _stats_dtype(z2)
@@ -211,7 +250,21 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *
 
 
 class NTXentLoss(nn.Module):
-    """SimCLR's normalised-temperature cross-entropy, ``temperature`` 0.5 by default."""
+    """SimCLR's normalised-temperature cross-entropy, ``temperature`` 0.5 by default.
+
+    Parameters
+    ----------
+    temperature : float, default 0.5
+        The softmax temperature.
+    gather : bool or "auto", default "auto"
+        Batch statistics over every rank's rows under ``torch.distributed`` (``"auto"``: when running).
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(NTXentLoss(0.5)(torch.eye(2), torch.eye(2)).item(), 7)
+    0.2395448
+    """
 
     kind = "joint_embedding"
 
@@ -222,6 +275,20 @@ class NTXentLoss(nn.Module):
         self.gather = check_gather(gather)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        """NT-Xent loss of two views' embeddings.
+
+        Parameters
+        ----------
+        z1, z2 : torch.Tensor of shape (B, D)
+            The embeddings of the two views; row ``i`` of each is a positive pair.
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss"}``.
+        """
         with _no_autocast(z1):
             loss = nt_xent_loss(_stats_dtype(z1), _stats_dtype(z2), self.temperature, gather=self.gather)
         return {"loss": loss} if return_terms else loss
@@ -239,11 +306,35 @@ def _byol(p: torch.Tensor, z: torch.Tensor, names=("p", "z")) -> torch.Tensor:
 
 
 class BYOLLoss(nn.Module):
-    """``(byol_loss(p1, z2) + byol_loss(p2, z1)) / 2``: online predictions ``p``, target projections ``z``."""
+    """``(byol_loss(p1, z2) + byol_loss(p2, z1)) / 2``: online predictions ``p``, target projections ``z``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.eye(2)
+    >>> BYOLLoss()(z, z, z, z).item()
+    0.0
+    """
 
     kind = "byol"
 
     def forward(self, p1, p2, z1, z2, return_terms: bool = False):
+        """Symmetrised BYOL loss.
+
+        Parameters
+        ----------
+        p1, p2 : torch.Tensor of shape (B, D)
+            The online network's predictions for views 1 and 2.
+        z1, z2 : torch.Tensor of shape (B, D)
+            The target network's projections of views 1 and 2 (gradients stopped).
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss", "p1_z2", "p2_z1"}``.
+        """
         for pair in ((p1, p2, ("p1", "p2")), (z1, z2, ("z1", "z2")), (p1, z1, ("p1", "z1"))):
             _check_shapes(*pair)
         t12, t21 = _byol(p1, z2, ("p1", "z2")), _byol(p2, z1, ("p2", "z1"))
@@ -252,7 +343,24 @@ class BYOLLoss(nn.Module):
 
 
 def byol_predictor(dim: int) -> nn.Sequential:
-    """BYOL's predictor ``dim → 4·dim → dim`` (Linear, BatchNorm, ReLU, Linear)."""
+    """BYOL's predictor ``dim → 4·dim → dim`` (Linear, BatchNorm, ReLU, Linear).
+
+    Parameters
+    ----------
+    dim : int
+        The projection width.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``(B, dim)`` to ``(B, dim)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> byol_predictor(4)(torch.randn(3, 4)).shape
+    torch.Size([3, 4])
+    """
     dim = check_int(dim, "dim")
     return nn.Sequential(nn.Linear(dim, 4 * dim), nn.BatchNorm1d(4 * dim), nn.ReLU(), nn.Linear(4 * dim, dim))
 
@@ -262,6 +370,22 @@ class EMA:
 
     ``update(step, total_steps)`` sets ``target ← m_t·target + (1 − m_t)·online`` with
     ``m_t = 1 − (1 − m_0)(cos(π t/T) + 1)/2`` (from ``m_0`` up to 1); buffers are copied.
+
+    Parameters
+    ----------
+    online : torch.nn.Module
+        The trained network.
+    target : torch.nn.Module, optional
+        Its moving average (default: a frozen deep copy of ``online``).
+    base_momentum : float, default 0.99
+        ``m_0``, in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> ema = EMA(nn.Linear(2, 2), base_momentum=0.9)
+    >>> ema.update(step=0, total_steps=10)
+    0.9
     """
 
     def __init__(self, online: nn.Module, target: nn.Module | None = None, base_momentum: float = 0.99):
@@ -274,11 +398,26 @@ class EMA:
         self.base_momentum = float(base_momentum)
 
     def momentum(self, step: int, total_steps: int) -> float:
+        """BYOL's cosine momentum schedule: ``1 - (1 - base) (cos(pi step / total) + 1) / 2``."""
         total = max(int(total_steps), 1)
         return 1 - (1 - self.base_momentum) * (math.cos(math.pi * min(step, total) / total) + 1) / 2
 
     @torch.no_grad()
     def update(self, step: int, total_steps: int) -> float:
+        """Move the target toward the online network: ``θ_t <- m θ_t + (1 - m) θ_o``.
+
+        Parameters
+        ----------
+        step : int
+            Optimiser steps taken so far.
+        total_steps : int
+            Steps of the whole run (the schedule's end).
+
+        Returns
+        -------
+        float
+            The momentum ``m`` used (:meth:`momentum`); buffers are copied as they are.
+        """
         m = self.momentum(step, total_steps)
         for pt, po in zip(self.target.parameters(), self.online.parameters()):
             pt.mul_(m).add_(po.detach(), alpha=1 - m)
@@ -299,11 +438,34 @@ def _same_shape(x_hat: torch.Tensor, x: torch.Tensor) -> None:
 
 
 class DenoisingLoss(nn.Module):
-    """``mean_i ‖x̂_i − x_i‖²`` (squared norm per sample, batch mean); ``x`` is the un-augmented input."""
+    """``mean_i ‖x̂_i − x_i‖²`` (squared norm per sample, batch mean); ``x`` is the un-augmented input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> DenoisingLoss()(torch.ones(2, 3), torch.zeros(2, 3)).item()
+    3.0
+    """
 
     kind = "denoising"
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, return_terms: bool = False):
+        """Denoising reconstruction loss.
+
+        Parameters
+        ----------
+        x_hat : torch.Tensor of shape (B, ...)
+            The reconstruction of the augmented input.
+        x : torch.Tensor of the shape of ``x_hat``
+            The clean input.
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss"}``.
+        """
         _same_shape(x_hat, x)
         loss = ((x_hat - x) ** 2).flatten(1).sum(dim=1).mean()
         return {"loss": loss} if return_terms else loss
@@ -327,9 +489,26 @@ def masked_reconstruction_loss(x_hat: torch.Tensor, target: torch.Tensor, mask: 
 
 
 class MaskedReconstructionLoss(nn.Module):
-    """MAE-style loss: ``mask(x, generator)`` hides ``round(mask_ratio·P)`` units per sample;
-    ``forward(x_hat, x, mask)`` is the MSE over hidden units (``norm_target``: each target
-    patch standardised by its mean and unbiased std, needs units of >= 2 entries)."""
+    """MAE-style loss: the mean squared error over the units ``mask`` hides.
+
+    Parameters
+    ----------
+    mask_ratio : float, default 0.5
+        Share of units hidden, in ``(0, 1)``.
+    patch : int, optional
+        Unit size: entries (``None``), chunks of a flat row, or ``patch x patch`` image patches.
+    norm_target : bool, default False
+        Standardise each target patch by its mean and unbiased std (units of >= 2 entries).
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = MaskedReconstructionLoss(mask_ratio=0.5)
+    >>> x = torch.ones(2, 4)
+    >>> masked, mask = loss.mask(x, torch.Generator().manual_seed(0))
+    >>> int(mask.sum()), loss(torch.zeros(2, 4), x, mask).item()
+    (4, 1.0)
+    """
 
     kind = "masked"
 
@@ -346,6 +525,24 @@ class MaskedReconstructionLoss(nn.Module):
         return random_mask(x, self.mask_ratio, patch=self.patch, generator=generator)
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, return_terms: bool = False):
+        """Masked reconstruction loss over the hidden units.
+
+        Parameters
+        ----------
+        x_hat : torch.Tensor of shape (B, D) or (B, C, H, W)
+            The reconstruction of the masked input.
+        x : torch.Tensor of the shape of ``x_hat``
+            The clean input.
+        mask : torch.Tensor of bool, of the shape of ``x``
+            True on hidden entries (from :meth:`mask`).
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss"}``.
+        """
         _same_shape(x_hat, x)
         if not isinstance(mask, torch.Tensor) or mask.shape != x.shape or mask.dtype != torch.bool:
             raise ValueError(f"mask: expected a bool tensor of shape {tuple(x.shape)}")
@@ -375,6 +572,18 @@ class LinearJELoss(nn.Module):
     For linear ``z = Wx`` this is ``2Tr(WΣWᵀ) + λ‖WŜWᵀ − I‖²_F`` in expectation, with ``Ŝ``
     the (uncentred) second moment of the views; its minimiser spans ``W*``'s row space.
     ``λ`` is ``whitening_weight`` (a term's weight, as VICReg's ``*_weight``; not a ridge).
+
+    Parameters
+    ----------
+    whitening_weight : float, default 1.0
+        ``λ``, the weight of the whitening penalty.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = 2 ** 0.5 * torch.eye(2)  # identical, whitened views: both terms vanish
+    >>> round(LinearJELoss()(z, z).item(), 12)
+    0.0
     """
 
     kind = "joint_embedding"
@@ -385,6 +594,20 @@ class LinearJELoss(nn.Module):
         self.whitening_weight = check_positive(whitening_weight, "whitening_weight")
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, return_terms: bool = False):
+        """Penalised linear joint-embedding loss.
+
+        Parameters
+        ----------
+        z1, z2 : torch.Tensor of shape (B, k)
+            The embeddings of the two views.
+        return_terms : bool, default False
+            Return a dict of the named terms and ``"loss"`` instead of the loss alone.
+
+        Returns
+        -------
+        torch.Tensor or dict
+            The 0-d loss, or with ``return_terms`` the dict ``{"loss", "invariance", "whitening"}``.
+        """
         _pair(z1, z2, min_batch=1, squares="the squared terms of LinearJELoss")
         inv = ((z1 - z2) ** 2).sum(dim=1).mean()
         S = (z1.T @ z1 + z2.T @ z2) / (2 * z1.shape[0])

@@ -18,18 +18,13 @@ Lightning DDP unchanged (the VICReg and NT-Xent losses gather across ranks by de
 ``D → 256 → 256 → 16``, projector ``16 → 256 → 256 → 256``, decoder ``16 → 256 → 256 → D``,
 BYOL predictor ``256 → 1024 → 256``) and trains with Adam (lr 1e-3, wd 1e-5, batch 128).
 
-Example
--------
->>> from latentalign.ssl.module import fit_ssl, split_dataset
->>> data = split_dataset("digits", seed=0)
->>> module = fit_ssl("vicreg", data.X_train, data.y_train, epochs=1)  # doctest: +SKIP
->>> module.encoder(torch.as_tensor(data.X_test)).shape  # doctest: +SKIP
-torch.Size([597, 16])
+The example is :func:`fit_ssl`'s.
 """
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -63,6 +58,47 @@ class SSLModule(L.LightningModule):
     ``predictor`` for BYOL. ``online_probe`` needs ``n_classes`` (and ``feature_dim``
     when the encoder's last ``Linear`` does not tell it). ``seed`` seeds the
     augmentation generator (offset by the global rank under DDP).
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Inputs ``(B, ...)`` to features ``(B, f)``.
+    loss : torch.nn.Module
+        An :mod:`latentalign.ssl.losses` loss (its ``kind`` picks the training step).
+    augment : callable
+        ``augment(x, generator)``, one view of a batch.
+    head : torch.nn.Module, optional
+        The projector from features to the loss space (default identity).
+    decoder : torch.nn.Module, optional
+        Required by the reconstruction losses.
+    predictor : torch.nn.Module, optional
+        Required by BYOL (e.g. :func:`~latentalign.ssl.byol_predictor`).
+    lr : float, default 1e-3
+        Adam learning rate.
+    weight_decay : float, default 1e-5
+        Adam weight decay.
+    online_probe : bool, default True
+        Train a linear probe on detached features alongside (needs ``n_classes``).
+    n_classes : int, optional
+        Classes of the online probe.
+    feature_dim : int, optional
+        The probe's input width, when the encoder's last ``Linear`` does not tell it.
+    probe_lr : float, default 1e-3
+        The probe's learning rate.
+    base_momentum : float, default 0.99
+        BYOL's EMA momentum ``m_0``.
+    seed : int, default 0
+        Seeds the augmentation generator (offset by the global rank under DDP).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from latentalign.ssl import VICRegLoss
+    >>> from latentalign.ssl.augment import GaussianNoise
+    >>> module = SSLModule(nn.Linear(8, 4), VICRegLoss(), GaussianNoise(0.1), n_classes=3)
+    >>> module(torch.zeros(5, 8)).shape
+    torch.Size([5, 4])
     """
 
     def __init__(
@@ -139,19 +175,23 @@ class SSLModule(L.LightningModule):
 
     # -- Lightning hooks ---------------------------------------------------------------
     def on_fit_start(self) -> None:
+        """Lightning hook: seed the views' generator per rank (or restore it when resuming)."""
         self._generator = torch.Generator().manual_seed(self.seed + 7919 * self.global_rank)
         if self._saved_generator is not None:  # resuming: the views continue where they stopped
             self._generator.set_state(self._saved_generator)
             self._saved_generator = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Lightning hook: store the views' generator state in the checkpoint."""
         if self._generator is not None:
             checkpoint["ssl_augment_generator"] = self._generator.get_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Lightning hook: keep the checkpoint's generator state for :meth:`on_fit_start`."""
         self._saved_generator = checkpoint.get("ssl_augment_generator")
 
     def training_step(self, batch, batch_idx):
+        """Lightning hook: the SSL loss of two augmented views, plus the online probe's cross-entropy."""
         x, y, _ = split_batch(batch)
         if self._generator is None:
             self.on_fit_start()
@@ -175,21 +215,36 @@ class SSLModule(L.LightningModule):
         return loss.detach()
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        """Lightning hook: update the EMA target (BYOL)."""
         if self._ema is not None:
             per_epoch = max(int(self.trainer.num_training_batches), 1)
             step = self.current_epoch * per_epoch + batch_idx + 1
             self._ema.update(step, max(int(self.trainer.max_epochs or 1), 1) * per_epoch)
 
     def validation_step(self, batch, batch_idx):
+        """Lightning hook: log the online probe's validation accuracy."""
         x, y, _ = split_batch(batch)
         if self.probe is not None and y is not None:
             acc = (self.probe(self.encoder(x).flatten(1)).argmax(dim=1) == y).float().mean()
             self.log("val/probe_acc", acc, on_step=False, on_epoch=True, batch_size=int(x.shape[0]), prog_bar=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed a batch with the encoder.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, ...)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor
+            The encoder's features ``(B, ...)`` (before the projector).
+        """
         return self.encoder(x)
 
     def configure_optimizers(self):
+        """Lightning hook: Adam on the trained networks (not a frozen target), and a separate Adam for the probe."""
         probe_params = set(self.probe.parameters()) if self.probe is not None else set()
         frozen = set(self.target.parameters()) if self.target is not None else set()
         params = [p for p in self.parameters() if p not in probe_params and p not in frozen]
@@ -219,7 +274,8 @@ class SSLData(NamedTuple):
 
 def split_dataset(name: str, seed: int = 0, *, n_train: int = 1200) -> SSLData:
     """``"digits"``: stratified ``n_train`` / rest split (seeded), ``image_shape=(8, 8)``;
-    ``"mnist1d"``: its published 4000 / 1000 split."""
+    ``"mnist1d"``: its published 4000 / 1000 split.
+    """
     check_choice(name, "data", DATASETS)
     if name == "digits":
         from sklearn.model_selection import train_test_split
@@ -263,9 +319,11 @@ def build_networks(method: str, in_dim: int, *, embed_dim: int = 16, hidden: int
                    encoder: nn.Module | None = None) -> dict[str, nn.Module | None]:
     """Encoder ``in_dim → hidden → hidden → embed_dim`` (BN, ReLU) unless given; projector
     ``embed_dim → hidden → hidden → hidden`` (joint embedding, BYOL); BYOL predictor;
-    decoder ``embed_dim → hidden → hidden → in_dim`` (reconstruction)."""
+    decoder ``embed_dim → hidden → hidden → in_dim`` (reconstruction).
+    """
     check_choice(method, "method", METHODS)
-    in_dim, embed_dim, hidden = check_int(in_dim, "in_dim"), check_int(embed_dim, "embed_dim"), check_int(hidden, "hidden")
+    in_dim, embed_dim = check_int(in_dim, "in_dim"), check_int(embed_dim, "embed_dim")
+    hidden = check_int(hidden, "hidden")
     nets: dict[str, nn.Module | None] = {
         "encoder": encoder if encoder is not None else MLP(in_dim, [hidden, hidden], embed_dim, batch_norm=True),
         "head": None, "decoder": None, "predictor": None,
@@ -303,11 +361,64 @@ def fit_ssl(
     """Train ``method`` (``vicreg``, ``simclr``, ``byol``, ``dae``, ``mae``) on ``X`` (n, D) for ``epochs``.
 
     ``X`` may be a data set name (``"digits"``, ``"mnist1d"``): its training split
-    (:func:`split_dataset` with ``seed``), labels and image shape are used. ``y`` (optional) feeds the online probe; ``val=(X_val, y_val)`` logs its accuracy.
+    (:func:`split_dataset` with ``seed``), labels and image shape are used. ``y`` (optional)
+    feeds the online probe; ``val=(X_val, y_val)`` logs its accuracy.
     ``augment`` defaults to :func:`default_augment` of ``image_shape``. ``devices=2,
     strategy="ddp"`` trains with Lightning DDP (gloo on CPU); the losses then gather
     statistics across ranks. Training is Lightning's (``deterministic``, seeded by
     ``seed``, checkpoint/resume with ``ckpt_dir``) via :func:`latentalign.train.fit_classifier`.
+
+    Parameters
+    ----------
+    method : {"vicreg", "simclr", "byol", "dae", "mae"}
+        The objective (its loss and networks from :func:`make_loss` and :func:`build_networks`).
+    X : array-like of shape (n, D) or str
+        Training inputs, or a data set name (``"digits"``, ``"mnist1d"``).
+    y : array-like of shape (n,), optional
+        Labels for the online probe.
+    epochs : int
+        Training epochs.
+    seed : int, default 0
+        Seeds the split, the initialisation, the batches and the views.
+    augment : callable, optional
+        ``augment(x, generator)`` (default :func:`default_augment` of ``image_shape``).
+    image_shape : sequence of int, optional
+        The shape each row reshapes to, for image augmentations.
+    encoder : torch.nn.Module, optional
+        The encoder (default an MLP ``D -> 256 -> 256 -> embed_dim``).
+    embed_dim : int, default 16
+        The default encoder's output width.
+    batch_size : int, default 128
+        Rows per batch.
+    lr : float, default 1e-3
+        Adam learning rate.
+    weight_decay : float, default 1e-5
+        Adam weight decay.
+    val : tuple, optional
+        ``(X_val, y_val)``: the online probe's validation accuracy is logged.
+    devices : int, default 1
+        Processes (with ``strategy="ddp"``).
+    strategy : str, default "auto"
+        Lightning's strategy.
+    ckpt_dir : str or os.PathLike, optional
+        Checkpoint folder (resume from its ``last.ckpt``).
+    progress : bool, default False
+        Show the progress bar.
+    **trainer_kwargs
+        Passed to ``lightning.Trainer``.
+
+    Returns
+    -------
+    SSLModule
+        The trained module (``module.encoder`` embeds new inputs).
+
+    Examples
+    --------
+    >>> from latentalign.ssl.module import fit_ssl, split_dataset
+    >>> data = split_dataset("digits", seed=0)
+    >>> module = fit_ssl("vicreg", data.X_train, data.y_train, epochs=1)  # doctest: +SKIP
+    >>> module.encoder(torch.as_tensor(data.X_test)).shape  # doctest: +SKIP
+    torch.Size([597, 16])
     """
     from ..train import fit_classifier
 

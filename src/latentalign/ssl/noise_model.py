@@ -14,14 +14,7 @@ coordinate and ``λ^Γ_i ~ U[0, gamma_max·u]`` on the noise coordinates, with
 ``u = s_k`` the smallest retained signal variance. (The paper, on MNIST PCA-50 plus
 50 noise dimensions, used absolute ``λ^Θ_max = 10⁴`` and ``λ^Γ_max ∈ {10³, 10⁶}``.)
 
-Example
--------
->>> import numpy as np
->>> m = LinearNoiseModel(np.linspace(1, 3, 5), theta=0.5, gamma_noise=np.full(15, 3.0))
->>> m.d, m.k, float(m.Sigma(alpha=1.0)[19, 19])
-(20, 5, 3.5)
->>> round(m.thresholds().alpha2_rc, 4)
-3.3333
+The example is :class:`LinearNoiseModel`'s.
 """
 
 from __future__ import annotations
@@ -40,8 +33,27 @@ SOURCES = ("digits", "mnist1d", "synthetic")
 
 
 class LinearNoiseModel:
-    """Signal variances ``signal_var`` (k,), augmentation variances ``theta`` (scalar or (d,)),
-    corruption variances ``gamma_noise`` (d − k,) > 0, orthogonal basis ``Q`` (d, d; default I).
+    """Signal plus structured noise plus aligned augmentations (the paper's linear model).
+
+    Parameters
+    ----------
+    signal_var : array-like of shape (k,)
+        Signal variances ``s_i > 0``.
+    theta : float or array-like of shape (d,)
+        Augmentation variances ``λ^Θ >= 0``.
+    gamma_noise : array-like of shape (d - k,)
+        Corruption variances ``λ^Γ > 0`` of the noise components.
+    Q : array-like of shape (d, d), optional
+        The orthogonal basis of the components (default the identity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = LinearNoiseModel(np.linspace(1, 3, 5), theta=0.5, gamma_noise=np.full(15, 3.0))
+    >>> m.d, m.k, float(m.Sigma(alpha=1.0)[19, 19])
+    (20, 5, 3.5)
+    >>> round(m.thresholds().alpha2_rc, 4)
+    3.3333
     """
 
     def __init__(self, signal_var, theta, gamma_noise, Q=None):
@@ -71,10 +83,12 @@ class LinearNoiseModel:
 
     @property
     def Theta(self) -> np.ndarray:
+        """Augmentation covariance on the signal components ``Θ = Q diag(θ) Qᵀ`` ``(d, d)``."""
         return (self.Q * self.theta) @ self.Q.T
 
     @property
     def Gamma(self) -> np.ndarray:
+        """Noise covariance ``Γ = Q diag(γ) Qᵀ`` ``(d, d)``."""
         return (self.Q * self.gamma) @ self.Q.T
 
     def Sigma(self, alpha: float) -> np.ndarray:
@@ -133,6 +147,19 @@ class LinearDataset:
     ``X_train``/``X_test``: clean ``(n, k + n_noise)`` (noise coordinates zero);
     ``Xc_train``/``Xc_test``: corrupted, independent draws on each side; ``model``:
     the :class:`LinearNoiseModel` (its ``signal_var`` are the training PCA variances).
+
+    Attributes
+    ----------
+    name : str
+        The source.
+    X_train, X_test : numpy.ndarray of shape (n, k + n_noise)
+        Clean rows (noise coordinates zero).
+    y_train, y_test : numpy.ndarray of shape (n,)
+        Labels.
+    Xc_train, Xc_test : numpy.ndarray of shape (n, k + n_noise)
+        Corrupted rows, independent draws on each side.
+    model : LinearNoiseModel
+        The model (its ``signal_var`` are the training PCA variances).
     """
 
     name: str
@@ -229,6 +256,36 @@ def make_linear_dataset(
     classes, ``n_train`` default 4000, ``n_test`` test rows). Noise variances are
     drawn as in the module docstring; ``seed`` fixes the split, the variances and
     the corruption draws.
+
+    Parameters
+    ----------
+    source : {"digits", "mnist1d", "synthetic"}, default "digits"
+        Where the signal comes from.
+    k : int, default 20
+        Signal components.
+    n_noise : int, default 20
+        Corrupted coordinates.
+    gamma_max : float, default 1.0
+        Largest corruption variance.
+    theta_max : float, default 1.0
+        Largest augmentation variance.
+    seed : int, default 0
+        Fixes the split, the variances and the corruption draws.
+    n_train : int, optional
+        Training rows (default per source, see above).
+    n_test : int, default 4000
+        Test rows of the synthetic source.
+
+    Returns
+    -------
+    LinearDataset
+        Clean and corrupted splits with their model.
+
+    Examples
+    --------
+    >>> ds = make_linear_dataset("synthetic", k=5, n_noise=3, n_train=200, n_test=100)
+    >>> ds.X_train.shape, ds.Xc_test.shape
+    ((200, 8), (100, 8))
     """
     check_choice(source, "source", SOURCES)
     k = check_int(k, "k")

@@ -22,11 +22,7 @@ gives Corollary 4.5: ``max λ^Γ < η²/δ`` ⇒ reconstruction needs less align
 
 The thresholds are asymptotic: no finite-sample rate is known.
 
-Example
--------
->>> t = alignment_thresholds(np.linspace(1, 3, 5), 0.5, 0.5, np.full(15, 3.0))
->>> round(t.alpha2_rc, 4), round(t.alpha2_je, 4), t.regime, t.preferred
-(3.3333, 0.3333, 'high_noise', 'joint_embedding')
+The example is :func:`alignment_thresholds`'s.
 """
 
 from __future__ import annotations
@@ -51,6 +47,17 @@ class AlignmentThresholds:
     ``per_component_rc``/``_je`` hold ``a_RC,i``/``a_JE,i`` for each noise component;
     ``regime`` is Corollary 4.5's condition (``"low_noise"``, ``"high_noise"`` or
     ``"mixed"`` when neither holds); ``preferred`` is the family with the smaller ``α²``.
+
+    Attributes
+    ----------
+    alpha2_rc, alpha2_je : float
+        ``α²_RC`` and ``α²_JE`` (negative: ``α = 0`` suffices).
+    eta, delta : float
+        The constants of Corollary 4.5 (``crossover = η²/δ``).
+    per_component_rc, per_component_je : numpy.ndarray of shape (m,)
+        ``a_RC,i`` and ``a_JE,i`` of each noise component.
+    gamma_noise : numpy.ndarray of shape (m,)
+        The corruption variances.
     """
 
     alpha2_rc: float
@@ -63,10 +70,12 @@ class AlignmentThresholds:
 
     @property
     def alpha_rc(self) -> float:
+        """``α_RC = sqrt(max(α²_RC, 0))``."""
         return float(np.sqrt(max(self.alpha2_rc, 0.0)))
 
     @property
     def alpha_je(self) -> float:
+        """``α_JE = sqrt(max(α²_JE, 0))``."""
         return float(np.sqrt(max(self.alpha2_je, 0.0)))
 
     @property
@@ -76,6 +85,7 @@ class AlignmentThresholds:
 
     @property
     def regime(self) -> str:
+        """``low_noise``, ``high_noise`` or ``mixed``: the noise variances against :attr:`crossover`."""
         if self.gamma_noise.max() < self.crossover:
             return "low_noise"
         if self.gamma_noise.min() > self.crossover:
@@ -84,6 +94,7 @@ class AlignmentThresholds:
 
     @property
     def preferred(self) -> str:
+        """The objective with the lower threshold: ``reconstruction``, ``joint_embedding`` or ``tie``."""
         if np.isclose(self.alpha2_rc, self.alpha2_je, rtol=1e-12, atol=1e-12):
             return "tie"
         return "reconstruction" if self.alpha2_rc < self.alpha2_je else "joint_embedding"
@@ -115,9 +126,29 @@ def _vector(x, name: str, size: int | None = None, *, positive: bool = False) ->
 
 
 def alignment_thresholds(signal_var, theta_signal, theta_noise, gamma_noise) -> AlignmentThresholds:
-    """``α²_RC``, ``α²_JE`` for signal variances ``s`` (k,), augmentation variances ``λ^Θ``
-    on signal (k,) and noise (m,) components and corruption variances ``λ^Γ`` (m,), all > 0
-    except ``λ^Θ`` (>= 0). Scalars broadcast.
+    """The thresholds ``α²_RC`` and ``α²_JE`` of the linear model (scalars broadcast).
+
+    Parameters
+    ----------
+    signal_var : float or array-like of shape (k,)
+        Signal variances ``s > 0``.
+    theta_signal : float or array-like of shape (k,)
+        Augmentation variances ``λ^Θ >= 0`` on the signal components.
+    theta_noise : float or array-like of shape (m,)
+        Augmentation variances ``λ^Θ >= 0`` on the noise components.
+    gamma_noise : float or array-like of shape (m,)
+        Corruption variances ``λ^Γ > 0``.
+
+    Returns
+    -------
+    AlignmentThresholds
+        ``α²_RC``, ``α²_JE`` and what they imply.
+
+    Examples
+    --------
+    >>> t = alignment_thresholds(np.linspace(1, 3, 5), 0.5, 0.5, np.full(15, 3.0))
+    >>> round(t.alpha2_rc, 4), round(t.alpha2_je, 4), t.regime, t.preferred
+    (3.3333, 0.3333, 'high_noise', 'joint_embedding')
     """
     s = _vector(signal_var, "signal_var", positive=True)
     gamma = _vector(gamma_noise, "gamma_noise", positive=True)
@@ -132,7 +163,8 @@ def alignment_thresholds(signal_var, theta_signal, theta_noise, gamma_noise) -> 
 
 def _joint_eigenbasis(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Orthonormal eigenvectors of ``A + c·B`` for a generic ``c``: they diagonalise both
-    ``A`` and ``B`` whenever the two commute (degenerate eigenvalues of ``A`` included)."""
+    ``A`` and ``B`` whenever the two commute (degenerate eigenvalues of ``A`` included).
+    """
     scale = np.linalg.norm(A) / max(np.linalg.norm(B), np.finfo(float).tiny)
     M = A + (np.e / 7.0) * scale * B
     return np.linalg.eigh((M + M.T) / 2)[1]
@@ -144,13 +176,36 @@ def _off_diagonal_mass(M: np.ndarray) -> float:
 
 
 def thresholds_from_model(X_clean, Theta, Gamma, k: int) -> AlignmentThresholds:
-    """Thresholds of a clean data matrix ``X_clean`` (n, d) of rank ``k`` with augmentation
-    covariance ``Theta`` and corruption covariance ``Gamma`` (d, d).
+    """Thresholds of a clean data matrix with augmentation and corruption covariances.
 
     Rotates into the basis ``Q`` of ``X_clean = LKQᵀ`` (``s_i = κ_i²/n``; centre ``X_clean``
     first if it should be), choosing within degenerate blocks a basis that diagonalises
     ``Θ`` and ``Γ``. ``ValueError`` if ``Θ`` or ``Γ`` is not diagonal in it (relative
     off-diagonal mass > 1e-8) or a noise component has ``λ^Γ ≤ 0``.
+
+    Parameters
+    ----------
+    X_clean : array-like of shape (n, d)
+        The clean data, of rank ``k``.
+    Theta : array-like of shape (d, d)
+        The augmentation covariance.
+    Gamma : array-like of shape (d, d)
+        The corruption covariance.
+    k : int
+        The signal rank.
+
+    Returns
+    -------
+    AlignmentThresholds
+        As :func:`alignment_thresholds` in the basis of ``X_clean``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.zeros((4, 3)); X[:, 0] = [1, -1, 2, -2]
+    >>> t = thresholds_from_model(X, 0.5 * np.eye(3), np.diag([0.0, 3.0, 3.0]), k=1)
+    >>> round(t.alpha2_je, 4) == round(alignment_thresholds(2.5, 0.5, 0.5, [3.0, 3.0]).alpha2_je, 4)
+    True
     """
     X = as_matrix(X_clean, "X_clean", min_samples=2).detach().cpu().numpy()
     n, d = X.shape

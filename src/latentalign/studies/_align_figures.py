@@ -113,9 +113,13 @@ def ce_bound(summaries: dict) -> Figure:
         ax.set_title(f"{name}: dCE against its bound", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    return Figure("ce_bound", "(b) Task level: each stitched layer pair's cross-entropy penalty |dCE| against its bound "
-                  "sqrt(2) L_h sqrt(e_abs) (L_h: product of the frozen head's spectral norms); every point lies below "
-                  "the diagonal.", fig)
+    return Figure(
+        "ce_bound",
+        "(b) Task level: each stitched layer pair's cross-entropy penalty |dCE| against its bound "
+        "sqrt(2) L_h sqrt(e_abs) (L_h: product of the frozen head's spectral norms); every point lies below "
+        "the diagonal.",
+        fig,
+    )
 
 
 def cross_modal(rows: list[dict], pixels: dict, trend: float, trend_p: float) -> Figure:

@@ -9,8 +9,8 @@ a step's time); the six transformer blocks and the head train. Batches are
 masks of epoch ``e`` depend only on ``(seed, e)``, so arms that start from the same
 checkpoint see the same batches.
 
-Example
--------
+Examples
+--------
 >>> split = make_split(20, 10, 10, seed=0)
 >>> len(split.texts["train"]), split.labels["val"].shape
 (20, (10,))
@@ -77,7 +77,8 @@ class _Sentences(torch.utils.data.Dataset):
 def loader(tokenizer, split: TextSplit, part: str, *, batch_size: int, max_length: int,
            generator: torch.Generator | None = None) -> DataLoader:
     """Dict batches (``input_ids``, ``attention_mask``, ``token_type_ids``, ``labels``, ``idx``) of one
-    part, shuffled by ``generator`` when given, each padded to its own longest sentence."""
+    part, shuffled by ``generator`` when given, each padded to its own longest sentence.
+    """
 
     def collate(items):
         texts, labels, idx = zip(*items)
@@ -168,7 +169,8 @@ def accuracy(model, tokenizer, split: TextSplit, part: str, config: dict) -> flo
 
 def hidden_states(encoder, tokenizer, split: TextSplit, part: str, config: dict) -> torch.Tensor:
     """``(L + 1, n, d)``: every block's output (embeddings first), mean-pooled over the attention
-    mask, for the sentences of ``part``, rows in sentence order."""
+    mask, for the sentences of ``part``, rows in sentence order.
+    """
     rec = LayerRecorder(encoder, "hidden_states", pool="mean").record(
         loader(tokenizer, split, part, batch_size=128, max_length=config["max_length"]))
     return torch.stack([rec.activations[n] for n in sorted(rec.activations, key=lambda n: int(n.split(".")[-1]))])

@@ -28,7 +28,8 @@ def _norms(Z, radius) -> dict:
 
 def run(config, result, fits) -> dict:
     """Per seed: Gaussian ring unbudgeted (the default fit) vs a binding ball; tiling with the unit ball,
-    no budget and a tighter ball."""
+    no budget and a tighter ball.
+    """
     r_g, r_t = config["budget"]["gaussian_radius"], config["budget"]["tiling_radius"]
     gauss_arms = {"default (ball 2 sigma, not binding)": {}, f"ball {r_g} sigma": {"budget_radius": r_g}}
     tiling_arms = {"unit ball": {}, "no budget": {"budget": None}, f"ball {r_t}": {"budget_radius": r_t}}

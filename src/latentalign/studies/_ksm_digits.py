@@ -99,7 +99,8 @@ def run(config, s, result) -> dict:
 
 def _at_nnz(dl, X, target: float, steps: int = 30, tol: float = 0.005) -> dict:
     """Re-encode ``X`` with ``dl``'s dictionary at the nnz ``target``: bisection on ``log transform_alpha``
-    (nnz falls as alpha grows) until the nnz is within ``tol``."""
+    (nnz falls as alpha grows) until the nnz is within ``tol``.
+    """
     lo, hi = np.log(1e-5), np.log(10.0)
     for _ in range(steps):
         alpha = float(np.exp(0.5 * (lo + hi)))

@@ -13,7 +13,8 @@ plt = require("matplotlib.pyplot", "the KSM study figures")
 
 def manifolds(figs: dict, out: dict, ring_sweep) -> list[Figure]:
     """Latents coloured by the true coordinate, the objective per iteration, the decoded ring circle
-    (``ring_sweep``: the data and the sweep projected on the ring's plane, or None), generation distances."""
+    (``ring_sweep``: the data and the sweep projected on the ring's plane, or None), generation distances.
+    """
     fig, axes = plt.subplots(1, len(figs), figsize=(4 * len(figs), 3.6), squeeze=False)
     for ax, (name, (ds, _, est)) in zip(axes[0], figs.items()):
         Z = est.embedding_
@@ -64,7 +65,8 @@ def tuning_curves(theta, Z) -> Figure:
 
 def budget(theta, gaussian: dict, tiling: dict, radius: float) -> Figure:
     """Gaussian latents with and without a binding ball (its circle drawn); the tiling units' mean tuning
-    curve (each unit centred on its preferred angle, scaled to peak 1) under each budget."""
+    curve (each unit centred on its preferred angle, scaled to peak 1) under each budget.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     ax = axes[0]
     for (arm, Z), marker in zip(gaussian.items(), ("o", "x")):

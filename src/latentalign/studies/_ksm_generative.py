@@ -90,7 +90,8 @@ def inpainting(config, s, result) -> dict:
 def _pca_complete(pca: PCA, holes: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Probabilistic-PCA completion: the posterior mean code given each row's observed pixels,
     ``c = (W_o W_o^T / s2 + diag(1/v))^{-1} W_o (x_o - mu_o) / s2`` with prior variances
-    ``v = explained_variance_ - s2`` and noise ``s2 = noise_variance_``, decoded at the hidden pixels."""
+    ``v = explained_variance_ - s2`` and noise ``s2 = noise_variance_``, decoded at the hidden pixels.
+    """
     out = np.where(mask, 0.0, holes)
     W, mu, s2 = pca.components_, pca.mean_, max(float(pca.noise_variance_), 1e-12)
     prior = np.diag(1.0 / np.maximum(pca.explained_variance_ - s2, 1e-12))

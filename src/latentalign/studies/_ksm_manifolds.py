@@ -98,7 +98,8 @@ def _numbers(name, ds, Q, est, n_generate, seed) -> dict:
 
 def sweep(name, est, X, rng) -> np.ndarray:
     """Decoded sweeps: the latent circle of mean radius (ring); midpoints of latent segments
-    between each of 200 points and its nearest neighbour in input space (torus, swiss roll)."""
+    between each of 200 points and its nearest neighbour in input space (torus, swiss roll).
+    """
     Z = est.embedding_
     if name == "ring":
         r = np.sqrt((Z**2).sum(1)).mean()

@@ -11,7 +11,8 @@ from .ksm_geometry import circular_correlation, circular_variance, population_ve
 
 def run(config, result, fits) -> dict:
     """Linear kernel, non-negative latents, unit-ball budget on the ring: active units, tuning width and the
-    population vector."""
+    population vector.
+    """
     per_seed, keep = [], None
     for seed in config["seeds"]:
         ds = ring_data(config, seed)

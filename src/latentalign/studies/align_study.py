@@ -1,4 +1,4 @@
-"""Align study: does representation alignment bound and predict linear stitching?
+"""Align study: whether representation alignment bounds and predicts linear stitching.
 
 What it reproduces and found: ``docs/align.md#align-study``.
 
@@ -21,8 +21,8 @@ kernel alignment but report no experiments; this is the first numerical check.
     mutual kNN between digit-image encoders of growing width and training time and the
     MiniLM embeddings of (templated) captions of the same digits, against competence.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import align_study
 >>> result = align_study.run(align_study.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -118,6 +118,7 @@ MFEAT_STITCH = {"e_star": {("pix", "mor"): 0.30, ("mor", "pix"): 0.83},
 
 
 def run(config: dict) -> Result:
+    """Run the align study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     with thread_policy(threads=config.get("threads", 1)):
         result = Result(summary="", claims=CLAIMS)
         timings = {}
@@ -138,7 +139,8 @@ def _spearman(x, y) -> float:
 # ------------------------------------------------------------------------ (a) random features
 def _rf_pair(model_seed: int, data_seed: int, n: int, d: int, s: float, t: float, input_dim: int):
     """``phi_q = ReLU(W_q x_q)/sqrt(d)``, ``x2 = sqrt(1-s) x + sqrt(s) xi``, ``W2 = sqrt(1-t) P W1 + sqrt(t) G``
-    (``W1``, ``G``, ``P`` drawn from ``model_seed``; the samples ``x``, ``xi`` from ``data_seed``)."""
+    (``W1``, ``G``, ``P`` drawn from ``model_seed``; the samples ``x``, ``xi`` from ``data_seed``).
+    """
     rng = np.random.default_rng(model_seed)
     W1, G = rng.normal(0, input_dim**-0.5, (2, d, input_dim))
     P = rng.permutation(d)
@@ -166,12 +168,13 @@ def _random_features(config: dict, result: Result) -> None:
                 phi1, phi2 = _rf_pair(cfg["seed"] + d, cfg["seed"], n + n_test, d, s, t, cfg["input_dim"])
                 r = align.stitch(phi1[:n], phi2[:n], ridge=ridge, X1_test=phi1[n:], X2_test=phi2[n:])
                 white = align.stitch(_whiten(phi1[:n]), phi2[:n], ridge=ridge, direction="1->2")
+                sides = {f"{k}_{key}": getattr(dd, k) for key, dd in (("12", r.forward), ("21", r.backward))
+                         for k in ("e_star", "lower", "upper", "e_test")}
                 points.append({"d": d, "s": s, "t": t, "cka": r.alignment, "white_cka": white.alignment,
-                               "white_e": white.forward.e_star, "white_upper": white.forward.upper, **{f"{k}_{key}": getattr(dd, k)
-                                                              for key, dd in (("12", r.forward), ("21", r.backward))
-                                                              for k in ("e_star", "lower", "upper", "e_test")}})
+                               "white_e": white.forward.e_star, "white_upper": white.forward.upper, **sides})
     cka = np.array([p["cka"] for p in points])
-    inside = all(p[f"lower_{k}"] - 1e-9 <= p[f"e_star_{k}"] <= p[f"upper_{k}"] + 1e-9 for p in points for k in ("12", "21"))
+    inside = all(p[f"lower_{k}"] - 1e-9 <= p[f"e_star_{k}"] <= p[f"upper_{k}"] + 1e-9
+                 for p in points for k in ("12", "21"))
     rho12, rho21 = (_spearman(cka, [p[f"e_star_{k}"] for p in points]) for k in ("12", "21"))
     gap = max(p[f"e_test_{k}"] - p[f"e_star_{k}"] for p in points for k in ("12", "21"))
     on_bound = max(abs(p["white_upper"] - p["white_e"]) for p in points)
@@ -251,7 +254,8 @@ def _trained_networks(config: dict, result: Result) -> None:
         train_loader, test_loader = make_loader(Xtr, ytr, batch_size=512), make_loader(Xte, yte, batch_size=512)
         pairs = []
         for sa, sb in cfg["seed_pairs"]:
-            res = align.compare_models(models[sa], models[sb], train_loader, metrics={"cka": {}, "mutual_knn": {"k": cfg["k"]}},
+            res = align.compare_models(models[sa], models[sb], train_loader,
+                                       metrics={"cka": {}, "mutual_knn": {"k": cfg["k"]}},
                                        eval_loader=test_loader, ridge=cfg["ridge"])
             st = res.stitching
             cka2 = np.concatenate([res.metrics["cka"].ravel()] * 2)
@@ -266,7 +270,8 @@ def _trained_networks(config: dict, result: Result) -> None:
     rows = [[name, f"{p['seeds'][0]},{p['seeds'][1]}", round(p["accuracy"]["a"], 3), round(p["accuracy"]["b"], 3),
              round(p["spearman_cka_neg_dce"], 3)] for name, v in out.items() for p in v["pairs"]]
     result.tables.append(Table("(b) Trained MLPs: test accuracy and Spearman(CKA, -dCE) per seed pair "
-                               "(layer pairs x both directions)", ["data", "seeds", "acc A", "acc B", "Spearman"], rows))
+                               "(layer pairs x both directions)",
+                               ["data", "seeds", "acc A", "acc B", "Spearman"], rows))
     result.tables.append(Table("(b) Pooled over seed pairs and directions", ["data", "Spearman(CKA, -dCE)",
                                "bootstrap 95% CI", "Spearman(bound, held-out e_rel)", "e* <= bound everywhere",
                                "e_rel logits->input", "e_rel input->logits", "max dAcc", "share dAcc < 0.06"],
@@ -334,7 +339,8 @@ def _spearman_ci(x, y, resamples: int, seed: int) -> list[float]:
 
 def _task_bound(pair: dict) -> dict:
     """One seed pair's dCE against its bound ``sqrt(2) L_h sqrt(e_abs)`` (both directions), and the share of
-    dCE's variance explained by the source layer alone (eta^2 of a one-way grouping)."""
+    dCE's variance explained by the source layer alone (eta^2 of a one-way grouping).
+    """
     dirs = ("a->b", "b->a")
     dce = np.concatenate([pair["stitching"][d]["delta_ce"].ravel() for d in dirs])
     bound = np.concatenate([pair["stitching"][d]["ce_bound"].ravel() for d in dirs])
@@ -379,20 +385,42 @@ def _multiview(config: dict, result: Result) -> None:
                                    "e_star": estar.tolist(), "upper": upper.tolist(), "e_test": etest.tolist(),
                                    "null_mean": null_means.tolist(), "kta": kta, **cross}
     label = lambda i, j: f"{names[i]}-{names[j]}"
-    result.tables.append(Table(
-        "(c) mfeat views (n = 2000): CKA_b, CKA_u, mutual kNN (k=10), permutation p of CKA_b, calibrated CKA, "
-        "in-sample e* (full data) and held-out e_rel (1000/1000) both ways",
-        ["pair", "CKA_b", "CKA_u", "mutual kNN", "p", "calibrated", "e* ->", "e* <-", "bound ->", "e_rel ->", "e_rel <-",
-         "MMD^2 (joint vs product)"],
-        [[label(i, j), *(round(float(x), 3) for x in (mats["cka_b"][i, j], mats["cka_u"][i, j], mats["mutual_knn"][i, j])),
-          f"{mats['p_value'][i, j]:.4f}", round(float(mats["calibrated"][i, j]), 3),
-          *(round(float(x), 3) for x in (estar[i, j], estar[j, i], upper[i, j], etest[i, j], etest[j, i])),
-          f"{mats['mmd'][i, j]:.4g}"]
-         for i, j in itertools.combinations(range(m), 2)]))
+    result.tables.append(
+        Table(
+            "(c) mfeat views (n = 2000): CKA_b, CKA_u, mutual kNN (k=10), permutation p of CKA_b, calibrated CKA, "
+            "in-sample e* (full data) and held-out e_rel (1000/1000) both ways",
+            [
+                "pair",
+                "CKA_b",
+                "CKA_u",
+                "mutual kNN",
+                "p",
+                "calibrated",
+                "e* ->",
+                "e* <-",
+                "bound ->",
+                "e_rel ->",
+                "e_rel <-",
+                "MMD^2 (joint vs product)",
+            ],
+            [
+                [
+                    label(i, j),
+                    *(round(float(x), 3) for x in (mats["cka_b"][i, j], mats["cka_u"][i, j], mats["mutual_knn"][i, j])),
+                    f"{mats['p_value'][i, j]:.4f}",
+                    round(float(mats["calibrated"][i, j]), 3),
+                    *(round(float(x), 3) for x in (estar[i, j], estar[j, i], upper[i, j], etest[i, j], etest[j, i])),
+                    f"{mats['mmd'][i, j]:.4g}",
+                ]
+                for i, j in itertools.combinations(range(m), 2)
+            ],
+        )
+    )
     result.tables.append(Table("(c) Cross-view stitching: test accuracy of view q's head on view p's encoder "
                                "stitched in (diagonal: native); CKA of the two penultimate layers",
                                ["encoder p \\ head q", *names],
-                               [[names[p], *(f"{cross['stitched_accuracy'][p][q]:.3f} (CKA {cross['penultimate_cka'][p][q]:.2f})"
+                               [[names[p], *(f"{cross['stitched_accuracy'][p][q]:.3f} "
+                                             f"(CKA {cross['penultimate_cka'][p][q]:.2f})"
                                              for q in range(m))] for p in range(m)]))
     result.figures += [figs.mfeat_matrices(names, mats["cka_b"], np.array(cross["stitched_accuracy"]), etest)]
     _mfeat_checks(result, names, mats, estar, etest, null_means, kta, cfg)
@@ -428,7 +456,8 @@ def _mfeat_checks(result, names, mats, estar, etest, null_means, kta, cfg) -> No
     result.claim("mfeat_cka", outside, ", ".join(f"{a}-{b} {got[(a, b)]:.3f}" for a, b in present))
     cu = max(abs(mats["cka_u"][i, j] - mats["cka_b"][i, j]) for i, j in itertools.combinations(range(len(names)), 2))
     result.claim("mfeat_cka_u", cu, f"max |diff| {cu:.4f}")
-    mk = {pair: float(mats["mutual_knn"][idx[pair[0]], idx[pair[1]]]) for pair in MFEAT_MKNN if all(v in idx for v in pair)}
+    mk = {pair: float(mats["mutual_knn"][idx[pair[0]], idx[pair[1]]])
+          for pair in MFEAT_MKNN if all(v in idx for v in pair)}
     result.claim("mfeat_mutual_knn", max((abs(mk[p] - MFEAT_MKNN[p]) for p in mk), default=np.inf),
                  ", ".join(f"{a}-{b} {v:.3f}" for (a, b), v in mk.items()))
     off = ~np.eye(len(names), dtype=bool)
@@ -453,7 +482,8 @@ def _mfeat_checks(result, names, mats, estar, etest, null_means, kta, cfg) -> No
 def _cross_modal(config: dict, result: Result) -> None:
     """Digit-image MLPs of growing width and training time against MiniLM embeddings of captions of the same
     test digits: mutual kNN (cosine; tanh features, so no all-zero row) and its permutation p per encoder, then
-    Spearman(test accuracy, alignment) over the encoders with a permutation p of its own."""
+    Spearman(test accuracy, alignment) over the encoders with a permutation p of its own.
+    """
     cfg = config["xmodal"]
     Xtr, ytr, Xte, yte = _net_data("digits", config["nets"])
     text, _ = captions(yte, seed=cfg["seed"])  # templated captions: the class and one of eight phrasings
@@ -464,7 +494,8 @@ def _cross_modal(config: dict, result: Result) -> None:
             model = _train(Xtr, ytr, [width], cfg["seed"], {**cfg, "epochs": epochs})
             rec = LayerRecorder(model, ["penultimate", "logits"]).record(make_loader(Xte, yte, batch_size=512))
             Z = rec.activations["penultimate"].double().numpy()
-            test = align.permutation_test(Z, text, "mutual_knn", seed=cfg["seed"], permutations=cfg["permutations"], k=k)
+            test = align.permutation_test(Z, text, "mutual_knn", seed=cfg["seed"], permutations=cfg["permutations"],
+                                          k=k)
             rows.append({"width": width, "epochs": epochs, "mutual_knn": test.value, "p_value": test.p_value,
                          "accuracy": float((rec.activations["logits"].argmax(1).numpy() == yte).mean()),
                          "cka": float(align.cka(Z, text))})
@@ -491,7 +522,8 @@ def _cross_modal(config: dict, result: Result) -> None:
 
 def _spearman_trend(x, y, permutations: int, seed: int) -> tuple[float, float]:
     """Spearman(x, y) and its one-sided permutation p ``(1 + #{rho_b >= rho}) / (B + 1)`` over shuffles of ``y``
-    (the Pearson correlation of the ranks, so the B shuffles are one product)."""
+    (the Pearson correlation of the ranks, so the B shuffles are one product).
+    """
     rx, ry = (rankdata(v) - (len(v) + 1) / 2 for v in (x, y))
     rng = np.random.default_rng(seed)
     shuffled = ry[np.argsort(rng.random((permutations, len(ry))), axis=1)]
@@ -507,10 +539,14 @@ def _summary(result: Result) -> str:
     nets = result.numbers["trained_networks"]
     for name, v in nets.items():
         tb = v["task_bound"]
-        parts.append(f"(b) {name}: Spearman(CKA, -dCE) per seed pair "
-                     f"{', '.join(f'{r:.2f}' for r in v['spearman_per_pair'])}; Spearman(bound, e_rel) {v['bound_spearman']:.2f}; "
-                     f"|dCE| <= sqrt(2) L_h sqrt(e_abs) on {sum(t['n'] for t in tb)} stitched pairs, at most "
-                     f"{max(t['max_ratio'] for t in tb):.2f} of the bound (median {np.median([t['median_ratio'] for t in tb]):.3f}).")
+        parts.append(
+            f"(b) {name}: Spearman(CKA, -dCE) per seed pair "
+            f"{', '.join(f'{r:.2f}' for r in v['spearman_per_pair'])}; "
+            f"Spearman(bound, e_rel) {v['bound_spearman']:.2f}; "
+            f"|dCE| <= sqrt(2) L_h sqrt(e_abs) on {sum(t['n'] for t in tb)} stitched pairs, at most "
+            f"{max(t['max_ratio'] for t in tb):.2f} of the bound "
+            f"(median {np.median([t['median_ratio'] for t in tb]):.3f})."
+        )
     if "digits" in nets:
         eta = {name: [t["eta2_source"] for t in v["task_bound"]] for name, v in nets.items()}
         lo, hi = CLAIMS["net_digits_range"].threshold
@@ -530,9 +566,11 @@ def _summary(result: Result) -> str:
                  f"Spearman {mv['spearman_cka_accuracy']:.2f}; the MMD form normalised by its self-terms equals CKA_b.")
     xm = result.numbers["cross_modal"]
     best = max(xm["encoders"], key=lambda r: r["accuracy"])
-    parts.append(f"(d) cross-modal: Spearman(test accuracy, mutual kNN with the captions) {xm['spearman_accuracy_mutual_knn']:.2f} "
+    parts.append(f"(d) cross-modal: Spearman(test accuracy, mutual kNN with the captions) "
+                 f"{xm['spearman_accuracy_mutual_knn']:.2f} "
                  f"(permutation p {xm['trend_p']:.4f}) over {len(xm['encoders'])} encoders; the most accurate reaches "
-                 f"{best['mutual_knn']:.3f} (chance {xm['chance']:.3f}) against {xm['pixels']['mutual_knn']:.3f} for the raw "
+                 f"{best['mutual_knn']:.3f} (chance {xm['chance']:.3f}) against "
+                 f"{xm['pixels']['mutual_knn']:.3f} for the raw "
                  "pixels: the templated captions carry only the class and a phrasing, a geometry the pixels already "
                  "share, so competence here means recovering it in the encoder's features.")
     return " ".join(parts)

@@ -7,8 +7,8 @@ configs check the same ``CLAIMS``: a threshold lives in the claim, never in a co
 ``Result`` holds numbers (JSON), tables, figures (matplotlib) and checks: each claim,
 pass or fail, with the sentence the report prints.
 
-Example
--------
+Examples
+--------
 >>> claims = {"accuracy": Claim("test accuracy >= {threshold}", ">=", 0.9)}
 >>> r = Result(summary="one number", claims=claims)
 >>> r.claim("accuracy", 0.93, "0.930")
@@ -21,13 +21,13 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import operator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from .._threads import thread_policy
-
 
 # name -> module; capabilities add their study here when they land
 STUDIES: dict[str, str] = {
@@ -44,6 +44,8 @@ STUDIES: dict[str, str] = {
 
 @dataclass
 class Table:
+    """A table of a study's result: a caption, column names and rows of plain values."""
+
     caption: str
     columns: list[str]
     rows: list[list[Any]]
@@ -51,6 +53,8 @@ class Table:
 
 @dataclass
 class Figure:
+    """A figure of a study's result: a file stem, a caption and the matplotlib figure."""
+
     name: str  # file stem, e.g. "probe_accuracy"
     caption: str
     figure: Any  # matplotlib.figure.Figure
@@ -101,6 +105,8 @@ class Claim:
 
 @dataclass
 class Check:
+    """One checked claim: its sentence, whether it held, the measured detail and its key in ``CLAIMS``."""
+
     claim: str
     passed: bool
     detail: str = ""
@@ -109,6 +115,8 @@ class Check:
 
 @dataclass
 class Result:
+    """What a study's ``run(config)`` returns: a summary, numbers, tables, figures and checked claims."""
+
     summary: str
     numbers: dict[str, Any] = field(default_factory=dict)
     tables: list[Table] = field(default_factory=list)

@@ -13,8 +13,8 @@ contrast of the paper's MNIST experiment (Prop. 6.1 setting: inner tilt, scale 1
 
 Independent training runs go to a pool of ``workers`` processes (one torch thread each).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import contrastive_study
 >>> result = contrastive_study.run(contrastive_study.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -113,14 +113,15 @@ LOSS_LABELS = {"clip": "CLIP (1,1)", "cond:2,0": "(2,0)", "cond:0,2": "(0,2)", "
 
 # --------------------------------------------------------------------------- jobs (run in workers)
 def _gauss_job(job: dict) -> dict:
-    from ..contrastive import ConditionalLoss, build_loss, gaussian
+    from ..contrastive import ConditionalLoss, gaussian
+    from ..contrastive.cli import parse_loss
     from ..contrastive.recovery import fit_linear
 
     start = time.process_time()  # CPU seconds: one torch thread per job
     if job["loss"] == "l2":
         loss = ConditionalLoss(2, 0, tilt="l2", temperature=1.0, gather=False)
     else:
-        loss = build_loss(job["loss"], tilt="inner", temperature=1.0, gather=False)
+        loss = parse_loss(job["loss"], tilt="inner", temperature=1.0, gather=False)
     fit = fit_linear(gaussian.make_example("g43"), loss, job["dim"], steps=job["steps"], batch_size=job["batch"],
                      lr=job["lr"], n_data=job.get("n_data"), seed=job["seed"])
     return {"G": fit.G, "H": fit.H, "seconds": time.process_time() - start}
@@ -158,7 +159,8 @@ def _test_pair_losses(S) -> dict:
 
 
 def _pair_job(job: dict) -> dict:
-    from ..contrastive import build_loss, retrieval
+    from ..contrastive import retrieval
+    from ..contrastive.cli import parse_loss
     from ..contrastive.experiment import encode_prompts, evaluate_pair, train_pair
     from ..contrastive.module import pair_loader
     from ..contrastive.pairs import load_pair
@@ -166,7 +168,7 @@ def _pair_job(job: dict) -> dict:
 
     start = time.process_time()
     data = load_pair(job["pair"], seed=job["split_seed"])
-    loss = build_loss(job["loss"], tilt=job["tilt"], temperature=job["temperature"], gather=False)
+    loss = parse_loss(job["loss"], tilt=job["tilt"], temperature=job["temperature"], gather=False)
     with quiet_lightning():
         module = train_pair(data, loss, epochs=job["epochs"], batch_size=job["batch_size"], lr=job["lr"],
                             seed=job["seed"])
@@ -191,6 +193,7 @@ def _pair_job(job: dict) -> dict:
 
 # --------------------------------------------------------------------------- the study
 def run(config: dict) -> Result:
+    """Run the contrastive study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     from ..contrastive import gaussian
 
     cpu0 = time.process_time()
@@ -544,7 +547,8 @@ def _pairs_part(result, config, p_res, mfeat_keys, caption_keys, div_keys):
 
 def _theorem_checks(result, p_res, div_keys) -> None:
     """Thm 3.10 (L_cond <= L_joint) and Thm 2.8 (CLIP = sum of the conditionals = L_cond + log N) on the
-    test pairs of every trained model, as a table and two claims."""
+    test pairs of every trained model, as a table and two claims.
+    """
     rows, by_model, seeded = [], {}, set(div_keys.values())
     for key, r in p_res.items():
         pair, loss, tilt, _, seed = key

@@ -32,8 +32,8 @@ find that fine-tuning changes the top layers most and leaves the lower ones clos
 pre-trained model. LCC (``altaris/lcc``) was published as a fine-tuning method for
 pretrained networks: ResNet-18 on CIFAR-100 +1.02 pt best / +0.68 pt mean over 12 configs.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import finetune_layers
 >>> result = finetune_layers.run(finetune_layers.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -50,6 +50,7 @@ import torch
 from scipy.stats import spearmanr
 
 from .._extras import require
+from .._threads import thread_policy
 from ..align import significance
 from ..lcc import ClusterCorrection
 from ..models import bundled_minilm_path, load_pretrained
@@ -63,7 +64,6 @@ from ._finetune_text import (
     train_epochs,
     trainable_state,
 )
-from .._threads import thread_policy
 from .base import Claim, Figure, Result, Table, run_jobs
 
 plt = require("matplotlib.pyplot", "the fine-tuning study figures")
@@ -140,7 +140,8 @@ def _phase1_job(job) -> dict:
 
 def _arm_job(job) -> dict:
     """One phase-2 arm from the seed's checkpoint: val and test accuracy, LCC records; for CE also the
-    held-out hidden states (and, for the first seed with ``save_dir``, the saved model)."""
+    held-out hidden states (and, for the first seed with ``save_dir``, the saved model).
+    """
     seed, arm, weight, config, path = job
     t0, c0 = time.perf_counter(), _cpu_times()
     split = make_split(config["n_train"], config["n_val"], config["n_test"])
@@ -238,6 +239,7 @@ def _arms_summary(runs, chosen, config) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the fine-tuning study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     t_start = time.perf_counter()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -261,7 +263,8 @@ def run(config: dict) -> Result:
     depth_seeds = {name: _depth_rho([c[name]["value"] for c in layers["seed_vs_seed"].values()]) for name in METRICS}
     result = Result(summary="", numbers={
         "layers": layers, "depth_rho": depth, "depth_rho_seeds": depth_seeds, "arms": arms,
-        "chosen_weights": {a: {"w": w, "val_acc": {str(k): v for k, v in val.items()}} for a, (w, val) in chosen.items()},
+        "chosen_weights": {a: {"w": w, "val_acc": {str(k): v for k, v in val.items()}}
+                           for a, (w, val) in chosen.items()},
         "timing": timing,
     }, claims=CLAIMS)
     result.tables += [_layer_table(layers, "pre_vs_ft", "Pre-trained vs CE-fine-tuned encoder, per block"),
@@ -312,7 +315,8 @@ def _layer_table(layers, key, caption) -> Table:
 def _arms_table(arms, chosen) -> Table:
     rows = []
     for label, r in arms.items():
-        rows.append([label, f"{r['w']:g}", f"{100 * r['val'][0]:.1f}", f"{100 * r['acc'][0]:.1f} ± {100 * r['acc'][1]:.1f}",
+        rows.append([label, f"{r['w']:g}", f"{100 * r['val'][0]:.1f}",
+                     f"{100 * r['acc'][0]:.1f} ± {100 * r['acc'][1]:.1f}",
                      "–" if label == "CE" else f"{100 * r['delta'][0]:+.2f} ± {100 * r['delta'][1]:.2f}",
                      "–" if label == "CE" else f"{r['improved']}/{len(r['test'])}",
                      "–" if label == "CE" else f"{r['mc_share_first']:.3f}"])
@@ -345,7 +349,7 @@ def _layer_figure(layers) -> Figure:
 def _arms_figure(arms, runs, chosen, config) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     ax = axes[0]
-    for i, (label, r) in enumerate(arms.items()):
+    for i, r in enumerate(arms.values()):
         ax.bar(i, 100 * r["acc"][0], yerr=100 * r["acc"][1], capsize=4, alpha=0.6)
         ax.plot(np.full(len(r["test"]), i), 100 * np.asarray(r["test"]), "k.")
     ax.set_xticks(range(len(arms)), [f"{k}\nw={r['w']:g}" if k != "CE" else k for k, r in arms.items()])

@@ -7,8 +7,8 @@ true manifolds are :data:`latentalign.data.synthetic.MANIFOLD_DISTANCE`.
   population-vector angle ``arg sum_k z_k e^{i theta^_k}`` with ``theta^_k`` a unit's
   preferred angle.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> round(circular_correlation(np.array([0.1, 1.0, 2.0]), np.array([0.1, 1.0, 2.0])), 12)
 1.0
@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import numpy as np
+
 
 def circular_correlation(phi, theta) -> float:
     """Agreement of two angle sets up to rotation and reflection (1 = identical)."""

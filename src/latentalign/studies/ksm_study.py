@@ -18,8 +18,8 @@ One module per experiment, each ``run``-like function checking its claims of :da
 ``_ksm_ablation``; their figures are ``_ksm_figures``, what they share ``_ksm_common`` (the ring
 fits, memoised so an experiment reuses another's fit instead of repeating it).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import ksm_study
 >>> result = ksm_study.run(ksm_study.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -103,6 +103,7 @@ QUICK_CONFIG = {  # one seed at full size: every claim is checked at its own thr
 
 
 def run(config: dict) -> Result:
+    """Run the KSM study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     t0, c0 = time.perf_counter(), time.process_time()
     result = Result(summary="", claims=CLAIMS)
     part_seconds, part_cpu = {}, {}

@@ -1,4 +1,4 @@
-"""LCC study: does Latent Cluster Correction help small classifiers on CPU, and why?
+"""LCC study: whether (and why) Latent Cluster Correction helps small classifiers on CPU.
 
 Protocol (``docs/lcc.md#lcc-study``): digits and MNIST-1D, an MLP and a small
 CNN, AdamW (lr 3e-3, weight decay 1e-4), batch 64, seeded shuffling, shift +
@@ -25,8 +25,8 @@ vs best LCC 79.53% (+1.02; mean of 12 configs +0.68, 12/12 positive); AlexNet
 71.49% vs 71.72% (+0.23; mean -0.13, 8/12 negative). This CPU study checks the
 mechanism, not those numbers.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import lcc_study
 >>> result = lcc_study.run(lcc_study.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -152,7 +152,8 @@ def _phase1(data, model_name, seed, config):
 def _resume(model, opt_state, config):
     """A copy of the phase-1 model and an AdamW with a copy of its state. ``load_state_dict`` keeps the given
     moment and step tensors, which ``step`` then updates in place: without the copy each arm would start from
-    the optimizer state the previous arm left."""
+    the optimizer state the previous arm left.
+    """
     m = copy.deepcopy(model)
     opt = torch.optim.AdamW(m.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     opt.load_state_dict(copy.deepcopy(opt_state))
@@ -161,7 +162,8 @@ def _resume(model, opt_state, config):
 
 def _phase2(split, model, opt_state, seed, config, arm: Arm):
     """One arm of phase 2 from the phase-1 checkpoint; ``w = 0`` is CE (clustering only to monitor, and
-    not at all for a robustness baseline)."""
+    not at all for a robustness baseline).
+    """
     m, opt = _resume(model, opt_state, config)
     loss, matching = ARM_TYPES[arm.arm] if arm.arm else ("exact", "aligned")
     corr = None if arm.robustness and arm.w == 0 else ClusterCorrection(
@@ -225,7 +227,8 @@ def _tune(config) -> dict:
 
 def _arms(data, model_name, config, chosen) -> list[Arm]:
     """CE, each arm type at its validated w, and at w = 1; on the robustness case also the robustness arms,
-    each changing one setting of aligned LCC at its validated w."""
+    each changing one setting of aligned LCC at its validated w.
+    """
     arms = [Arm("CE", None, 0.0, True)]
     for arm in _arm_types(data, config):
         w = chosen[(data, arm)]["w"]
@@ -248,7 +251,8 @@ def _arms(data, model_name, config, chosen) -> list[Arm]:
 
 def _seed_job(job) -> dict:
     """Phase 1 and every arm's phase 2 for one (data, model, seed): test accuracy, metrics, records (and,
-    on digits/MLP at the first seed, the mechanism check from the same checkpoint)."""
+    on digits/MLP at the first seed, the mechanism check from the same checkpoint).
+    """
     data, model_name, seed, config, arms = job
     c0 = time.process_time()
     split, model, opt_state, p1 = _phase1(data, model_name, seed, config)
@@ -270,7 +274,8 @@ def _seed_job(job) -> dict:
 
 def _louvain_agreement(model, split, seed, config) -> dict:
     """The robustness method against the default Louvain on the phase-1 latents (the first clustering of both
-    arms): ARI of the partitions, and each one's Q, K and MC share."""
+    arms): ARI of the partitions, and each one's Q, K and MC share.
+    """
     from sklearn.metrics import adjusted_rand_score
 
     col = collect_latents(model, make_loader(split.X_train, split.y_train, batch_size=512), LAYER)
@@ -303,7 +308,8 @@ def _run_cases(config, chosen) -> tuple[dict, list]:
 
 def _mechanism(split, model, opt_state, seed, config) -> dict:
     """Check 12: with a fixed clustering, one epoch of CE + 1 LCC brings the MC latents closer to their
-    targets than CE alone (digits MLP, first test seed, from its phase-1 checkpoint)."""
+    targets than CE alone (digits MLP, first test seed, from its phase-1 checkpoint).
+    """
     X, y = torch.from_numpy(split.X_train), torch.from_numpy(split.y_train)
     out = {}
     for w in (0.0, 1.0):
@@ -374,7 +380,8 @@ def _change(spec: Arm, ref: Arm) -> str:
 
 def _robustness_summary(case) -> dict:
     """The reference aligned arm (validated w) and each robustness arm against its CE baseline (same seeds and
-    checkpoints, paired), the networkx arm also against the reference, with the partitions' ARI."""
+    checkpoints, paired), the networkx arm also against the reference, with the partitions' ARI.
+    """
     arms = case["arms"]
     ref = next(s["spec"] for s in arms.values() if s["spec"].arm == "aligned" and s["spec"].validated)
     rows = {}
@@ -400,7 +407,8 @@ def _robustness_summary(case) -> dict:
 
 def _timing(pools, c_start) -> dict:
     """CPU seconds of the jobs (per pool of workers) and of the main process, and the time on 2 idle cores:
-    each pool's job CPU shared by its workers (at most 2), plus the main process alone."""
+    each pool's job CPU shared by its workers (at most 2), plus the main process alone.
+    """
     me = os.getpid()
     in_process = sum(r["cpu_s"] for pool in pools for r in pool if r["pid"] == me)
     main = time.process_time() - c_start - in_process
@@ -413,6 +421,7 @@ def _timing(pools, c_start) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the LCC study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     t_start, c_start = time.perf_counter(), time.process_time()
     chosen, tune_runs = _tune(config) if config["val_seeds"] else ({
         (d, a): {"w": config["weights"][-1], "val_acc": {}} for d, _ in config["cases"]

@@ -7,8 +7,8 @@ Claim checked: a small MLP trained on scikit-learn's digits reaches >= 90% test
 accuracy, and its penultimate layer stays linearly decodable (probe >= 90%) —
 the reference numbers of ``docs/align.md#align-study`` (0.90-0.93 test accuracy).
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import sanity
 >>> result = sanity.run(sanity.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -38,6 +38,7 @@ QUICK_CONFIG = {**DEFAULT_CONFIG, "epochs": 12}
 
 
 def run(config: dict) -> Result:
+    """Run the sanity study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     ds = digits()
     X_tr, X_te, y_tr, y_te = train_test_split(
         ds.X, ds.y, test_size=config["test_size"], stratify=ds.y, random_state=config["seed"]

@@ -26,8 +26,8 @@ corruption a linear map recovers from them (:func:`embedding_diagnostics`), whic
 
 Runs are independent; ``workers`` single-thread processes share them.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import ssl_deep
 >>> result = ssl_deep.run(ssl_deep.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -151,12 +151,15 @@ def embedding_diagnostics(Z: np.ndarray, xi: np.ndarray) -> dict:
 
 def _jobs(config: dict) -> list[dict]:
     """The main grid (``methods`` × their σ at ``alpha``) and the ablation (``ablation_methods`` at
-    ``ablation_alpha`` on ``ablation_sigma``); σ = 0 is shared, the injection being zero there."""
+    ``ablation_alpha`` on ``ablation_sigma``); σ = 0 is shared, the injection being zero there.
+    """
     common = {"epochs": config["epochs"], "n_directions": config["n_directions"]}
     arms = [(m, float(config["alpha"]), s) for m in config["methods"] for s in _sigmas(config, m)]
     arms += [(m, float(config["ablation_alpha"]), float(s)) for m in config["ablation_methods"]
              for s in config["ablation_sigma"] if s > 0]
-    return [{"method": m, "alpha": a, "sigma": s, "seed": seed, **common} for seed in config["seeds"] for m, a, s in arms]
+    return [
+        {"method": m, "alpha": a, "sigma": s, "seed": seed, **common} for seed in config["seeds"] for m, a, s in arms
+    ]
 
 
 def _sigmas(config: dict, method: str) -> list[float]:
@@ -164,6 +167,7 @@ def _sigmas(config: dict, method: str) -> list[float]:
 
 
 def run(config: dict) -> Result:
+    """Run the deep SSL study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     start, cpu = time.perf_counter(), time.process_time()
     jobs = _jobs(config)
     workers = int(config["workers"])
@@ -264,10 +268,16 @@ def _checks(result: Result, acc: dict, drop: dict, config: dict, S) -> None:
             with_, without = drop[(m, a1, float(s))], drop[(m, a0, float(s))]
             factor = without.mean() / max(with_.mean(), 1e-9)
             cuts[f"{m}|sigma={float(s)}"] = factor
-            result.claim("injection_cuts_drop", factor,
-                         f"drop {without.mean():.1f}% (α = {a0}) -> {with_.mean():.1f}% (α = {a1}), "
-                         f"factor {factor:.2f}; per seed {', '.join(f'{x:.2f}' for x in without / np.maximum(with_, 1e-9))}",
-                         sigma=float(s), method=m, alpha=a1, ablation_alpha=a0)
+            result.claim(
+                "injection_cuts_drop",
+                factor,
+                f"drop {without.mean():.1f}% (α = {a0}) -> {with_.mean():.1f}% (α = {a1}), "
+                f"factor {factor:.2f}; per seed {', '.join(f'{x:.2f}' for x in without / np.maximum(with_, 1e-9))}",
+                sigma=float(s),
+                method=m,
+                alpha=a1,
+                ablation_alpha=a0,
+            )
 
 
 def _figure(acc: dict, arms, S, main_alpha: float) -> Figure:

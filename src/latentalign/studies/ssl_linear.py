@@ -15,8 +15,8 @@ recovers only as ``α²`` nears ``α²_RC``; at low noise and ``α = 0`` reconst
 beats joint embedding (Corollary 4.5's flip); the probe-loss gap of JE shrinks with
 ``n`` while RC's does not.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.studies import ssl_linear
 >>> result = ssl_linear.run(ssl_linear.QUICK_CONFIG)  # doctest: +SKIP
 """
@@ -104,7 +104,8 @@ def _accuracy_grid(config) -> tuple[dict, dict]:
 
 def _kept_signal(ds, k: int) -> list[tuple[str, float]]:
     """At α = 0: how many signal components each family keeps in its top ``k`` (population
-    ranking, :func:`~latentalign.ssl.theory.retained_components`) and a probe on just those."""
+    ranking, :func:`~latentalign.ssl.theory.retained_components`) and a probe on just those.
+    """
     m = ds.model
     kept = retained_components(m.signal_var, m.theta, m.gamma_noise, alpha=0.0, k=k)
     out = []
@@ -119,9 +120,12 @@ def _kept_signal(ds, k: int) -> list[tuple[str, float]]:
 def _threshold_draws(config) -> dict:
     """α²_RC/gamma_max and α²_JE over ``variance_draws`` variance draws on seed 0's spectrum
     (largest gamma_max of the config), with the two factors of α²_RC's leading term
-    ``gamma_max · (max_i λ^Γ_i / (gamma_max·u)) · (u/η²)``."""
+    ``gamma_max · (max_i λ^Γ_i / (gamma_max·u)) · (u/η²)``.
+    """
     g = max(config["gamma_max"])
-    s = make_linear_dataset(config["source"], config["k"], config["n_noise"], g, config["theta_max"], 0).model.signal_var
+    s = make_linear_dataset(
+        config["source"], config["k"], config["n_noise"], g, config["theta_max"], 0
+    ).model.signal_var
     u, k = float(s.min()), config["k"]
     rc, je, top, eta_factor = [], [], [], []
     for seed in range(int(config["variance_draws"])):
@@ -134,11 +138,18 @@ def _threshold_draws(config) -> dict:
     rc, je = np.array(rc), np.array(je)
     triples = len(rc) // 3
     rc3, je3 = rc[: 3 * triples].reshape(triples, 3).mean(1), je[: 3 * triples].reshape(triples, 3).mean(1)
-    return {"gamma_max": g, "draws": len(rc), "rc_per_gamma_mean": float(rc.mean()), "rc_per_gamma_sd": float(rc.std()),
-            "je_mean": float(je.mean()), "je_sd": float(je.std()), "max_gamma_factor_mean": float(np.mean(top)),
-            "eta_factor_mean": float(np.mean(eta_factor)),
-            "spec_rc_percentile_of_3seed_means": float(100 * np.mean(rc3 <= SPEC_THRESHOLDS["alpha2_rc_per_gamma_max"])),
-            "spec_je_percentile_of_3seed_means": float(100 * np.mean(je3 <= SPEC_THRESHOLDS["alpha2_je"]))}
+    return {
+        "gamma_max": g,
+        "draws": len(rc),
+        "rc_per_gamma_mean": float(rc.mean()),
+        "rc_per_gamma_sd": float(rc.std()),
+        "je_mean": float(je.mean()),
+        "je_sd": float(je.std()),
+        "max_gamma_factor_mean": float(np.mean(top)),
+        "eta_factor_mean": float(np.mean(eta_factor)),
+        "spec_rc_percentile_of_3seed_means": float(100 * np.mean(rc3 <= SPEC_THRESHOLDS["alpha2_rc_per_gamma_max"])),
+        "spec_je_percentile_of_3seed_means": float(100 * np.mean(je3 <= SPEC_THRESHOLDS["alpha2_je"])),
+    }
 
 
 def _gap_curves(config) -> dict:
@@ -159,6 +170,7 @@ def _gap_curves(config) -> dict:
 
 
 def run(config: dict) -> Result:
+    """Run the linear SSL study with ``config`` (``DEFAULT_CONFIG`` or ``QUICK_CONFIG``) and check its ``CLAIMS``."""
     # 40 x 40 eigen-problems and lstsq probes: intra-op threads only spin against a busy machine
     with thread_policy(threads=1):
         return _run(config)
@@ -203,7 +215,8 @@ def _run(config: dict) -> Result:
         f"Test accuracy (mean over seeds), lstsq probe; α² = {a_hi}, α = 0 and α² = {a_big}",
         ["gamma_max", "α²_RC", "α²_JE", f"RC α²={a_hi}", f"JE α²={a_hi}", "RC α=0", "JE α=0", f"RC α²={a_big}",
          f"supervised α²={a_hi}", "oracle"], rows))
-    result.figures += [_noise_figure(mean, inf, G, a_lo, a_hi), _alpha_figure(mean, inf, config), _gap_figure(gaps, config)]
+    result.figures += [_noise_figure(mean, inf, G, a_lo, a_hi), _alpha_figure(mean, inf, config),
+                       _gap_figure(gaps, config)]
     _checks(result, mean, inf, gaps, config, a_lo, a_hi, a_big)
     _alpha0_check(result, mean, inf, G, a_lo)
     used = time.process_time() - cpu
@@ -222,7 +235,8 @@ def _threshold_sentence(draws: dict, inf: dict, G) -> str:
             f"{inf[(g, 'alpha2_rc')] / g:.2f} and {inf[(g, 'alpha2_je')]:.2f}. The spec's reference "
             f"({SPEC_THRESHOLDS['alpha2_rc_per_gamma_max']} and {SPEC_THRESHOLDS['alpha2_je']}) is a low draw: "
             f"{draws['spec_rc_percentile_of_3seed_means']:.0f}% and {draws['spec_je_percentile_of_3seed_means']:.0f}% "
-            f"of 3-seed means lie below it, hence the about {inf[(g, 'alpha2_rc')] / g / SPEC_THRESHOLDS['alpha2_rc_per_gamma_max']:.2f}x "
+            f"of 3-seed means lie below it, hence the about "
+            f"{inf[(g, 'alpha2_rc')] / g / SPEC_THRESHOLDS['alpha2_rc_per_gamma_max']:.2f}x "
             "ratio at every gamma_max (the same uniforms are scaled by gamma_max).")
 
 
@@ -233,9 +247,11 @@ def _alpha0_sentence(mean: dict, inf: dict, G, a_lo) -> str:
     if not wins:
         return "At α=0, wherever the thresholds prefer JE, JE is also the more accurate family."
     explained = [g for g in wins if inf[(g, "kept_acc_reconstruction")] > inf[(g, "kept_acc_joint_embedding")]]
-    text = (f"At α=0 both families are below their thresholds and keep noise, and RC still beats JE at gamma_max="
-            f"{', '.join(map(str, wins))}: Corollary 4.5 ranks the alignment each family needs, not the accuracy "
-            "of two failing encoders.")
+    text = (
+        f"At α=0 both families are below their thresholds and keep noise, and RC still beats JE at gamma_max="
+        f"{', '.join(map(str, wins))}: Corollary 4.5 ranks the alignment each family needs, not the accuracy "
+        "of two failing encoders."
+    )
     if explained:
         g = max(explained)
         text += (f" At gamma_max={g} RC keeps {inf[(g, 'kept_reconstruction')]:.1f} signal components (the "
@@ -244,7 +260,8 @@ def _alpha0_sentence(mean: dict, inf: dict, G, a_lo) -> str:
                  f"{inf[(g, 'kept_acc_joint_embedding')]:.3f} (measured {mean[(g, a_lo, 'reconstruction')]:.3f} vs "
                  f"{mean[(g, a_lo, 'joint_embedding')]:.3f}): fewer but more informative components.")
     for g in (g for g in wins if g not in explained):
-        text += (f" At gamma_max={g} the kept components do not explain it (probes {inf[(g, 'kept_acc_reconstruction')]:.3f}"
+        text += (f" At gamma_max={g} the kept components do not explain it "
+                 f"(probes {inf[(g, 'kept_acc_reconstruction')]:.3f}"
                  f" vs {inf[(g, 'kept_acc_joint_embedding')]:.3f}, measured {mean[(g, a_lo, 'reconstruction')]:.3f} vs "
                  f"{mean[(g, a_lo, 'joint_embedding')]:.3f}, near chance): the "
                  "finite-sample encoders depart from the asymptotic ranking there.")

@@ -8,8 +8,8 @@ again with ``epochs=4`` give bit-identical weights (the checkpoint carries the
 optimizer, the loop counters and the global RNG states; loaders from
 :func:`~latentalign.train.make_loader` shuffle per ``(seed, epoch)``).
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> from latentalign.models import MLP
 >>> from latentalign.train import make_loader
@@ -25,9 +25,10 @@ import logging
 import numbers
 import os
 import warnings
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,6 +96,18 @@ class ClassifierModule(L.LightningModule):
         self.save_hyperparameters(ignore=["model"])
 
     def forward(self, x):
+        """Run the wrapped model.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, ...)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_classes)
+            The logits.
+        """
         return self.model(x)
 
     def _step(self, batch, stage: str) -> torch.Tensor:
@@ -111,19 +124,24 @@ class ClassifierModule(L.LightningModule):
         return loss
 
     def training_step(self, batch, batch_idx):
+        """Lightning hook: cross-entropy of one ``(x, y, idx)`` batch, logged as ``train_loss``."""
         return self._step(batch, "train")
 
     def validation_step(self, batch, batch_idx):
+        """Lightning hook: validation loss and accuracy."""
         return self._step(batch, "val")
 
     def test_step(self, batch, batch_idx):
+        """Lightning hook: test loss and accuracy."""
         return self._step(batch, "test")
 
     def predict_step(self, batch, batch_idx, dataloader_idx=0):
+        """Lightning hook: the logits of a batch."""
         x, _, _ = split_batch(batch)
         return self(x)
 
     def configure_optimizers(self):
+        """Lightning hook: Adam, AdamW or SGD over the model's parameters."""
         params = self.model.parameters()
         if self.optimizer_name == "adam":
             return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
@@ -135,7 +153,8 @@ class ClassifierModule(L.LightningModule):
 # -- checkpoints ----------------------------------------------------------------------
 class DivergenceCheck(Callback):
     """Stop training with a ``ValueError`` naming the epoch and step whose loss is NaN or Inf
-    (:func:`~latentalign.train.divergence.check_loss`); :func:`fit_classifier` always adds it."""
+    (:func:`~latentalign.train.divergence.check_loss`); :func:`fit_classifier` always adds it.
+    """
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
@@ -165,12 +184,15 @@ class LastCheckpoint(Callback):
 
     @property
     def path(self) -> Path:
+        """The checkpoint file, ``dirpath / filename``."""
         return self.dirpath / self.filename
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Lightning hook: save the checkpoint at every epoch end."""
         self.save(trainer)
 
     def save(self, trainer: L.Trainer) -> None:
+        """Write the checkpoint atomically (rank 0 writes; every rank joins the barrier)."""
         if trainer.is_global_zero:
             with atomic_path(self.path) as tmp:
                 trainer.save_checkpoint(tmp)
@@ -178,9 +200,11 @@ class LastCheckpoint(Callback):
             trainer.save_checkpoint(self.path)
 
     def state_dict(self) -> dict[str, Any]:
+        """The run config (and the RNG states when ``save_rng``) stored in the checkpoint."""
         return {"config": self.config, **({"rng": rng_state()} if self.save_rng else {})}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the RNG states saved with the checkpoint (when ``save_rng``)."""
         if self.save_rng and "rng" in state_dict:
             set_rng_state(state_dict["rng"])
 
@@ -188,7 +212,8 @@ class LastCheckpoint(Callback):
 class _PlainCheckpointIO(TorchCheckpointIO):
     """``torch.save`` straight into the path given: :class:`LastCheckpoint` already gives a
     temporary file of the atomic writer (Lightning's own ``fsspec`` transaction would add a
-    second, private-mode temporary file in the system's temp folder)."""
+    second, private-mode temporary file in the system's temp folder).
+    """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
         torch.save(checkpoint, path)
@@ -199,7 +224,8 @@ def check_checkpoint(path: str | os.PathLike, module: nn.Module, config: dict | 
     """Load the checkpoint at ``path`` to resume ``module`` from, or raise a ``ValueError`` starting
     with ``name`` that says which check failed: the file is not a readable Lightning checkpoint;
     its weights have other names or shapes than ``module``'s (a different architecture); or the
-    ``config`` stored by :class:`LastCheckpoint` differs from ``config`` (each differing field named)."""
+    ``config`` stored by :class:`LastCheckpoint` differs from ``config`` (each differing field named).
+    """
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)  # noqa: S614 - the run's own checkpoint
     except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input problem
@@ -236,7 +262,8 @@ _NOISY_WARNINGS = (
 @contextmanager
 def quiet_lightning():
     """Silence Lightning's info logs ("GPU available: ...", "`Trainer.fit` stopped ...") and
-    its performance hints (few workers, logging interval) inside the block."""
+    its performance hints (few workers, logging interval) inside the block.
+    """
     saved = {}
     for name in _LIGHTNING_LOGGERS:
         lg = logging.getLogger(name)
@@ -356,7 +383,8 @@ def fit_classifier(
 
 def step_work(model: nn.Module, loader: Iterable) -> float:
     """Rough floating-point operations of one training step, for the thread policy: forward and
-    backward are about ``6 x parameters x batch size`` (``batch_size`` of the loader, else 1)."""
+    backward are about ``6 x parameters x batch size`` (``batch_size`` of the loader, else 1).
+    """
     params = sum(p.numel() for p in model.parameters())
     return 6.0 * params * (getattr(loader, "batch_size", None) or 1)
 

@@ -6,8 +6,8 @@ uses :class:`EpochSampler`, whose permutation depends only on ``(seed, epoch)``;
 Lightning calls its ``set_epoch`` at every epoch start, so a run resumed from a
 checkpoint sees exactly the batches of an uninterrupted run.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> loader = make_loader(np.arange(12.0).reshape(6, 2), np.array([0, 1, 0, 1, 0, 1]), batch_size=4)
 >>> x, y, idx = next(iter(loader))
@@ -18,8 +18,7 @@ Example
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
@@ -56,6 +55,19 @@ class IndexedDataset(Dataset):
     ``(n,)`` (int64; ``None`` gives :data:`NO_LABEL` = -1 for every sample), or any
     map-style torch ``Dataset`` whose items are ``(x, y)``, ``(x, y, ...)`` or ``x``
     (then ``y`` must be None and the wrapped labels are used).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, ...) or torch.utils.data.Dataset
+        The inputs (stored as float32), or a map-style dataset.
+    y : array-like of shape (n,), optional
+        int64 labels; ``None`` gives :data:`NO_LABEL` for every sample (or the wrapped dataset's labels).
+
+    Examples
+    --------
+    >>> ds = IndexedDataset([[0.0], [1.0]], [5, 6])
+    >>> [int(t) for t in ds[1][1:]]
+    [6, 1]
     """
 
     def __init__(self, X, y=None):
@@ -96,12 +108,13 @@ class _WholeBatches(IndexedDataset):
     """:func:`make_loader`'s view of an array-backed :class:`IndexedDataset`: the loader takes
     each batch with one indexing (``__getitems__``) instead of ``batch_size`` item calls and a
     stack (about 50x less loading time; the batches are identical). Any other loader over it
-    still gets correct batches: its collate sees a sequence of ``(x, y, idx)`` samples."""
+    still gets correct batches: its collate sees a sequence of ``(x, y, idx)`` samples.
+    """
 
     def __init__(self, base: IndexedDataset):
         self.dataset, self.X, self.y, self._n = None, base.X, base.y, base._n
 
-    def __getitems__(self, indices) -> "_BatchRows":
+    def __getitems__(self, indices) -> _BatchRows:
         idx = torch.as_tensor(indices, dtype=torch.long)
         y = self.y[idx] if self.y is not None else torch.full((idx.shape[0],), NO_LABEL, dtype=torch.long)
         return _BatchRows((self.X[idx], y, idx))
@@ -109,7 +122,8 @@ class _WholeBatches(IndexedDataset):
 
 class _BatchRows(Sequence):
     """One batch fetched whole: :func:`_as_batch` returns ``.batch`` as is, and for any other
-    collate it is the sequence of its ``(x, y, idx)`` rows."""
+    collate it is the sequence of its ``(x, y, idx)`` rows.
+    """
 
     def __init__(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
         self.batch = batch
@@ -146,10 +160,12 @@ class EpochSampler(Sampler[int]):
         self._iterated = False
 
     def set_epoch(self, epoch: int) -> None:
+        """Fix the epoch whose permutation the next iteration uses."""
         self.epoch = int(epoch)
         self._explicit = True
 
     def permutation(self, epoch: int) -> torch.Tensor:
+        """The sample order of ``epoch``: ``arange(n)``, or a permutation seeded by ``(seed, epoch)``."""
         if not self.shuffle:
             return torch.arange(self.n)
         return torch.randperm(self.n, generator=torch_generator(epoch_seed(self.seed, epoch)))

@@ -39,13 +39,15 @@ def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """A 32-bit seed that depends only on ``(seed, epoch)`` (numpy ``SeedSequence``): the shuffling
-    or augmentation of epoch ``e`` is the same whether or not training was interrupted."""
+    or augmentation of epoch ``e`` is the same whether or not training was interrupted.
+    """
     return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1, dtype=np.uint32)[0])
 
 
 def rng_state() -> dict:
     """The global RNG states (python, numpy, torch CPU, CUDA if any) as tensors and plain python,
-    so a checkpoint holding them loads with ``torch.load(weights_only=True)``."""
+    so a checkpoint holding them loads with ``torch.load(weights_only=True)``.
+    """
     py = random.getstate()
     np_state = np.random.get_state(legacy=False)
     state = {
