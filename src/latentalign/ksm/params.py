@@ -11,8 +11,8 @@ one fit of ``n_samples`` rows (``docs/ksm.md#ksm-estimator``):
 * ``max_iter="auto"``: 1500 full-batch iterations, 200 minibatch epochs, 20 online epochs;
 * ``decoder="auto"``: exact up to 5000 samples, else Nystroem.
 
-Example
--------
+Examples
+--------
 >>> from latentalign.ksm import KernelSimilarityMatching
 >>> values = check_params(KernelSimilarityMatching(sigma=0.5).get_params())
 >>> p = resolve(values, n_samples=2000)

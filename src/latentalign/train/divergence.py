@@ -4,8 +4,8 @@
 (the optimiser would fail deep inside torch). ``check_loss`` is one scalar test per step that
 names the epoch and step where training diverged, instead of writing NaN results.
 
-Example
--------
+Examples
+--------
 >>> import torch
 >>> check_lr(1e-3)
 0.001
