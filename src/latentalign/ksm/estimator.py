@@ -56,34 +56,95 @@ from .prox import Prior
 class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Kernel similarity matching: latents whose kernel matches the inputs', and a decoder back.
 
-    Parameters (``docs/ksm.md#ksm-estimator``): ``n_components`` latent size m; ``kernel``
-    ``"rbf"`` (Gaussian, bandwidth ``sigma``; ``learn_sigma=True`` (ADMM) starts there and
-    descends ``d f / d log sigma`` with the latents) or ``"linear"``; ``ridge`` the
-    kernel ridge, per sample (relative: ``gamma_N = ridge N``); prior ``alpha`` (L1 weight),
-    ``latent_l2`` (beta, the weight of ``(beta/2)||z||^2`` on each latent: the prior's, not a ridge),
-    ``nonneg``, ``budget`` (``"ball"``, ``"sphere"``, ``"l1"``, ``"total"``, None) of
-    radius ``budget_radius`` (``"auto"``: 2 sigma Gaussian, 1 linear); ``solver``
-    ``"admm"`` or ``"online"``; ``batch_size`` (``"auto"``: full batch up to 1000
-    samples, else 256; None: full batch); ``max_iter`` (``"auto"``: 1500 full-batch
-    iterations, 200 minibatch epochs, 20 online epochs); ADMM ``step_size``, ``rho``,
-    ``tol``; ``init`` ``"random"``, ``"pca"`` or an ``(N, m)`` array; ``decoder``
-    ``"auto"``/``"exact"``/``"nystrom"`` (Gaussian ADMM) with ``n_landmarks``;
-    ``transform_max_iter`` encoder steps; ``sample_bandwidth`` (KDE width in units
-    of ``latent_bandwidth_``); online ``n_random_features``, ``online_steps``,
-    ``online_rate``, ``online_lr``; ``random_state``; ``verbose`` (1: progress bar).
+    The objective and its solvers are in ``docs/ksm.md#ksm-estimator``. numpy or torch in;
+    torch input is processed in float64 on its device, and results come back as the input's
+    type and float dtype.
 
-    Fitted attributes (float64 numpy): ``mean_``, ``scale_``, ``embedding_``,
-    ``decoder_latents_``, ``decoder_inputs_`` (normalised), ``dual_coef_`` (ADMM),
-    ``components_`` (linear ADMM), ``dictionary_`` / ``random_weights_`` /
-    ``random_offsets_`` (online), ``objective_`` (f + mean penalty), ``history_``
-    (dict of per-iteration arrays: ``objective``, and for ADMM ``primal_residual``,
-    ``dual_residual``, ``step_size``, ``sigma``), ``sigma_`` (the bandwidth used: learned
-    or ``sigma``), ``n_iter_``, ``primal_residual_``,
-    ``dual_residual_`` (final, ADMM), ``budget_radius_``, ``latent_bandwidth_``,
-    ``n_features_in_``.
+    Parameters
+    ----------
+    n_components : int, default 2
+        The latent size ``m``.
+    kernel : {"rbf", "linear"}, default "rbf"
+        The latent kernel (``"rbf"``: Gaussian of bandwidth ``sigma``).
+    sigma : float, default 1.0
+        The Gaussian bandwidth (the start of the descent with ``learn_sigma``).
+    ridge : float, default 1e-3
+        The kernel ridge per sample (relative: ``gamma_N = ridge N``).
+    alpha : float, default 0.0
+        The L1 weight of the latent prior.
+    latent_l2 : float, default 0.0
+        ``beta``, the weight of ``(beta / 2) ||z||^2`` on each latent (the prior's, not a ridge).
+    nonneg : bool, default False
+        Non-negative latents.
+    budget : {"ball", "sphere", "l1", "total"} or None, default "ball"
+        The metabolic budget of each latent (``"total"``: of all of them).
+    budget_radius : float or "auto", default "auto"
+        The budget's radius (``"auto"``: 2 sigma for the Gaussian kernel, 1 for the linear one).
+    solver : {"admm", "online"}, default "admm"
+        Linearised ADMM, or the online Hebbian network.
+    batch_size : int, "auto" or None, default "auto"
+        Minibatch size (``"auto"``: full batch up to 1000 samples, else 256; None: full batch).
+    max_iter : int or "auto", default "auto"
+        Iterations (``"auto"``: 1500 full-batch iterations, 200 minibatch epochs, 20 online epochs).
+    step_size, rho, tol : float, default 0.1, 1.0, 1e-5
+        ADMM's step size, penalty and stopping tolerance.
+    init : {"random", "pca"} or array of shape (n_samples, n_components), default "random"
+        The starting latents.
+    decoder : {"auto", "exact", "nystrom"}, default "auto"
+        The Gaussian decoder (``"auto"``: exact up to the exact-solve limit, else Nystrom).
+    n_landmarks : int, default 1000
+        Nystrom landmarks.
+    transform_max_iter : int, default 200
+        Encoder steps of ``transform``.
+    sample_bandwidth : float, default 0.1
+        KDE width of ``sample``, in units of ``latent_bandwidth_``.
+    n_random_features, online_steps : int, default 256, 200
+        The online network's random features and steps per sample.
+    online_rate, online_lr : float, default 0.5, 0.05
+        The online network's latent rate and learning rate.
+    random_state : int, RandomState or None, default None
+        Seed of the initialisation, minibatches and samples.
+    verbose : {0, 1, 2}, default 0
+        1: a progress bar.
+    learn_sigma : bool, default False
+        Descend ``d f / d log sigma`` with the latents (Gaussian kernel, ADMM).
 
-    numpy or torch in; torch input is processed in float64 on its device and
-    results come back as the input's type and float dtype.
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The fitted latents.
+    mean_, scale_ : ndarray of shape (n_features,), float
+        The input normalisation.
+    decoder_latents_, decoder_inputs_ : ndarray
+        The decoder's latents and (normalised) inputs.
+    dual_coef_, components_ : ndarray
+        The decoder's coefficients (ADMM; ``components_`` for the linear kernel).
+    dictionary_, random_weights_, random_offsets_ : ndarray
+        The online network's weights.
+    objective_ : float
+        ``f`` plus the mean prior penalty at the end of the fit.
+    history_ : dict of ndarray
+        Per-iteration ``objective`` (and, for ADMM, ``primal_residual``, ``dual_residual``,
+        ``step_size``, ``sigma``).
+    sigma_ : float
+        The bandwidth used (learned or ``sigma``).
+    n_iter_ : int
+        Iterations run.
+    primal_residual_, dual_residual_ : float
+        Final ADMM residuals.
+    budget_radius_, latent_bandwidth_ : float
+        The resolved budget radius and the latents' KDE bandwidth unit.
+    n_features_in_ : int
+        Input width.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    >>> X = np.column_stack([np.cos(t), np.sin(t), 0.1 * np.cos(3 * t)])
+    >>> est = KernelSimilarityMatching(2, max_iter=50, random_state=0).fit(X)
+    >>> est.embedding_.shape, est.inverse_transform(est.embedding_).shape
+    ((40, 2), (40, 3))
     """
 
     @renamed_kwargs(l2_penalty="latent_l2")
