@@ -221,6 +221,7 @@ def mmd_alignment(
     >>> round(xy / (xx * yy) ** 0.5, 6) == round(cka(X, Y), 6)
     True
     """
+    block_size = check_kernel_options(kernel, sigma, seed, block_size)
     Xt, Yt = paired(X, Y, allow_constant=True)
     n = Xt.shape[0]
     value = hsic_tensors(Xt, Yt, kernel=kernel, unbiased=False, sigma=sigma, path=path, seed=seed,
