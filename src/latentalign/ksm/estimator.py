@@ -388,7 +388,8 @@ class KernelSimilarityMatching(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _normalise_fit(self, Xt: torch.Tensor) -> torch.Tensor:
         # centre and scale X / 2**e (exact), so sums of squares neither overflow nor underflow for
         # data scaled by up to 1e+-300: the fit is the same as on the unscaled data
-        Xs, e = unit_scale(Xt), scale_exponent(Xt)
+        e = scale_exponent(Xt)
+        Xs = unit_scale(Xt, e)
         mean = Xs.mean(0)
         scale = float(((Xs - mean) ** 2).sum(1).mean().sqrt())
         try:
